@@ -9,6 +9,10 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops company allowance acme --sms-per-day 2000   # SMS a day on our SNS
     uv run python -m infrastructure.ops company allowance acme --emails-per-day 20000   # e-mails on our SES
     uv run python -m infrastructure.ops company allowance acme --resume-emails   # paused for bounces
+    uv run python -m infrastructure.ops company close acme      # a company leaves: suspended at once
+    uv run python -m infrastructure.ops company reopen acme     # undone, before its deletion
+    uv run python -m infrastructure.ops company export acme --to ./acme-export   # its data, to hand over
+    uv run python -m infrastructure.ops company delete acme --confirm acme       # all of it, once closed
     uv run python -m infrastructure.ops key issue acme --name "back office" --scope parcels:write
     uv run python -m infrastructure.ops key list acme
     uv run python -m infrastructure.ops key rotate acme <key id> --overlap-minutes 1440
@@ -88,6 +92,21 @@ def _parser() -> argparse.ArgumentParser:
         "--resume-emails",
         action="store_true",
         help="resume its e-mails through our SES, paused for too many bounces or complaints",
+    )
+    close = company.add_parser(
+        "close", help="a company leaves: suspend it at once (refused callers, nothing sent, pages 410)"
+    )
+    close.add_argument("company_id")
+    reopen = company.add_parser("reopen", help="undo a suspension (before the deletion)")
+    reopen.add_argument("company_id")
+    export = company.add_parser("export", help="everything the company owns, to hand over (resumable)")
+    export.add_argument("company_id")
+    export.add_argument("--to", type=Path, required=True, dest="folder", help="the bundle's folder")
+    delete = company.add_parser("delete", help="delete everything a suspended company owns (resumable)")
+    delete.add_argument("company_id")
+    delete.add_argument("--confirm", required=True, help="the company's id again")
+    delete.add_argument(
+        "--user-pool-id", default=None, help="the Cognito user pool whose users of the company go too"
     )
     company.add_parser(
         "index-listing",
@@ -251,6 +270,8 @@ def run(args: argparse.Namespace) -> Any:
         return allowance_of(args.company_id)
     if args.command == "company" and args.action == "index-listing":
         return {"listed": companies.index_listing()}
+    if args.command == "company" and args.action in ("close", "reopen", "export", "delete"):
+        return _leaving(args)
     if args.command == "company":
         items, after = companies.list_companies(args.after, args.limit)
         return {"items": [company_out(c) for c in items], "next_cursor": after}
@@ -284,6 +305,39 @@ def run(args: argparse.Namespace) -> Any:
     overlap = timedelta(minutes=args.overlap_minutes)
     plaintext, new, ends = companies.rotate_api_key(args.company_id, args.key_id, overlap, by=_who())
     return key_out(new) | {"api_key": plaintext, "old_key_id": args.key_id, "old_key_stops_at": ends}
+
+
+def _leaving(args: argparse.Namespace) -> dict[str, Any]:
+    """A company leaves (docs/operations.md, "A company leaves")."""
+    from chalicelib.api.operators import _service_out
+    from chalicelib.tenants import leaving
+
+    if args.action == "close":
+        return _service_out(leaving.close_company(args.company_id, by=_who()))
+    if args.action == "reopen":
+        return _service_out(leaving.reopen_company(args.company_id, by=_who()))
+    if args.action == "export":
+        return leaving.export_company(args.company_id, args.folder.resolve())
+    return leaving.delete_company(args.company_id, args.confirm, by=_who(), user_pool_id=args.user_pool_id)
+
+
+def _leaving_text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
+    if args.action == "export":
+        counts = "\n".join(f"  {kind:<22} {n}" for kind, n in sorted(answer["counts"].items()))
+        return (
+            f"{answer['company_id']} exported to {answer['folder']} (README.txt says what is in it):\n"
+            + counts
+        )
+    if args.action == "delete":
+        counts = "\n".join(f"  {kind:<22} {n}" for kind, n in sorted(answer["deleted"].items()))
+        left = "\n".join(f"  {table}: {why}" for table, why in answer.get("not_reached", {}).items())
+        return f"{answer['company_id']} deleted; items and files deleted:\n{counts}\nnot reached:\n{left}"
+    if answer["in_service"]:
+        return f"{answer['company_id']} is in service"
+    return (
+        f"{answer['company_id']} is suspended since {answer['suspended_at']:%Y-%m-%d %H:%M} UTC "
+        f"(inbound dropped: {answer['inbound_dropped']})"
+    )
 
 
 def _dead_letters(args: argparse.Namespace) -> dict[str, Any]:
@@ -346,6 +400,8 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
 
     if args.command == "company" and args.action == "index-listing":
         return f"{answer['listed']} companies added to the listing"
+    if args.command == "company" and args.action in ("close", "reopen", "export", "delete"):
+        return _leaving_text(args, answer)
     if args.command == "identity":
         writable = answer["writable_by_users"]
         if not writable:

@@ -43,8 +43,10 @@ def pregon_auth(request: AuthRequest) -> AuthResponse:
             principal = Principal(
                 company_id=key.company_id, kind="api_key", subject=f"key:{key.key_id}", scopes=key.scopes
             )
-    from chalicelib.tenants.companies import company_exists
+    from chalicelib.tenants.companies import company_in_service
 
-    if principal is None or not company_exists(principal.company_id):
-        return _DENY  # O2: a token for a company that does not exist is refused on every route
+    if principal is None or not company_in_service(principal.company_id):
+        # O2: a token for a company that does not exist is refused on every route; so is one
+        # for a company suspended or deleted (docs/decisions/0033-a-company-leaves.md)
+        return _DENY
     return AuthResponse(routes=["*"], principal_id=principal.subject, context=principal.to_context())

@@ -676,6 +676,14 @@ CATALOG: dict[str, str] = {
         "este usuario está desactivado en el directorio del personal de la empresa"
     ),
     "company {company_id} does not exist": "la empresa {company_id} no existe",
+    "company {company_id} was deleted": "la empresa {company_id} fue eliminada",
+    "company {company_id} is being deleted or was deleted: it cannot be reopened": (
+        "la empresa {company_id} se está eliminando o fue eliminada: no se puede reabrir"
+    ),
+    "company {company_id} is not suspended: close it first (ops company close)": (
+        "la empresa {company_id} no está suspendida: ciérrela primero (ops company close)"
+    ),
+    "repeat the company's id to delete it": "repita el identificador de la empresa para eliminarla",
     "the company has no API key {key_id}": "la empresa no tiene la clave de API {key_id}",
     "API key {key_id} was revoked already": "la clave de API {key_id} ya fue revocada",
     "API key {key_id} was revoked or rotated already": "la clave de API {key_id} ya fue revocada o rotada",
@@ -781,6 +789,7 @@ CATALOG: dict[str, str] = {
         "este enlace de confirmación venció; pida los avisos de nuevo"
     ),
     "this link has expired": "este enlace venció",
+    "the company is no longer in service": "la empresa ya no está en servicio",
     "this link is not valid": "este enlace no es válido",
     "this company does not ask for tracking contacts at issue; turn on ask_tracking_contacts first": (
         "esta empresa no pide contactos de seguimiento al emitir; active primero ask_tracking_contacts"
@@ -1442,6 +1451,10 @@ REASONS: dict[str, str] = {
     ),
     "the details are shown to administrators only": "los detalles solo los ven los administradores",
     # delivery (messaging/delivery.py, accounts/waiting.py)
+    "the company is suspended: its messages wait until it is reopened or deleted": (
+        "la empresa está suspendida: sus mensajes esperan hasta que se reabra o se elimine"
+    ),
+    "the company is suspended": "la empresa está suspendida",
     "the sender account {area} is missing, disabled or incomplete": (
         "la cuenta de envío {area} no existe, está desactivada o está incompleta"
     ),

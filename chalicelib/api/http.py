@@ -469,7 +469,10 @@ def describe(
             caller = authorize(access, request, path_parameters)
             check_preconditions(request, versioned, create_only)
             if caller is None:  # public routes say "not found" for what names nothing themselves
-                return view(**path_parameters)
+                from chalicelib.api.pages import out_of_service_answer
+
+                closed = out_of_service_answer(request, path_parameters, answer)
+                return closed if closed is not None else view(**path_parameters)
             check_path_parameters(path_parameters)
             return view(caller, **path_parameters)
 

@@ -105,6 +105,16 @@ class AllowancesOut(BaseModel):
     )
 
 
+class CompanyServiceOut(BaseModel):
+    """A company's suspension (docs/operations.md, "A company leaves")."""
+
+    company_id: str
+    in_service: bool = Field(description="False: suspended (or deleted): no caller let in, nothing sent.")
+    suspended_at: datetime | None = Field(description="When the operator suspended it; null: in service.")
+    deleted_at: datetime | None = Field(description="When its data was deleted (ops company delete).")
+    inbound_dropped: int = Field(description="Inbound e-mails and SMS for it dropped while suspended.")
+
+
 class OperatorCompanyOut(BaseModel):
     company_id: str
     name: str

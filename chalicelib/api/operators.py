@@ -204,6 +204,53 @@ def assign_sms_sender_ids(caller: Principal, company_id: str) -> Response:
     return json_response({"company_id": company_id, "sender_ids": sender_ids})
 
 
+def _service_out(state: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "company_id": state["company_id"],
+        "in_service": state["suspended_at"] is None and state["deleted_at"] is None,
+        "suspended_at": state["suspended_at"],
+        "deleted_at": state["deleted_at"],
+        "inbound_dropped": state["inbound_dropped"],
+    }
+
+
+@route("GET /operator/companies/{company_id}/suspension", OPERATOR, response="CompanyServiceOut")
+def get_company_suspension(caller: Principal, company_id: str) -> Response:
+    """Whether a company is in service, suspended (it is leaving) or deleted"""
+    from chalicelib.tenants.leaving import company_leaving
+
+    return json_response(_service_out(company_leaving(company_id)))
+
+
+@route(
+    "PUT /operator/companies/{company_id}/suspension",
+    OPERATOR,
+    body_required=False,
+    response="CompanyServiceOut",
+    errors={409: "The company was deleted."},
+)
+def suspend_company(caller: Principal, company_id: str) -> Response:
+    """Suspend a company that leaves (ops company close): its keys and staff are refused, nothing more
+    is sent, its public pages and links answer 410, inbound mail and SMS for it are dropped and
+    counted; nothing is deleted"""
+    from chalicelib.tenants.leaving import close_company
+
+    return json_response(_service_out(close_company(company_id, by=caller.subject)))
+
+
+@route(
+    "DELETE /operator/companies/{company_id}/suspension",
+    OPERATOR,
+    response="CompanyServiceOut",
+    errors={409: "The company's data is being deleted or was deleted."},
+)
+def reopen_company(caller: Principal, company_id: str) -> Response:
+    """Reopen a suspended company (ops company reopen), before its deletion: what waited is sent"""
+    from chalicelib.tenants.leaving import reopen_company as reopen
+
+    return json_response(_service_out(reopen(company_id, by=caller.subject)))
+
+
 @route("GET /operator/companies/{company_id}/allowances", OPERATOR, response="AllowancesOut")
 def get_allowances(caller: Principal, company_id: str) -> Response:
     """What a company may send a day on Pregón's bill: its SMS through Pregón's SNS, its e-mails

@@ -146,6 +146,40 @@ def answered_as_page(
         return answer
 
 
+OUT_OF_SERVICE = "the company is no longer in service"
+
+
+def out_of_service_answer(request: Request, path_parameters: dict[str, Any], answer: str) -> Response | None:
+    """A public route's answer when the company it names (its path's ``company_id``, or the
+    company a link's ``token`` was signed for) is suspended or deleted: ``410``, a page saying
+    the service is no longer available for a person's page, JSON otherwise; None when the
+    request names no company, or one in service (docs/decisions/0033-a-company-leaves.md)."""
+    from chalicelib.core.errors import Gone
+    from chalicelib.core.links import signed_link_claims
+    from chalicelib.messaging.sandbox import render_page
+    from chalicelib.tenants.companies import COMPANY_ID, find_company
+
+    company_id = str(path_parameters.get("company_id") or "")
+    if not company_id:
+        params: Any = request.query_params or {}
+        token = str(params.get("token") or "")
+        claims = signed_link_claims(token) if token and len(token) < 4096 else None
+        company_id = str(claims.get("c") or "") if claims else ""
+    if not company_id or not COMPANY_ID.match(company_id):
+        return None
+    company = find_company(company_id)
+    if company is None or company.in_service:
+        return None
+    if answer in ("page", "html") or (answer in ("one_click", "json_or_html") and wants_html(request)):
+        depth = len([part for part in (request.path or "/").split("/") if part])
+        language = browser_language(request, company.language)
+        body = render_page("out_of_service", language, {"root": "../" * max(depth - 1, 1)})
+        return html_page(body, 410, {"Vary": "Accept-Language"})
+    if answer in ("css", "image", "asset"):
+        return Response(body="", status_code=410, headers={"Content-Type": "text/plain"})
+    raise Gone(OUT_OF_SERVICE)
+
+
 def link_refusal_page(request: Request, exc: PregonError, link: str) -> Response | None:
     """The page of a refused link, or None for a refusal it has no words for (answered as JSON).
 

@@ -50,6 +50,13 @@ class Company:
     # 0: never saved, or saved before versions.
     settings_version: int = 0
     branding_version: int = 0
+    # A company that leaves (docs/decisions/0033-a-company-leaves.md): suspended, then deleted.
+    suspended_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def in_service(self) -> bool:
+        return self.suspended_at is None and self.deleted_at is None
 
 
 #: What an integration API key may be let in to do (O2): operators issue keys with any of these.
@@ -176,6 +183,8 @@ class SenderAccount:
     from_allowed_by: str | None = None
     # The version people edit its settings at (its answers' ETag); 0: saved before versions.
     version: int = 0
+    # The company's suspension (Company.suspended_at), copied here for the outbox.
+    suspended_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -423,6 +432,8 @@ class SmsSettings:
     daily_allowance: int | None = None
     # The version people edit them at (their answers' ETag); 0: never saved, or saved before versions.
     version: int = 0
+    # The company's suspension (Company.suspended_at), copied here for the outbox.
+    suspended_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,8 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=2)
 ACCOUNT_RETRY = timedelta(minutes=15)
+# Why a suspended company's outbox waits (docs/decisions/0033-a-company-leaves.md).
+SUSPENDED = "the company is suspended: its messages wait until it is reopened or deleted"
 
 
 def lease() -> timedelta:
@@ -260,6 +262,8 @@ def _setup(company_id: str, outbox: str) -> _Setup:
 
         # the allowance's item comes with the account, in one request (issue 14's requests per e-mail)
         account, allowance = outbox_store.sender_account_with_rate(company_id, area, EMAIL_ALLOWANCE)
+        if account is not None and account.suspended_at is not None:
+            return _Setup(None, (), SUSPENDED)  # they wait: reopened, they go; deleted, they go with it
         if account is None or not is_working(account):
             return _Setup(None, (), f"the sender account {area!r} is missing, disabled or incomplete")
         refused = from_problem(account)  # C5: its owner's address changed since it was queued
@@ -275,6 +279,8 @@ def _setup(company_id: str, outbox: str) -> _Setup:
         from chalicelib.store.sms import get_sms_settings
 
         settings = get_sms_settings(company_id)
+        if settings is not None and settings.suspended_at is not None:
+            return _Setup(None, (), SUSPENDED)
         try:
             channel = sms_sender_of(settings)  # Conflict while SMS is off or incomplete
         except PregonError as exc:
@@ -285,6 +291,8 @@ def _setup(company_id: str, outbox: str) -> _Setup:
     if kind == "push":
         from chalicelib.channels.push import PushSender
 
+        if not company_store.in_service(company_id):  # push reads nothing else: one read, push only
+            return _Setup(None, (), SUSPENDED)
         return _Setup(PushSender(), ())
     return _Setup(None, (), f"unknown outbox {outbox!r}", fail_all=True)
 

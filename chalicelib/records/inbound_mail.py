@@ -160,7 +160,16 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
     companies = []
     for recipient in receipt.recipients:
         company_id = company_of(recipient)
-        if company_id and company_id not in companies and get_company(company_id) is not None:
+        if not company_id or company_id in companies:
+            continue
+        company = get_company(company_id)
+        if company is not None and not company.in_service:
+            # a company that left (docs/decisions/0033-a-company-leaves.md): dropped, counted
+            from chalicelib.store.leaving import count_inbound_dropped
+
+            count_inbound_dropped(company_id)
+            logger().warning("inbound mail for a suspended company dropped", extra={"company_id": company_id})
+        elif company is not None:
             companies.append(company_id)
     if not companies:
         logger().error(

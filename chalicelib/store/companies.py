@@ -68,6 +68,16 @@ def get_company(company_id: str, *, consistent: bool = False) -> domain.Company 
         return None
 
 
+def in_service(company_id: str) -> bool:
+    """Whether the company exists and is neither suspended nor deleted (one read of three
+    attributes; docs/decisions/0033-a-company-leaves.md)."""
+    try:
+        item = CompanyModel.get(company_id, attributes_to_get=["company_id", "suspended_at", "deleted_at"])
+    except DoesNotExist:
+        return False
+    return item.suspended_at is None and item.deleted_at is None
+
+
 def colleague_handle_key(company_id: str) -> str | None:
     """The company's own random key for colleague handles (U1), made and kept the first time it
     is asked for (two asking at once get the same one: it is set only where there is none);

@@ -93,6 +93,14 @@ class CompanyModel(BoundModel):
     # transaction that starts an erasure and dropped in the one that ends it; absent for almost
     # every company. A send's page reads the company anyway, and skips these clients with it.
     erasing = UnicodeSetAttribute(null=True)
+    # A company that leaves (docs/decisions/0033-a-company-leaves.md): suspended by the operator
+    # (nothing sent, no caller let in, its pages 410) until reopened or deleted; once deleted the
+    # item stays as a tombstone holding the id (never reused by accident), the deletion's counts
+    # (JSON) and what arrived for it while suspended (inbound mail and SMS dropped).
+    suspended_at = UTCDateTimeAttribute(null=True)
+    deleted_at = UTCDateTimeAttribute(null=True)
+    deletion = UnicodeAttribute(null=True)
+    inbound_dropped = NumberAttribute(null=True)
 
 
 class KeysByCompanyIndex(GlobalSecondaryIndex["ApiKeyModel"]):
@@ -232,6 +240,9 @@ class SenderAccountModel(BoundModel):
     # The version of the settings people edit (store.tables.new_version); the password leaves it.
     # None before versions: 0.
     version = NumberAttribute(null=True)
+    # The company's suspension, copied here (and on its SMS settings) by the operator's close: the
+    # outbox reads the account anyway, so a suspended company's messages wait at no request more.
+    suspended_at = UTCDateTimeAttribute(null=True)
 
 
 class DueAlertsIndex(GlobalSecondaryIndex["AlertScheduleModel"]):
@@ -579,6 +590,8 @@ class SmsSettingsModel(BoundModel):
     # The sender IDs the operator gave the company (SNS shows one as the SMS's sender): the only
     # ones it may name as ``sender_id``, and the only ones sent. Written by the operator's call alone.
     assigned_sender_ids = UnicodeSetAttribute(null=True)
+    # The company's suspension, copied from its item (as on its sender accounts): its SMS wait.
+    suspended_at = UTCDateTimeAttribute(null=True)
 
 
 class SmsNumberClaimModel(BoundModel):

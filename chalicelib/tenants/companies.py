@@ -93,6 +93,12 @@ def company_exists(company_id: str) -> bool:
     return find_company(company_id) is not None
 
 
+def company_in_service(company_id: str) -> bool:
+    """Whether the company exists and is neither suspended nor deleted (its callers, staff and
+    keys, are let in; its pages and links answer; docs/decisions/0033-a-company-leaves.md)."""
+    return bool(COMPANY_ID.match(company_id)) and store.in_service(company_id)
+
+
 def company_time_zone(company_id: str) -> str:
     """The IANA zone the company's days are in (Z1): date filters, "today", reminders."""
     return get_company(company_id).time_zone

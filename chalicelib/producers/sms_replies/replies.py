@@ -69,7 +69,9 @@ class InboundSms:
 class InboundOutcome:
     """What became of one notification (returned by the handler, for logs and tests)."""
 
-    outcome: str  # replied | logged | capped | stopped | started | duplicate | no_company | rejected
+    outcome: (
+        str  # replied | logged | capped | stopped | started | duplicate | no_company | suspended | rejected
+    )
     company_id: str | None = None
     communication_id: str | None = None
     client_id: str | None = None
@@ -197,6 +199,14 @@ def receive_inbound_sms(
             extra={"destination_ends_with": sms.destination[-4:], "inbound_id": sms.inbound_id},
         )
         return InboundOutcome("no_company", reason=f"no company receives SMS on {sms.destination}")
+    from chalicelib.tenants.companies import company_in_service
+
+    if not company_in_service(company_id):  # a company that left: dropped, counted (decision 0033)
+        from chalicelib.store.leaving import count_inbound_dropped
+
+        count_inbound_dropped(company_id)
+        logger().warning("inbound SMS for a suspended company dropped", extra={"company_id": company_id})
+        return InboundOutcome("suspended", company_id, reason="the company is suspended")
     return _handle(company_id, sms)
 
 

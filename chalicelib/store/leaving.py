@@ -1,0 +1,420 @@
+"""A company that leaves (GDPR art. 28(3)(g); docs/decisions/0033-a-company-leaves.md): its
+suspension, and every item it owns, table by table, found by key.
+
+How each table reaches the company's items (:data:`REACHED`): most are partitioned by
+``company_id`` (a Query of the partition); API keys and sending domains through their
+``by-company`` index; what is keyed ``<company>#...`` from the company's own items (a client's
+addresses, search terms, notes and message keys from its clients; a message's keys from its
+messages; deliveries from the endpoints; novelties, subscriptions and alerts from the parcels).
+Parcels have no index by company: they are the one Scan (filtered, paged, resumable by its
+position). :data:`NOT_REACHED` names what is left, and why.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import BinaryAttribute
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
+
+from chalicelib.store import models as m
+from chalicelib.store.tables import written
+
+PAGE = 100
+
+# Tables partitioned by the company (every model whose hash key is ``company_id``, but the
+# companies' own), found from the models so that a table added later is reached too.
+PARTITIONED: tuple[type[Model], ...] = tuple(
+    model for model in m.ALL_MODELS if model is not m.CompanyModel and model._hash_keyname == "company_id"
+)
+# Keyed apart, each reached from something of the company's (see the module's docstring).
+BY_INDEX: tuple[type[Model], ...] = (m.ApiKeyModel, m.SenderDomainModel)
+UNDER_PARCELS: tuple[type[Model], ...] = (m.NoveltyModel, m.SubscriptionModel, m.AlertModel)
+FROM_CLIENTS: tuple[type[Model], ...] = (
+    m.ClientAddressModel,
+    m.ClientSearchModel,
+    m.ClientNoteModel,
+    m.MessageKeyModel,
+)
+REACHED: tuple[type[Model], ...] = (
+    PARTITIONED + BY_INDEX + UNDER_PARCELS + FROM_CLIENTS + (m.ParcelModel, m.WebhookDeliveryModel)
+)
+# What a company's deletion does not reach, and why (its answer says so).
+NOT_REACHED = {
+    "rate-limits": "counters keyed by a digest of a phone or address, naming no company; they expire "
+    "within a day",
+    "sms-number-claims": "none left: the company's numbers are given back (its claims go with them) "
+    "before anything is deleted",
+    "message-keys": "a key whose message named no client and kept no key of its own (a bulk send's page "
+    "writes none): none is known; the rest are deleted from the messages and the clients",
+}
+# Indexes Pregón keeps to find things (search terms, addresses, idempotency keys): derived from
+# what the export holds, so not exported; deleted with the company.
+NOT_EXPORTED = (m.ClientAddressModel, m.ClientSearchModel, m.MessageKeyModel)
+# Attributes never exported: secrets (KMS ciphertexts, password and key hashes), the company's
+# private handle key; any binary attribute is left out too (a message's packed body is unpacked).
+SECRET_WORDS = ("password", "secret", "ciphertext", "_hash", "handle_key", "service_account_key")
+
+
+def table_of(model: type[Model]) -> str:
+    from chalicelib.store.tables import base_table_names
+
+    return base_table_names()[model]
+
+
+# --- suspension ------------------------------------------------------------------------------
+
+
+def set_suspension(company_id: str, at: datetime | None) -> bool:
+    """Suspend the company (``at``) or reopen it (None), on its item first (the authorizer and
+    the public pages read it), then on its sender accounts and SMS settings (the outbox reads
+    those); False when there is no such company, or it was deleted. Run twice, the same."""
+    action = m.CompanyModel.suspended_at.set(at) if at else m.CompanyModel.suspended_at.remove()
+    condition = m.CompanyModel.company_id.exists() & m.CompanyModel.deleted_at.does_not_exist()
+    if not written(lambda: m.CompanyModel(company_id).update(actions=[action], condition=condition)):
+        return False
+    field = m.SenderAccountModel.suspended_at
+    for account in m.SenderAccountModel.query(company_id, attributes_to_get=["company_id", "area"]):
+        item = m.SenderAccountModel(company_id, account.area)
+        written(
+            lambda: item.update(  # noqa: B023 (called at once)
+                actions=[field.set(at) if at else field.remove()],
+                condition=m.SenderAccountModel.area.exists(),
+            )
+        )
+    sms_field = m.SmsSettingsModel.suspended_at
+    written(
+        lambda: m.SmsSettingsModel(company_id).update(
+            actions=[sms_field.set(at) if at else sms_field.remove()],
+            condition=m.SmsSettingsModel.company_id.exists(),
+        )
+    )
+    return True
+
+
+def count_inbound_dropped(company_id: str) -> None:
+    """One more message (mail or SMS) that arrived for the suspended company and was dropped."""
+    written(
+        lambda: m.CompanyModel(company_id).update(
+            actions=[m.CompanyModel.inbound_dropped.add(1)], condition=m.CompanyModel.company_id.exists()
+        )
+    )
+
+
+def leaving_state(company_id: str) -> dict[str, Any] | None:
+    """The company's suspension, deletion and counts; None when there is no such company."""
+    try:
+        item = m.CompanyModel.get(company_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return {
+        "company_id": company_id,
+        "suspended_at": item.suspended_at,
+        "deleted_at": item.deleted_at,
+        "inbound_dropped": int(item.inbound_dropped or 0),
+        "deleted": json.loads(item.deletion) if item.deletion else {},
+    }
+
+
+# --- reading everything the company owns (the export) ----------------------------------------
+
+
+def plain_item(item: Model) -> dict[str, Any]:
+    """An item as JSON-ready values, its secrets and binary attributes left out; a message's
+    packed body unpacked into ``text`` and ``html``."""
+    out: dict[str, Any] = {}
+    for name, attribute in type(item).get_attributes().items():
+        if any(word in name for word in SECRET_WORDS) or isinstance(attribute, BinaryAttribute):
+            continue
+        value = getattr(item, name, None)
+        if value is not None:
+            out[name] = _plain(value)
+    if isinstance(item, m.CommunicationModel) and item.body_z is not None:
+        from chalicelib.store.communications import _unpacked_body
+
+        out.update({k: v for k, v in _unpacked_body(item).items() if k in ("text", "html")})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "attribute_values"):  # a map attribute
+        return {k: _plain(v) for k, v in value.attribute_values.items()}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Position = dict[str, Any] | None
+
+
+def export_sources(company_id: str) -> list[tuple[str, Callable[[Position], tuple[list[Model], Position]]]]:
+    """Each kind the export writes (a table's base name) and how to read one page of it from a
+    position (None: the start); a page answers its items and the position after it (None: done).
+    Tables reached through another item (a parcel's novelties, a client's notes) are read whole
+    under each, one page per owner."""
+    sources: list[tuple[str, Callable[[Position], tuple[list[Model], Position]]]] = [
+        (table_of(m.CompanyModel), lambda position: ([m.CompanyModel.get(company_id)], None))
+    ]
+    for model in PARTITIONED:
+        sources.append((table_of(model), _partition_pages(model, company_id)))
+    for model in BY_INDEX:
+        sources.append((table_of(model), _index_pages(model.by_company, company_id)))  # type: ignore[attr-defined]
+    sources.append((table_of(m.ParcelModel), _parcel_pages(company_id)))
+    for model in UNDER_PARCELS:
+        sources.append((table_of(model), _under_parcels(model, company_id)))
+    sources.append((table_of(m.ClientNoteModel), _notes_pages(company_id)))
+    sources.append((table_of(m.WebhookDeliveryModel), _deliveries_pages(company_id)))
+    return sources
+
+
+def _query_page(query: Callable[..., Any], position: Position) -> tuple[list[Model], Position]:
+    result = query(limit=PAGE, last_evaluated_key=position)
+    items: list[Model] = list(result)
+    return items, result.last_evaluated_key
+
+
+def _partition_pages(
+    model: type[Model], company_id: str
+) -> Callable[[Position], tuple[list[Model], Position]]:
+    return lambda position: _query_page(lambda **k: model.query(company_id, **k), position)
+
+
+def _index_pages(index: Any, company_id: str) -> Callable[[Position], tuple[list[Model], Position]]:
+    return lambda position: _query_page(lambda **k: index.query(company_id, **k), position)
+
+
+def parcels_page(company_id: str, position: Position) -> tuple[list[Model], Position]:
+    """The one Scan: parcels have no index by company (a parcel's key is ``<company>#<id>``), so
+    their table is read a page at a time, filtered on the company; the position resumes it."""
+    result = m.ParcelModel.scan(
+        m.ParcelModel.company_id == company_id, limit=PAGE, page_size=500, last_evaluated_key=position
+    )
+    items: list[Model] = list(result)
+    return items, result.last_evaluated_key
+
+
+def _parcel_pages(company_id: str) -> Callable[[Position], tuple[list[Model], Position]]:
+    return lambda position: parcels_page(company_id, position)
+
+
+def _owners_then_items(
+    owners: Callable[[Position], tuple[list[str], Position]], items_of: Callable[[str], Iterator[Model]]
+) -> Callable[[Position], tuple[list[Model], Position]]:
+    """Pages of the items under each owner (a parcel, a client, an endpoint): a page is one page of
+    owners and everything under them (an owner's items are few: a parcel's novelties, a client's
+    notes)."""
+
+    def page(position: Position) -> tuple[list[Model], Position]:
+        keys, after = owners(position)
+        return [item for key in keys for item in items_of(key)], after
+
+    return page
+
+
+def _parcel_keys(company_id: str) -> Callable[[Position], tuple[list[str], Position]]:
+    def keys(position: Position) -> tuple[list[str], Position]:
+        parcels, after = parcels_page(company_id, position)
+        return [str(p.parcel_key) for p in parcels if isinstance(p, m.ParcelModel)], after
+
+    return keys
+
+
+def _under_parcels(model: type[Model], company_id: str) -> Callable[[Position], tuple[list[Model], Position]]:
+    return _owners_then_items(_parcel_keys(company_id), lambda key: iter(model.query(key)))
+
+
+def client_ids_page(company_id: str, position: Position) -> tuple[list[str], Position]:
+    items, after = _query_page(
+        lambda **k: m.ClientModel.query(company_id, attributes_to_get=["company_id", "client_id"], **k),
+        position,
+    )
+    return [str(item.client_id) for item in items if isinstance(item, m.ClientModel)], after
+
+
+def _notes_pages(company_id: str) -> Callable[[Position], tuple[list[Model], Position]]:
+    """A company's notes: each is about a client (the notes' ``by-client`` index)."""
+    return _owners_then_items(
+        lambda position: client_ids_page(company_id, position),
+        lambda client_id: iter(m.ClientNoteModel.by_client.query(f"{company_id}#{client_id}")),
+    )
+
+
+def _deliveries_pages(company_id: str) -> Callable[[Position], tuple[list[Model], Position]]:
+    def endpoints(position: Position) -> tuple[list[str], Position]:
+        items, after = _query_page(lambda **k: m.WebhookEndpointModel.query(company_id, **k), position)
+        return [str(item.endpoint_id) for item in items if isinstance(item, m.WebhookEndpointModel)], after
+
+    return _owners_then_items(
+        endpoints, lambda endpoint: iter(m.WebhookDeliveryModel.query(f"{company_id}#{endpoint}"))
+    )
+
+
+# --- deleting everything the company owns ----------------------------------------------------
+
+
+def delete_items(items: list[Model]) -> int:
+    """Delete ``items`` (a batch write of their keys); how many were asked to go."""
+    if not items:
+        return 0
+    by_model: dict[type[Model], list[Model]] = {}
+    for item in items:
+        by_model.setdefault(type(item), []).append(item)
+    for model, group in by_model.items():
+        with model.batch_write() as batch:
+            for item in group:
+                batch.delete(item)
+    return len(items)
+
+
+Counted = Callable[[str, int], None]
+
+
+def delete_parcels(company_id: str, counted: Counted) -> None:
+    """The company's parcels (the one Scan, from its start each page: what a page deleted is no
+    longer found), each with its novelties, subscriptions and alerts first."""
+    while True:
+        parcels, _ = parcels_page(company_id, None)
+        if not parcels:
+            return
+        keys = [str(p.parcel_key) for p in parcels if isinstance(p, m.ParcelModel)]
+        for model in UNDER_PARCELS:
+            counted(table_of(model), delete_items([i for key in keys for i in model.query(key)]))
+        counted(table_of(m.ParcelModel), delete_items(parcels))
+
+
+def delete_client_items(
+    company_id: str, addresses_of: Callable[[str, str], list[str]], counted: Counted
+) -> None:
+    """What each client has outside the company's partitions (:func:`client_derived_items`)."""
+    position: Position = None
+    while True:
+        client_ids, position = client_ids_page(company_id, position)
+        for client_id in client_ids:
+            for item in client_derived_items(company_id, client_id, addresses_of(company_id, client_id)):
+                counted(table_of(type(item)), delete_items([item]))
+        if position is None:
+            return
+
+
+def delete_deliveries(company_id: str, counted: Counted) -> None:
+    read_page = _deliveries_pages(company_id)
+    while items := read_page(None)[0]:
+        counted(table_of(m.WebhookDeliveryModel), delete_items(items))
+
+
+def delete_communications(
+    company_id: str,
+    counted: Counted,
+    delete_files: Callable[[set[str]], None],
+    files_bucket: str,
+    inbound_bucket: str,
+) -> None:
+    """The company's messages a page at a time: their files first (named on the messages), then
+    their idempotency keys and the messages."""
+    read_page = _partition_pages(m.CommunicationModel, company_id)
+    while items := read_page(None)[0]:
+        files = files_of(items, files_bucket, inbound_bucket)
+        delete_files(files)
+        counted("files", len(files))
+        counted(table_of(m.MessageKeyModel), delete_items(message_keys_of(items)))
+        counted(table_of(m.CommunicationModel), delete_items(items))
+
+
+def delete_partitions(company_id: str, counted: Counted) -> None:
+    """Every item of the company's partitions, and its API keys."""
+    sources: list[tuple[type[Model], Callable[[Position], tuple[list[Model], Position]]]] = [
+        (model, _partition_pages(model, company_id)) for model in PARTITIONED
+    ]
+    sources.append((m.ApiKeyModel, _index_pages(m.ApiKeyModel.by_company, company_id)))
+    for model, read_page in sources:
+        while items := read_page(None)[0]:
+            counted(table_of(model), delete_items(items))
+
+
+def client_derived_items(company_id: str, client_id: str, addresses: list[str]) -> list[Model]:
+    """What is keyed under the client outside the company's partitions: its addresses' and search
+    terms' items (and those a save left pending), its notes and its message keys."""
+    from chalicelib.store.clients import pending_index_items, search_keys
+    from chalicelib.store.erasures import _existing
+
+    candidates: list[Model] = [m.ClientAddressModel(f"{company_id}#{a}", client_id) for a in addresses]
+    candidates += [m.ClientSearchModel(*key) for key in search_keys(company_id, client_id)]
+    candidates += pending_index_items(company_id, client_id)
+    found = _existing(candidates)
+    client_key = f"{company_id}#{client_id}"
+    found += list(m.ClientNoteModel.by_client.query(client_key))
+    found += [m.MessageKeyModel(k.key) for k in m.MessageKeyModel.by_client.query(client_key)]
+    return found
+
+
+def message_keys_of(items: list[Model]) -> list[Model]:
+    """The idempotency items of messages (as a client's erasure rebuilds them)."""
+    keys: list[Model] = []
+    for item in items:
+        if not isinstance(item, m.CommunicationModel):
+            continue
+        if item.idempotency_key:
+            keys.append(m.MessageKeyModel(f"{item.company_id}#{item.idempotency_key}"))
+            keys.append(m.MessageKeyModel(f"{item.company_id}#told#{item.idempotency_key}"))
+        if item.job_id and item.client_id:
+            keys.append(m.MessageKeyModel(f"{item.company_id}#job:{item.job_id}:{item.client_id}"))
+    return keys
+
+
+def files_of(items: list[Model], files_bucket: str, inbound_bucket: str) -> set[str]:
+    """``<bucket>/<key>`` of the S3 objects messages name (bodies, attachments, raw mail)."""
+    files: set[str] = set()
+    for item in items:
+        if not isinstance(item, m.CommunicationModel):
+            continue
+        if item.body_key:
+            files.add(f"{files_bucket}/{item.body_key}")
+        for ref in item.attachments or []:
+            if ref.key:
+                files.add(f"{files_bucket}/{ref.key}")
+        if item.raw_key:
+            files.add(f"{inbound_bucket}/{item.raw_key}")
+    return files
+
+
+def record_deletion(company_id: str, counts: dict[str, int]) -> None:
+    """Keep the deletion's counts so far on the company's item (a resumed run adds to them)."""
+    text = json.dumps(counts, sort_keys=True)
+    written(
+        lambda: m.CompanyModel(company_id).update(
+            actions=[m.CompanyModel.deletion.set(text)], condition=m.CompanyModel.company_id.exists()
+        )
+    )
+
+
+def leave_tombstone(company_id: str, at: datetime) -> None:
+    """The company's item becomes its tombstone: its id (``create_company`` refuses an id that
+    exists: never reused by accident), when, and the counts; nothing else it held. It leaves
+    the companies' listing, so every-company runs no longer see it."""
+    item = m.CompanyModel.get(company_id, consistent_read=True)
+    kept = {"company_id", "suspended_at", "deleted_at", "deletion", "inbound_dropped", "created_at"}
+    actions = [
+        getattr(m.CompanyModel, name).remove()
+        for name in m.CompanyModel.get_attributes()
+        if name not in kept and getattr(item, name, None) is not None and name not in ("name", "language")
+    ]
+    actions += [
+        m.CompanyModel.deleted_at.set(at),
+        m.CompanyModel.name.set("(deleted)"),
+    ]
+    m.CompanyModel(company_id).update(actions=actions, condition=m.CompanyModel.company_id.exists())

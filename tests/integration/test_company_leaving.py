@@ -1,0 +1,207 @@
+"""A company leaves Pregón (GDPR art. 28(3)(g); docs/operations.md, "A company leaves"): the
+operator suspends it, exports what it owns and deletes it, with the commands as written, against
+DynamoDB Local, moto (S3, SES, Cognito) and the test's SMTP server."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from infrastructure import ops
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.integration.test_client_erasure import ANA, ANAS, BETO, BETOS, a_client_with_everything
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.erasure import erasure_in_the_request
+from tests.steps.inbound import inbound_address, receive
+from tests.steps.notes import client_notes, write_note
+from tests.steps.operators import configure_operator_token
+from tests.steps.outbox import deliver_outboxes, queue_email, run_minute_schedule
+from tests.steps.sms import free_inbound_number, receive_sms
+from tests.steps.tenants import SMTP_PASSWORD, Tenant, smtp_sender_account
+
+
+@pytest.fixture(autouse=True)
+def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    erasure_in_the_request(monkeypatch)
+
+
+def operator(*argv: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """The operator runs ``ops --target env --json <argv>`` (docs/operations.md); its answer."""
+    capsys.readouterr()  # what the steps before logged
+    assert ops.main(["--target", "env", "--json", *argv]) == 0, capsys.readouterr().err
+    return dict(json.loads(capsys.readouterr().out))
+
+
+def items_of(company_id: str) -> dict[str, int]:
+    """How many items of each table belong to the company (a Scan of every table: the test looks
+    at all the storage; an item belongs to it when a key or ``company_id`` names it)."""
+    from chalicelib.core.aws import client
+    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.store.tables import base_table_names, bind
+
+    bind()
+    counts: dict[str, int] = {}
+    for model in ALL_MODELS:
+        table = model.Meta.table_name
+        for page in client("dynamodb").get_paginator("scan").paginate(TableName=table):
+            for item in page["Items"]:
+                values = [str(v.get("S", "")) for v in item.values()]
+                if any(v == company_id or v.startswith(f"{company_id}#") for v in values):
+                    name = base_table_names()[model]
+                    counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def a_company_with_everything(api: Client, company: Tenant, mailbox: MailCatcher) -> dict[str, Any]:
+    """Two clients with messages, an order's PDF, register records, notes, receivables, parcels
+    with followers and novelties, suppressions; a template, a webhook endpoint (its secret) and an
+    SMTP account with its password; a two-way SMS number."""
+    smtp_sender_account(company.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
+    ana = a_client_with_everything(api, company, ANA, ANAS)
+    a_client_with_everything(api, company, BETO, BETOS)
+    template = {"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola</p>"}
+    saved = api.http.put("/templates/custom:aviso", headers=company.admin_headers(), body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    hook = {"url": "https://erp.example/hooks", "events": ["message.failed"]}
+    added = api.http.post("/webhooks", headers=company.admin_headers(), body=json.dumps(hook))
+    assert added.status_code == 201, added.body
+    number = free_inbound_number(assigned_to=company.company_id)
+    sms = {"enabled": True, "provider": "sns", "inbound_number": number}
+    saved = api.http.put("/sms/settings", headers=company.admin_headers(), body=json.dumps(sms))
+    assert saved.status_code == 200, saved.body
+    return {"ana": ana, "webhook_secret": body(added)["secret"], "number": number}
+
+
+def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbour_keeps_everything(
+    api: Client,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    mailbox: MailCatcher,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a company with data of every kind, and a neighbour with a client and a note of its own
+    leaving = a_company_with_everything(api, tenant, mailbox)
+    put_client(api, other_tenant, ANA, emails=[ANAS])
+    write_note(api, other_tenant.staff_headers(), ANA, "La nota de la otra empresa")
+    neighbour = items_of(other_tenant.company_id)
+    before = items_of(tenant.company_id)
+    assert {"clients", "communications", "client-notes", "parcels", "subscriptions", "suppressions"} <= set(before)
+    # And an e-mail queued just before the company leaves, not sent yet
+    waiting = queue_email(tenant, to_address="ultima@correo.example", subject="La última")
+    sent_before = len(mailbox.messages())
+
+    # When the operator closes the company
+    closed = operator("company", "close", tenant.company_id, capsys=capsys)
+    # Then it is suspended, and each kind of caller is refused: its API key, its staff
+    assert (closed["in_service"], closed["suspended_at"] is not None) == (False, True)
+    assert api.http.get(f"/clients/{BETO}", headers=tenant.key_headers()).status_code == 403
+    assert api.http.get("/clients", headers=tenant.staff_headers()).status_code == 403
+    assert api.http.get("/clients", headers=tenant.admin_headers()).status_code == 403
+    # And the queued e-mail is never sent: neither its hand-off nor the minute's drain sends it
+    deliver_outboxes()
+    run_minute_schedule(api)
+    assert len(mailbox.messages()) == sent_before
+    assert not [m for m in mailbox.messages() if "ultima@correo.example" in str(m["To"])]
+    # And its public tracking page and a link it sent answer 410, a page saying so
+    page = api.http.get(f"/track/{tenant.company_id}", headers={"Accept": "text/html"})
+    assert page.status_code == 410 and "ya no está disponible" in page.body.decode()
+    parcel = api.http.get(f"/public/{tenant.company_id}/parcels/{leaving['ana']['tracking_id']}")
+    assert parcel.status_code == 410
+    # And mail and SMS for it are dropped, and counted
+    assert receive(api, b"Subject: hola\r\n\r\nhola", to=[inbound_address(tenant)])["logged"] == 0
+    assert receive_sms(api, leaving["number"], "+5491155550000", "Hola")["outcome"] == "suspended"
+    assert operator("company", "close", tenant.company_id, capsys=capsys)["inbound_dropped"] == 2
+    # And nothing was deleted; the neighbour works as before
+    assert items_of(tenant.company_id)["clients"] == before["clients"]
+    assert api.http.get(f"/clients/{ANA}", headers=other_tenant.key_headers()).status_code == 200
+
+    # When the operator exports it
+    folder = tmp_path / "bundle"
+    exported = operator("company", "export", tenant.company_id, "--to", str(folder), capsys=capsys)
+    # Then the bundle holds each kind the company has, with the messages' words and the order's PDF
+    counts = exported["counts"]
+    # Pregón's own indexes, and its claim of its numbers (given back at the deletion)
+    derived = {"client-addresses", "client-search", "message-keys", "sms-number-claims"}
+    assert {kind for kind, n in counts.items() if n} >= set(before) - derived
+    assert counts["files"] >= 1 and counts["companies"] == 1
+    messages = [json.loads(line) for line in (folder / "communications.jsonl").read_text().splitlines()]
+    assert any(f"Aviso 0 a {ANA}" in json.dumps(m, ensure_ascii=False) for m in messages)
+    assert [p for p in (folder / "files").rglob("*") if p.suffix == ".pdf"]
+    readme = (folder / "README.txt").read_text()
+    assert "Left out" in readme and "passwords" in readme
+    # And no secret is in it: not the SMTP password, the webhook secret, a ciphertext or a key hash
+    bundle = "".join(p.read_text(errors="replace") for p in folder.rglob("*.jsonl"))
+    for secret in (SMTP_PASSWORD, leaving["webhook_secret"], "ciphertext", "secret_hash", "password_hash"):
+        assert secret not in bundle, secret
+    assert tenant.api_key.split(".")[1] not in bundle
+    # And run again, it goes on from where it was and writes the same
+    again = operator("company", "export", tenant.company_id, "--to", str(folder), capsys=capsys)
+    assert again["counts"] == counts
+
+    # When the operator deletes it, and the run dies half-way (after the messages went)
+    from chalicelib.store import leaving as store
+
+    partitions = store.delete_partitions
+
+    def dies(company_id: str, counted: Any) -> None:
+        raise RuntimeError("the operator's laptop went to sleep")
+
+    monkeypatch.setattr(store, "delete_partitions", dies)
+    with pytest.raises(RuntimeError):
+        ops.main(["--target", "env", "company", "delete", tenant.company_id, "--confirm", tenant.company_id])
+    capsys.readouterr()
+    monkeypatch.setattr(store, "delete_partitions", partitions)
+    assert items_of(tenant.company_id).get("communications", 0) == 0
+    assert items_of(tenant.company_id).get("clients", 0) == before["clients"]
+    # And runs it again
+    deleted = operator("company", "delete", tenant.company_id, "--confirm", tenant.company_id, capsys=capsys)
+    # Then it finishes: no item of the company is left in any table but its tombstone, its files
+    # are gone, and the counts say what went
+    assert items_of(tenant.company_id) == {"companies": 1}
+    assert deleted["deleted_at"] is not None
+    assert deleted["deleted"]["clients"] == before["clients"]
+    assert deleted["deleted"]["communications"] >= before["communications"]
+    from tests.steps.documents import file_exists
+
+    assert not any(file_exists(str(p.relative_to(folder / "files"))) for p in (folder / "files").rglob("*.pdf"))
+    # And its number is free again, and its id cannot be taken by a new company by accident
+    from chalicelib.store.sms import number_holders
+    from chalicelib.tenants.companies import create_company
+
+    assert not number_holders([leaving["number"]])
+    assert create_company(tenant.company_id, "Otra con el mismo id") is False
+    # And the neighbour's items are all there, its client and note as they were
+    assert items_of(other_tenant.company_id) == neighbour
+    assert client_notes(api, other_tenant.staff_headers(), ANA) == ["La nota de la otra empresa"]
+
+
+def test_a_suspended_company_reopened_sends_what_waited_and_one_in_service_cannot_be_deleted(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a company in service: deleting it is refused (close it first)
+    refused = ["--target", "env", "company", "delete", tenant.company_id, "--confirm", tenant.company_id]
+    assert ops.main(refused) == 2
+    assert "not suspended" in capsys.readouterr().err
+    # When the operator suspends it (the operator route), and an e-mail is queued meanwhile
+    operator_headers = {"Authorization": f"Operator {configure_operator_token()}"}
+    suspended = api.http.put(f"/operator/companies/{tenant.company_id}/suspension", headers=operator_headers)
+    assert suspended.status_code == 200 and body(suspended)["in_service"] is False
+    queue_email(tenant, to_address="espera@correo.example", subject="Espera")
+    deliver_outboxes()
+    assert not [m for m in mailbox.messages() if "espera@correo.example" in str(m["To"])]
+    # When it is reopened
+    reopened = api.http.delete(f"/operator/companies/{tenant.company_id}/suspension", headers=operator_headers)
+    # Then it is in service: its key works again, and what waited is sent by the next drain
+    assert reopened.status_code == 200 and body(reopened)["in_service"] is True
+    assert api.http.get("/clients", headers=tenant.key_headers()).status_code == 200
+    clock.set_now(clock.now() + timedelta(minutes=16))  # past the hand-off's lease and the wait
+    run_minute_schedule(api)
+    assert [m for m in mailbox.messages() if "espera@correo.example" in str(m["To"])]
