@@ -16,6 +16,7 @@ docs/decisions/0033-a-company-leaves.md).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -194,10 +195,13 @@ def delete_company(
     settings = get_settings()
     counts: dict[str, int] = dict(state["deleted"])
 
+    lock = threading.Lock()
+
     def counted(name: str, n: int) -> None:
         if n:
-            counts[name] = counts.get(name, 0) + n
-            store.record_deletion(company_id, counts)
+            with lock:  # the partitions are deleted side by side
+                counts[name] = counts.get(name, 0) + n
+                store.record_deletion(company_id, counts)
 
     logger().info("company deletion started", extra={"company_id": company_id, "by": by})
     _give_back_sms(company_id, by)
