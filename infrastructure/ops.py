@@ -323,10 +323,12 @@ def _leaving(args: argparse.Namespace) -> dict[str, Any]:
 
 def _leaving_text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
     if args.action == "export":
-        counts = "\n".join(f"  {kind:<22} {n}" for kind, n in sorted(answer["counts"].items()))
+        held = {kind: n for kind, n in sorted(answer["counts"].items()) if n}
+        counts = "\n".join(f"  {kind:<22} {n}" for kind, n in held.items())
+        empty = len(answer["counts"]) - len(held)
         return (
             f"{answer['company_id']} exported to {answer['folder']} (README.txt says what is in it):\n"
-            + counts
+            f"{counts}\n  ({empty} more tables hold nothing of it: each an empty file)"
         )
     if args.action == "delete":
         counts = "\n".join(f"  {kind:<22} {n}" for kind, n in sorted(answer["deleted"].items()))

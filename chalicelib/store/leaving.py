@@ -48,8 +48,6 @@ REACHED: tuple[type[Model], ...] = (
 NOT_REACHED = {
     "rate-limits": "counters keyed by a digest of a phone or address, naming no company; they expire "
     "within a day",
-    "sms-number-claims": "none left: the company's numbers are given back (its claims go with them) "
-    "before anything is deleted",
     "message-keys": "a key whose message named no client and kept no key of its own (a bulk send's page "
     "writes none): none is known; the rest are deleted from the messages and the clients",
 }

@@ -106,6 +106,14 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         9: ["0 sending domains indexed for the hourly check"],
         10: ["0 companies added to the listing"],
         11: [
+            "saliente is suspended since",
+            "410",
+            "README.txt",
+            "clients.jsonl",
+            "saliente deleted; items and files deleted:",
+            "status-catalog",
+        ],
+        12: [
             "pregon-outbox-dead                    0 messages  redrive: back to pregon-outbox",
             "pregon-local-async-failures           0 messages  redrive: invoked again",
         ],

@@ -68,7 +68,8 @@ def a_company_with_everything(api: Client, company: Tenant, mailbox: MailCatcher
     smtp_sender_account(company.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
     ana = a_client_with_everything(api, company, ANA, ANAS)
     template = {"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola</p>"}
-    saved = api.http.put("/templates/custom:aviso", headers=company.admin_headers(), body=json.dumps(template))
+    admin = company.admin_headers()
+    saved = api.http.put("/templates/custom:aviso", headers=admin, body=json.dumps(template))
     assert saved.status_code == 200, saved.body
     hook = {"url": "https://erp.example/hooks", "events": ["message.failed"]}
     added = api.http.post("/webhooks", headers=company.admin_headers(), body=json.dumps(hook))
@@ -95,9 +96,10 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     write_note(api, other_tenant.staff_headers(), ANA, "La nota de la otra empresa")
     neighbour = items_of(other_tenant.company_id)
     before = items_of(tenant.company_id)
-    assert {"clients", "communications", "client-notes", "parcels", "subscriptions", "suppressions"} <= set(before)
+    kinds = {"clients", "communications", "client-notes", "parcels", "subscriptions", "suppressions"}
+    assert kinds <= set(before)
     # And an e-mail queued just before the company leaves, not sent yet
-    waiting = queue_email(tenant, to_address="ultima@correo.example", subject="La última")
+    queue_email(tenant, to_address="ultima@correo.example", subject="La última")
     sent_before = len(mailbox.messages())
 
     # When the operator closes the company
@@ -173,7 +175,8 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     assert deleted["deleted"]["communications"] >= before["communications"]
     from tests.steps.documents import file_exists
 
-    assert not any(file_exists(str(p.relative_to(folder / "files"))) for p in (folder / "files").rglob("*.pdf"))
+    pdfs = [str(p.relative_to(folder / "files")) for p in (folder / "files").rglob("*.pdf")]
+    assert pdfs and not any(file_exists(key) for key in pdfs)
     # And its number is free again, and its id cannot be taken by a new company by accident
     from chalicelib.store.sms import number_holders
     from chalicelib.tenants.companies import create_company
@@ -200,7 +203,8 @@ def test_a_suspended_company_reopened_sends_what_waited_and_one_in_service_canno
     deliver_outboxes()
     assert not [m for m in mailbox.messages() if "espera@correo.example" in str(m["To"])]
     # When it is reopened
-    reopened = api.http.delete(f"/operator/companies/{tenant.company_id}/suspension", headers=operator_headers)
+    suspension = f"/operator/companies/{tenant.company_id}/suspension"
+    reopened = api.http.delete(suspension, headers=operator_headers)
     # Then it is in service: its key works again, and what waited is sent by the next drain
     assert reopened.status_code == 200 and body(reopened)["in_service"] is True
     assert api.http.get("/clients", headers=tenant.key_headers()).status_code == 200
