@@ -14,10 +14,9 @@ from chalice.test import Client
 
 from infrastructure import ops
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.integration.test_client_erasure import ANA, ANAS, a_client_with_everything
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.erasure import erasure_in_the_request
+from tests.steps.erasure import ANA, ANAS, a_client_with_everything, erasure_in_the_request
 from tests.steps.inbound import inbound_address, receive
 from tests.steps.notes import client_notes, write_note
 from tests.steps.operators import configure_operator_token

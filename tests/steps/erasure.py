@@ -3,6 +3,7 @@ under way: the moment it starts is chosen, the rest runs as in production."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -10,8 +11,53 @@ import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
-from tests.steps.outbox import run_minute_schedule
+from tests.steps.clients import put_client
+from tests.steps.documents import documents_key, post_document
+from tests.steps.history import add_register_record, send_email
+from tests.steps.notes import write_note
+from tests.steps.outbox import deliver_outboxes, run_minute_schedule
+from tests.steps.reminders import erp_headers, push_ok, receivable
 from tests.steps.tenants import Tenant
+from tests.steps.tracking import post_event, staff_subscribe, sweep
+
+ANA = "ANA-PEREZ"
+ANAS = "ana.perez@correo.example"
+ORDER = {
+    "number": "P-2026-0101",
+    "date": "2026-11-02",
+    "client_id": ANA,
+    "lines": [{"code": "A-1", "description": "Honorarios", "quantity": "1", "unit_price": "1000"}],
+}
+
+
+def a_client_with_everything(api: Client, tenant: Tenant, client_id: str, email: str) -> dict[str, Any]:
+    """The client with e-mails sent and delivered, an order as a PDF, a register record, a note,
+    an open receivable, a parcel whose alerts go to its address, and a bounce of its address."""
+    erp = documents_key(tenant)
+    put_client(api, erp, client_id, name=f"Cliente {client_id}", emails=[email], phones=["+5491155550000"])
+    for n in range(3):
+        send_email(tenant, email, f"Aviso {n} a {client_id}", client_id=client_id)
+    document = None
+    if client_id == ANA:
+        answer = post_document(api, erp, "/documents/orders", ORDER)
+        assert answer.status_code == 202, answer.body
+        document = body(answer)
+    deliver_outboxes()
+    add_register_record(api, tenant.staff_headers(), client_id, subject=f"Llamada de {client_id}")
+    write_note(api, tenant.staff_headers(), client_id, f"Nota sobre {client_id}")
+    push_ok(api, erp_headers(tenant), receivable(f"F-{client_id}", "2026-12-01", client_id=client_id))
+    tracking_id = "TRK-0001" if client_id == ANA else "TRK-0002"
+    parcel = {"tracking_id": tracking_id, "client_id": client_id, "waybill_issued": True}
+    assert api.http.post("/parcels", headers=tenant.key_headers(), body=json.dumps(parcel)).status_code == 201
+    staff_subscribe(api, tenant, tracking_id, email)
+    post_event(api, tenant, tracking_id, "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    sweep(tenant)
+    bounce = {"address": email, "reason": "bounce"}
+    assert (
+        api.http.post("/suppressions", headers=tenant.admin_headers(), body=json.dumps(bounce)).status_code
+        == 201
+    )
+    return {"document": document, "tracking_id": tracking_id}
 
 
 def erase(api: Client, headers: dict[str, str], client_id: str) -> Any:
