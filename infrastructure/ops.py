@@ -310,7 +310,7 @@ def run(args: argparse.Namespace) -> Any:
 def _leaving(args: argparse.Namespace) -> dict[str, Any]:
     """A company leaves (docs/operations.md, "A company leaves")."""
     from chalicelib.api.operators import _service_out
-    from chalicelib.tenants import leaving
+    from chalicelib.records import leaving
 
     if args.action == "close":
         return _service_out(leaving.close_company(args.company_id, by=_who()))

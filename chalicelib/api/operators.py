@@ -217,7 +217,7 @@ def _service_out(state: dict[str, Any]) -> dict[str, Any]:
 @route("GET /operator/companies/{company_id}/suspension", OPERATOR, response="CompanyServiceOut")
 def get_company_suspension(caller: Principal, company_id: str) -> Response:
     """Whether a company is in service, suspended (it is leaving) or deleted"""
-    from chalicelib.tenants.leaving import company_leaving
+    from chalicelib.records.leaving import company_leaving
 
     return json_response(_service_out(company_leaving(company_id)))
 
@@ -233,7 +233,7 @@ def suspend_company(caller: Principal, company_id: str) -> Response:
     """Suspend a company that leaves (ops company close): its keys and staff are refused, nothing more
     is sent, its public pages and links answer 410, inbound mail and SMS for it are dropped and
     counted; nothing is deleted"""
-    from chalicelib.tenants.leaving import close_company
+    from chalicelib.records.leaving import close_company
 
     return json_response(_service_out(close_company(company_id, by=caller.subject)))
 
@@ -246,7 +246,7 @@ def suspend_company(caller: Principal, company_id: str) -> Response:
 )
 def reopen_company(caller: Principal, company_id: str) -> Response:
     """Reopen a suspended company (ops company reopen), before its deletion: what waited is sent"""
-    from chalicelib.tenants.leaving import reopen_company as reopen
+    from chalicelib.records.leaving import reopen_company as reopen
 
     return json_response(_service_out(reopen(company_id, by=caller.subject)))
 

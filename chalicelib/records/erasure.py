@@ -10,6 +10,7 @@ under a digest, so a client pushed again with the same address is still not mail
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 
 from chalicelib.core import clock
@@ -143,10 +144,16 @@ def run_erasure(company_id: str, key: str, seconds: float) -> ClientErasure | No
 
 
 def _delete_pending_files(job: ClientErasure) -> None:
+    delete_files(job.pending_files)
+    store.files_gone(job, job.pending_files)
+
+
+def delete_files(names: Iterable[str]) -> None:
+    """Delete S3 objects named ``<bucket>/<key>``, a thousand a request (a company's deletion too)."""
     from chalicelib.core.aws import client
 
     by_bucket: dict[str, list[str]] = {}
-    for name in job.pending_files:
+    for name in names:
         bucket, _, key = name.partition("/")
         by_bucket.setdefault(bucket, []).append(key)
     for bucket, keys in by_bucket.items():
@@ -155,7 +162,6 @@ def _delete_pending_files(job: ClientErasure) -> None:
                 Bucket=bucket,
                 Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True},
             )
-    store.files_gone(job, job.pending_files)
 
 
 def _step(job: ClientErasure) -> bool | None:

@@ -211,8 +211,10 @@ def delete_company(
     store.delete_parcels(company_id, counted)
     store.delete_client_items(company_id, _client_addresses, counted)
     store.delete_deliveries(company_id, counted)
+    from chalicelib.records.erasure import delete_files
+
     store.delete_communications(
-        company_id, counted, _delete_files, settings.files_bucket, settings.inbound_bucket
+        company_id, counted, delete_files, settings.files_bucket, settings.inbound_bucket
     )
     _delete_domains(company_id, counted)
     store.delete_partitions(company_id, counted)
@@ -252,24 +254,11 @@ def _delete_domains(company_id: str, counted: Any) -> None:
             counted("sender-domains", 1)
 
 
-def _delete_files(names: set[str]) -> None:
-    from chalicelib.core.aws import client
-
-    by_bucket: dict[str, list[str]] = {}
-    for name in names:
-        bucket, _, key = name.partition("/")
-        by_bucket.setdefault(bucket, []).append(key)
-    for bucket, keys in by_bucket.items():
-        for start in range(0, len(keys), 1000):
-            client("s3").delete_objects(
-                Bucket=bucket,
-                Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True},
-            )
-
-
 def _delete_prefix(bucket: str, company_id: str) -> int:
+    from chalicelib.records.erasure import delete_files
+
     keys = list(_company_objects(bucket, company_id))
-    _delete_files({f"{bucket}/{key}" for key in keys})
+    delete_files({f"{bucket}/{key}" for key in keys})
     return len(keys)
 
 
