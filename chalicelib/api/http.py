@@ -417,6 +417,10 @@ class Declaration:
     answer: str = "json"
 
 
+OUT_OF_SERVICE_DOC = (
+    "The company is no longer in service (it left Pregón, or its operator suspended it): a page "
+    "saying so, or the JSON error."
+)
 QUERY_PARAMETERS = ("limit", "cursor", "token", "tracking_id", "since", "client_id", "q", "channel")
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
 # "one_click": a page, its refusals a page for a browser (a request accepting text/html) and JSON
@@ -550,6 +554,12 @@ class Routes:
             options["content_types"] = content_types
         if not access.public:
             options["authorizer"] = pregon_auth
+        elif "{company_id}" in path or "token" in answers.get("query", ()):
+            # a public route that names a company answers 410 once it left (api.pages)
+            errors = dict(answers.get("errors") or {})
+            said = errors.get(410)
+            errors[410] = f"{said} Or: {OUT_OF_SERVICE_DOC}" if said else OUT_OF_SERVICE_DOC
+            answers["errors"] = errors
         if "body" in answers:
             answers["body"] = self._model(answers["body"])
         if "response" in answers:
