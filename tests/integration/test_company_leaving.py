@@ -23,6 +23,7 @@ from tests.steps.operators import configure_operator_token
 from tests.steps.outbox import deliver_outboxes, queue_email, run_minute_schedule
 from tests.steps.sms import free_inbound_number, receive_sms
 from tests.steps.tenants import SMTP_PASSWORD, Tenant, smtp_sender_account
+from tests.steps.tracking import post_event, sweep
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +98,9 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     before = items_of(tenant.company_id)
     kinds = {"clients", "communications", "client-notes", "parcels", "subscriptions", "suppressions"}
     assert kinds <= set(before)
-    # And an e-mail queued just before the company leaves, not sent yet
+    # And an e-mail queued just before the company leaves, not sent yet, and a novelty of a
+    # followed parcel whose alert the next sweep would send
+    post_event(api, tenant, leaving["ana"]["tracking_id"], "ev-2", "DELIVERED", minutes=2)
     queue_email(tenant, to_address="ultima@correo.example", subject="La última")
     sent_before = len(mailbox.messages())
 
@@ -108,7 +111,10 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     assert api.http.get(f"/clients/{ANA}", headers=tenant.key_headers()).status_code == 403
     assert api.http.get("/clients", headers=tenant.staff_headers()).status_code == 403
     assert api.http.get("/clients", headers=tenant.admin_headers()).status_code == 403
-    # And the queued e-mail is never sent: neither its hand-off nor the minute's drain sends it
+    # And nothing is sent: the sweep skips it, the queued e-mail's hand-off and the minute's drain
+    # leave it waiting
+    swept = sweep(tenant)
+    assert (swept.parcels, swept.queued, swept.sent) == (0, 0, 0)
     deliver_outboxes()
     run_minute_schedule(api)
     assert len(mailbox.messages()) == sent_before

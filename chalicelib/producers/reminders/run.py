@@ -124,7 +124,7 @@ def run_due_reminders(
     planned: dict[str, AlertSchedule] = {}  # company -> its schedule as this run left it
     for schedule in company_store.due_alert_schedules(ALERT_TYPE, now):
         company = company_store.get_company(schedule.company_id)
-        if company is None:
+        if company is None or not company.in_service:  # suspended: its run waits (decision 0033)
             continue
         following = next_daily_run(schedule, now, company.time_zone)
         if not company_store.claim_alert_run(schedule, now, following):
@@ -157,7 +157,7 @@ def run_company(
     (``deferred``) for the company's next run."""
     now = now or clock.now()
     company = company_store.get_company(company_id)
-    if company is None:
+    if company is None or not company.in_service:
         return RunReport(company_id)
     day = today(company.time_zone, now)
     report = RunReport(company_id, day)

@@ -120,6 +120,10 @@ def sweep_company(
         # Babel reads the locale's CLDR data once per process (~50 ms): not from the time budget.
         show_datetime(now, company.time_zone, company.locale)
     report = SweepReport(company_id)
+    if company is not None and not company.in_service:
+        # a company that left (docs/decisions/0033-a-company-leaves.md): its novelties stay pending
+        logger().info("tracking sweep skipped: the company is suspended", extra={"company_id": company_id})
+        return report
     # The company's own tracking_alert template when it has one, else the default in its language;
     # alerts go out from the area it names (``tracking`` unless the company chose another), or ``all``.
     template = (
