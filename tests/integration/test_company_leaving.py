@@ -151,13 +151,34 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     for secret in (SMTP_PASSWORD, leaving["webhook_secret"], "ciphertext", "secret_hash", "password_hash"):
         assert secret not in bundle, secret
     assert tenant.api_key.split(".")[1] not in bundle
-    # And run again, it goes on from where it was and writes the same
-    again = operator("company", "export", tenant.company_id, "--to", str(folder), capsys=capsys)
-    assert again["counts"] == counts
-
-    # When the operator deletes it, and the run dies half-way (after the messages went)
+    # And an export that stops half-way, run again on its folder, goes on from its last page and
+    # writes the same bundle, no line twice
     from chalicelib.store import leaving as store
 
+    stopped, plain_item = tmp_path / "stopped", store.plain_item
+    written: list[None] = []
+
+    def stops(item: Any) -> dict[str, Any]:
+        if isinstance(item, store.m.CommunicationModel):
+            written.append(None)
+            if len(written) == 5:  # the second page of messages
+                raise RuntimeError("the export stopped here")
+        return plain_item(item)
+
+    monkeypatch.setattr(store, "plain_item", stops)
+    monkeypatch.setattr(store, "PAGE", 3)  # pages of 3 items: it stops after pages were kept
+    with pytest.raises(RuntimeError):
+        ops.main(["--target", "env", "company", "export", tenant.company_id, "--to", str(stopped)])
+    monkeypatch.setattr(store, "plain_item", plain_item)
+    assert json.loads((stopped / "progress.json").read_text())["current"]["kind"] == "communications"
+    again = operator("company", "export", tenant.company_id, "--to", str(stopped), capsys=capsys)
+    assert again["counts"] == counts
+    for kind in counts:
+        if kind != "files":
+            lines = sorted((stopped / f"{kind}.jsonl").read_text().splitlines())
+            assert lines == sorted((folder / f"{kind}.jsonl").read_text().splitlines()), kind
+
+    # When the operator deletes it, and the run dies half-way (after the messages went)
     partitions = store.delete_partitions
 
     def dies(company_id: str, counted: Any) -> None:
