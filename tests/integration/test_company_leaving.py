@@ -16,6 +16,7 @@ from infrastructure import ops
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
+from tests.steps.domains import verified_sending_domain
 from tests.steps.erasure import ANA, ANAS, a_client_with_everything, erasure_in_the_request
 from tests.steps.inbound import inbound_address, receive
 from tests.steps.notes import client_notes, write_note
@@ -74,11 +75,34 @@ def a_company_with_everything(api: Client, company: Tenant, mailbox: MailCatcher
     hook = {"url": "https://erp.example/hooks", "events": ["message.failed"]}
     added = api.http.post("/webhooks", headers=company.admin_headers(), body=json.dumps(hook))
     assert added.status_code == 201, added.body
+    domain = verified_sending_domain(company.company_id, f"{company.company_id}.example")
     number = free_inbound_number(assigned_to=company.company_id)
     sms = {"enabled": True, "provider": "sns", "inbound_number": number}
     saved = api.http.put("/sms/settings", headers=company.admin_headers(), body=json.dumps(sms))
     assert saved.status_code == 200, saved.body
-    return {"ana": ana, "webhook_secret": body(added)["secret"], "number": number}
+    return {"ana": ana, "webhook_secret": body(added)["secret"], "number": number, "domain": domain}
+
+
+def staff_pool(*company_ids: str) -> str:
+    """A Cognito user pool (moto) with a staff user of each company (``custom:company_id``)."""
+    from chalicelib.core.aws import client
+
+    idp = client("cognito-idp")
+    custom = [{"Name": n, "AttributeDataType": "String"} for n in ("company_id", "level")]
+    pool = str(idp.create_user_pool(PoolName="staff", Schema=custom)["UserPool"]["Id"])
+    for company_id in company_ids:
+        attributes = [
+            {"Name": "custom:company_id", "Value": company_id},
+            {"Name": "custom:level", "Value": "1"},
+        ]
+        idp.admin_create_user(UserPoolId=pool, Username=f"admin@{company_id}", UserAttributes=attributes)
+    return pool
+
+
+def pool_users(pool: str) -> list[str]:
+    from chalicelib.core.aws import client
+
+    return sorted(u["Username"] for u in client("cognito-idp").list_users(UserPoolId=pool)["Users"])
 
 
 def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbour_keeps_everything(
@@ -191,8 +215,10 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     monkeypatch.setattr(store, "delete_partitions", partitions)
     half_way = items_of(tenant.company_id)
     assert "communications" not in half_way and half_way["clients"] == before["clients"]
-    # And runs it again
-    deleted = operator("company", "delete", tenant.company_id, "--confirm", tenant.company_id, capsys=capsys)
+    # And runs it again, naming the staff's user pool
+    pool = staff_pool(tenant.company_id, other_tenant.company_id)
+    again = ["company", "delete", tenant.company_id, "--confirm", tenant.company_id, "--user-pool-id", pool]
+    deleted = operator(*again, capsys=capsys)
     # Then it finishes: no item of the company is left in any table but its tombstone, its files
     # are gone, and the counts say what went
     assert items_of(tenant.company_id) == {"companies": 1}
@@ -203,6 +229,15 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
 
     pdfs = [str(p.relative_to(folder / "files")) for p in (folder / "files").rglob("*.pdf")]
     assert pdfs and not any(file_exists(key) for key in pdfs)
+    # And its staff's users, its sending domain's SES identity and its record are gone, not the
+    # neighbour's users
+    from chalicelib.core.aws import client
+    from chalicelib.store.domains import get_domain
+
+    assert pool_users(pool) == [f"admin@{other_tenant.company_id}"]
+    assert deleted["deleted"]["cognito-users"] == 1
+    assert leaving["domain"] not in client("ses").list_identities()["Identities"]
+    assert get_domain(leaving["domain"]) is None
     # And its number is free again, and its id cannot be taken by a new company by accident
     from chalicelib.store.sms import number_holders
     from chalicelib.tenants.companies import create_company
