@@ -217,8 +217,8 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     assert "communications" not in half_way and half_way["clients"] == before["clients"]
     # And runs it again, naming the staff's user pool
     pool = staff_pool(tenant.company_id, other_tenant.company_id)
-    again = ["company", "delete", tenant.company_id, "--confirm", tenant.company_id, "--user-pool-id", pool]
-    deleted = operator(*again, capsys=capsys)
+    delete = ["company", "delete", tenant.company_id, "--confirm", tenant.company_id, "--user-pool-id", pool]
+    deleted = operator(*delete, capsys=capsys)
     # Then it finishes: no item of the company is left in any table but its tombstone, its files
     # are gone, and the counts say what went
     assert items_of(tenant.company_id) == {"companies": 1}
