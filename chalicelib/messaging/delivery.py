@@ -44,6 +44,7 @@ from chalicelib.messaging.delivery_reports import reports_awaited, reports_deliv
 from chalicelib.messaging.send_room import RateLimit, Room, give_room_back, reserve_room
 from chalicelib.messaging.suppression import holding_back, suppression_keys
 from chalicelib.store import communications as store
+from chalicelib.store import companies as company_store
 from chalicelib.store import outbox as outbox_store
 from chalicelib.store.communications import stamp
 
