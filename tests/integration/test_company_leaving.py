@@ -35,7 +35,7 @@ def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ops, "use_target", lambda args: None)
 
 
-def operator(*argv: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+def run_ops(*argv: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     """The operator runs ``ops --target env --json <argv>`` (docs/operations.md); its answer."""
     capsys.readouterr()  # what the steps before logged
     assert ops.main(["--target", "env", "--json", *argv]) == 0, capsys.readouterr().err
@@ -129,7 +129,7 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     sent_before = len(mailbox.messages())
 
     # When the operator closes the company
-    closed = operator("company", "close", tenant.company_id, capsys=capsys)
+    closed = run_ops("company", "close", tenant.company_id, capsys=capsys)
     # Then it is suspended, and each kind of caller is refused: its API key, its staff
     assert (closed["in_service"], closed["suspended_at"] is not None) == (False, True)
     assert api.http.get(f"/clients/{ANA}", headers=tenant.key_headers()).status_code == 403
@@ -151,14 +151,14 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     # And mail and SMS for it are dropped, and counted
     assert receive(api, b"Subject: hola\r\n\r\nhola", to=[inbound_address(tenant)])["logged"] == 0
     assert receive_sms(api, leaving["number"], "+5491155550000", "Hola")["outcome"] == "suspended"
-    assert operator("company", "close", tenant.company_id, capsys=capsys)["inbound_dropped"] == 2
+    assert run_ops("company", "close", tenant.company_id, capsys=capsys)["inbound_dropped"] == 2
     # And nothing was deleted; the neighbour works as before
     assert items_of(tenant.company_id)["clients"] == before["clients"]
     assert api.http.get(f"/clients/{ANA}", headers=other_tenant.key_headers()).status_code == 200
 
     # When the operator exports it
     folder = tmp_path / "bundle"
-    exported = operator("company", "export", tenant.company_id, "--to", str(folder), capsys=capsys)
+    exported = run_ops("company", "export", tenant.company_id, "--to", str(folder), capsys=capsys)
     # Then the bundle holds each kind the company has, with the messages' words and the order's PDF
     counts = exported["counts"]
     # Pregón's own indexes, and its claim of its numbers (given back at the deletion)
@@ -195,7 +195,7 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
         ops.main(["--target", "env", "company", "export", tenant.company_id, "--to", str(stopped)])
     monkeypatch.setattr(store, "plain_item", plain_item)
     assert json.loads((stopped / "progress.json").read_text())["current"]["kind"] == "communications"
-    again = operator("company", "export", tenant.company_id, "--to", str(stopped), capsys=capsys)
+    again = run_ops("company", "export", tenant.company_id, "--to", str(stopped), capsys=capsys)
     assert again["counts"] == counts
     for kind in counts:
         if kind != "files":
@@ -218,7 +218,7 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     # And runs it again, naming the staff's user pool
     pool = staff_pool(tenant.company_id, other_tenant.company_id)
     delete = ["company", "delete", tenant.company_id, "--confirm", tenant.company_id, "--user-pool-id", pool]
-    deleted = operator(*delete, capsys=capsys)
+    deleted = run_ops(*delete, capsys=capsys)
     # Then it finishes: no item of the company is left in any table but its tombstone, its files
     # are gone, and the counts say what went
     assert items_of(tenant.company_id) == {"companies": 1}
