@@ -21,15 +21,23 @@ sender_tests = Blueprint(__name__)
 route = Routes(sender_tests, schemas="schemas")
 
 
+# decision 0032: a company whose e-mails through Pregón's SES are paused cannot test an SES account
+PAUSED_TEST = (
+    "For an SES account: Pregón paused the company's e-mails through its SES for too many hard "
+    "bounces or complaints; a test cannot go until Pregón's operator resumes them."
+)
+
+
 @route(
     "POST /sender-accounts/{area}/test",
     ADMIN,
     body="TestSendIn",
     response="TestSendOut",
     errors={
+        409: PAUSED_TEST,
         429: "The account's send-rate limit (C2) is reached, or, for an SES account, Pregón's daily e-mail "
         "allowance (named; its administrators are told once a day): a test counts in them like any "
-        "message; the message and `Retry-After` say when the next one can go."
+        "message; the message and `Retry-After` say when the next one can go.",
     },
 )
 def test_sender_account(caller: Principal, area: str) -> Response:
@@ -48,9 +56,10 @@ def test_sender_account(caller: Principal, area: str) -> Response:
     body="TestSendIn",
     response="TestSendOut",
     errors={
+        409: PAUSED_TEST,
         429: "The account's send-rate limit (C2) is reached, or, for an SES account, Pregón's daily e-mail "
         "allowance (named; its administrators are told once a day): a test counts in them like any "
-        "message; the message and `Retry-After` say when the next one can go."
+        "message; the message and `Retry-After` say when the next one can go.",
     },
 )
 def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
@@ -71,7 +80,7 @@ def test_personal_sender_account(caller: Principal, user_id: str) -> Response:
     response="TestSendOut",
     errors={
         409: "No working sender account can send the template: neither its area's nor `all`; with "
-        "`channel: sms`, the SMS settings are not set up or incomplete.",
+        "`channel: sms`, the SMS settings are not set up or incomplete. Or: " + PAUSED_TEST,
         429: "The sending account's send-rate limit (C2) or, for an SES account, Pregón's daily e-mail "
         "allowance is reached (with `channel: sms`, the company's SMS send-rate limit or Pregón's daily "
         "SMS allowance, named): a test counts in it like any "

@@ -124,6 +124,17 @@ def test_template_passes_cfn_lint(out_dir: Path) -> None:
     assert [str(m) for m in matches] == []
 
 
+def test_the_template_fits_cloudformation_as_written_and_as_packaged(out_dir: Path) -> None:
+    import yaml
+
+    # Given the synthesized template, as written and as `aws cloudformation package` writes it (YAML)
+    written = (out_dir / "sam.json").read_bytes()
+    packaged = yaml.safe_dump(json.loads(written), default_flow_style=False, allow_unicode=True).encode()
+    # Then both are under the 1 MB CloudFormation takes from S3 (infrastructure/README.md), with room
+    assert len(written) < 800_000, len(written)
+    assert len(packaged) < 900_000, len(packaged)
+
+
 def test_every_model_has_its_table_with_keys_and_indexes(template: Json) -> None:
     # Given the PynamoDB models the code reads and writes
     tables = tables_by_name(template)
@@ -187,8 +198,8 @@ def test_subscriptions_expire_through_ttl(template: Json) -> None:
     # Then the subscriptions table deletes items by their "expires" attribute; so does the outbox
     # table (its rate-limit window counters), the password-attempts table (wrong bulk-send
     # passwords and lockouts) and the rate-limits table (public subscribe limits, domain notices a
-    # day, automatic SMS replies a day per number), and the webhook delivery log (30 days), and no
-    # other table has TTL
+    # day, automatic SMS replies a day per number), the webhook delivery log (30 days) and the
+    # background history exports (two days, with their files' lifecycle rule), and no other table has TTL
     assert tables[PREFIX + "subscriptions"]["TimeToLiveSpecification"] == {
         "AttributeName": "expires",
         "Enabled": True,
@@ -200,6 +211,7 @@ def test_subscriptions_expire_through_ttl(template: Json) -> None:
         PREFIX + "password-attempts",
         PREFIX + "rate-limits",
         PREFIX + "webhook-deliveries",
+        PREFIX + "history-exports",
     }
 
 
