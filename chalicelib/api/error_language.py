@@ -1455,6 +1455,10 @@ REASONS: dict[str, str] = {
         "la empresa está suspendida: sus mensajes esperan hasta que se reabra o se elimine"
     ),
     "the company is suspended": "la empresa está suspendida",
+    # mailbox sync (records/mailboxes/sync.py)
+    "the company is suspended: its mailboxes are not read until Pregón reopens it": (
+        "la empresa está suspendida: sus buzones no se leen hasta que Pregón la reabra"
+    ),
     "the sender account {area} is missing, disabled or incomplete": (
         "la cuenta de envío {area} no existe, está desactivada o está incompleta"
     ),

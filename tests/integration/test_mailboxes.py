@@ -266,6 +266,33 @@ def test_a_mailbox_deleted_while_its_sync_runs_logs_nothing_more_and_leaves_no_s
     assert mailbox["mailbox_id"] not in [m["mailbox_id"] for m in listed]
 
 
+def test_a_suspended_companys_mailboxes_are_not_read_until_it_is_reopened(
+    api: Client, tenant: Tenant, imap_server: Dovecot
+) -> None:
+    from chalicelib.records import leaving
+    from chalicelib.records.mailboxes import sync
+    from chalicelib.store import mailboxes as mailbox_store
+
+    # Given three messages from a client in Ana's mailbox, its first sync queued as she added it
+    ana, mailbox = three_from_a_client(api, tenant, imap_server, "Pedido")
+    # When Pregón's operator closes the company (it leaves, decision 0033) before the sync runs
+    leaving.close_company(tenant.company_id, by="operator")
+    run_syncs()
+    # Then nothing of her mailbox is read, and its monitor says why (checked again in 15 minutes)
+    found = mailbox_store.get_mailbox(tenant.company_id, mailbox["mailbox_id"])
+    assert found is not None and found.last_error == sync.SUSPENDED
+    # When the operator reopens it, nothing was logged meanwhile; and Ana's sync reads the three
+    leaving.reopen_company(tenant.company_id, by="operator")
+    assert register_seen(api, ana, "CLI-3") == []
+    assert api.http.post(f"/mailboxes/{mailbox['mailbox_id']}/sync", headers=ana).status_code == 202
+    run_syncs()
+    assert sorted(r["subject"] for r in register_seen(api, ana, "CLI-3")) == [
+        "Pedido 0",
+        "Pedido 1",
+        "Pedido 2",
+    ]
+
+
 def test_a_message_pregon_sent_is_not_logged_twice_and_the_same_mail_in_two_mailboxes_once(
     api: Client,
     tenant: Tenant,

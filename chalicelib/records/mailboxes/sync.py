@@ -119,12 +119,21 @@ class SyncReport:
     deadline: float = field(default_factory=lambda: time.monotonic() + sync_seconds())
 
 
+#: The monitor's last error while the company is suspended (its mail is not read meanwhile).
+SUSPENDED = "the company is suspended: its mailboxes are not read until Pregón reopens it"
+
+
 def sync_mailbox(company_id: str, mailbox_id: str) -> SyncReport:
     """Sync one mailbox (the SQS worker's job). Never raises for the mailbox's own failures: they
     are the monitor's ``last_error``; a failure of our own store raises, and the message is retried."""
     now = clock.now()
     mailbox = store.claim_sync(company_id, mailbox_id, now, now + LEASE)
     if mailbox is None:  # deleted, or another sync holds it
+        return SyncReport(mailbox_id, ran=False)
+    from chalicelib.tenants.companies import company_in_service
+
+    if not company_in_service(company_id):  # decision 0033: a company that left is not read
+        store.finish_sync(company_id, mailbox_id, clock.now(), SUSPENDED, clock.now() + SYNC_EVERY)
         return SyncReport(mailbox_id, ran=False)
     report = SyncReport(mailbox_id)
     errors: list[str] = []
