@@ -40,6 +40,10 @@ def _client_out(client: Any) -> dict[str, Any]:
     response="ClientOut",
     versioned=True,
     create_only=True,
+    errors={
+        409: "The client was being saved by someone else (a clerk, another of the company's systems) "
+        "through every one of the save's tries: nothing was written; send it again."
+    },
 )
 def save_client(caller: Principal, client_id: str) -> Response:
     """Create or replace a client with its e-mails, phones and contacts
