@@ -180,6 +180,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
     if parsed.html is not None and len(parsed.html.encode("utf-8")) > MAX_HTML_BYTES:
         parsed.attachments.append(MailPart("message.html", "text/html", parsed.html.encode("utf-8")))
         parsed.html = None
+    if parsed.report is None:
+        try:
+            parsed.report = read_text_bounce(parsed)
+        except Exception as exc:  # read as far as it goes: the message is still logged
+            parsed.defects.append(f"unreadable bounce text ({type(exc).__name__})")
     if parsed.from_address is None:
         parsed.defects.append("no From address")
     if not raw.strip():
@@ -514,6 +519,93 @@ def _read_report_part(part: Message, report: Report) -> None:
         ids = message_ids(_raw_header(headers, "Message-ID", None))
         report.original_message_id = ids[0] if ids else report.original_message_id
         report.original_references = message_ids(_raw_header(headers, "References", None))
+
+
+# --- bounces in plain text: qmail, old Exim, old Exchange ----------------------------------------
+
+# Whose plain-text message may be read as a bounce: the mail system's own addresses. (A person's
+# message that quotes a bounce is not one; anyone can write such a From, which is why a bounce
+# counts only for the address our message went to: records.inbound_mail.apply_report.)
+_BOUNCER = re.compile(r"^(?:mailer-daemon|postmaster)@", re.IGNORECASE)
+# Where each form starts returning our message (its headers follow, then its body).
+_RETURNED = re.compile(
+    r"^(?:--- Below this line is a copy of the message\.|------ This is a copy of the message)[^\n]*",
+    re.MULTILINE,
+)
+_QMAIL = re.compile(r"^Hi\. This is the qmail-send program", re.MULTILINE)
+_EXIM = re.compile(r"could not be delivered to one or more of its\s+recipients", re.IGNORECASE)
+_EXCHANGE = re.compile(
+    r"did not reach (?:some or all of )?the (?:following|intended) recipient|"
+    r"no lleg[oó] a (?:algunos o a )?todos los destinatarios|no se puede llegar a",
+    re.IGNORECASE,
+)
+_QMAIL_RECIPIENT = re.compile(r"^<([^<>\s]+@[^<>\s]+)>:\s*$")
+_EXIM_RECIPIENT = re.compile(r"^ {1,4}<?([^<>\s]+@[^<>\s]+?)>?\s*$")
+_EXCHANGE_RECIPIENT = re.compile(r"^\s+(?:SMTP=)?<?([^<>\s;]+@[^<>\s;]+?)>?;?\s+(?:on|el)\s+\d")
+_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_PERMANENT = re.compile(r"permanent error|error permanente", re.IGNORECASE)
+
+
+def read_text_bounce(parsed: ParsedMail) -> Report | None:
+    """A bounce in plain text, with no ``message/delivery-status`` part (decision 0030): qmail's
+    ("Hi. This is the qmail-send program ..."), Exim's older "Mail delivery failed: returning message
+    to sender", and Exchange's older non-delivery report ("Your message did not reach some or all of
+    the intended recipients"), from ``MAILER-DAEMON@`` / ``postmaster@``. Read as a delivery report
+    would be: each failed recipient (``Action: failed``) with the status its diagnostic gives
+    (``5.1.1``; else ``5.0.0`` when the bounce says it is permanent), and the ids of our returned
+    message (its copy in the text, or an attached ``message/rfc822``). None for anything else."""
+    text = parsed.text or ""
+    if not _BOUNCER.match(parsed.from_address or "") or not text:
+        return None
+    cut = _RETURNED.search(text)
+    said, returned = (text[: cut.start()], text[cut.end() :]) if cut else (text, "")
+    if _QMAIL.search(said):
+        blocks = _recipient_blocks(said, _QMAIL_RECIPIENT, ends_at_blank=True)
+    elif _EXIM.search(said):
+        blocks = _recipient_blocks(said, _EXIM_RECIPIENT, ends_at_blank=True)
+    elif _EXCHANGE.search(said):
+        blocks = _recipient_blocks(said, _EXCHANGE_RECIPIENT, ends_at_blank=False)
+    else:
+        return None
+    if not blocks:
+        return None
+    permanent = bool(_PERMANENT.search(said))
+    report = Report(report_type="delivery-status")
+    for address, detail in blocks[:MAX_REPORTED_RECIPIENTS]:
+        status = _STATUS.search(detail)
+        diagnostic = one_line(detail)[:1000] or None
+        found = status.group(1) if status else ("5.0.0" if permanent else "")
+        report.recipients.append(ReportedRecipient(address.lower(), "failed", found, diagnostic))
+    _returned_ids(returned, parsed, report)
+    return report
+
+
+def _recipient_blocks(said: str, starts: re.Pattern[str], *, ends_at_blank: bool) -> list[tuple[str, str]]:
+    """Each failed address with the lines that say why (up to the next address, or a blank line)."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in said.splitlines():
+        start = starts.match(line)
+        if start and "@" in start.group(1) and len(start.group(1)) <= MAX_ADDRESS_CHARS:
+            blocks.append((start.group(1), []))
+        elif blocks and line.strip():
+            blocks[-1][1].append(line.strip())
+        elif blocks and ends_at_blank and blocks[-1][1]:
+            blocks.append(("", []))  # the paragraph ended: lines after it are no one's
+    return [(address, " ".join(lines)) for address, lines in blocks if address]
+
+
+def _returned_ids(returned: str, parsed: ParsedMail, report: Report) -> None:
+    """The Message-ID and References of our message, from its copy after the bounce's text, else
+    from a returned message attached whole (an ``.eml`` attachment)."""
+    sources = [returned.lstrip("\r\n").encode("utf-8", "replace")] if returned.strip() else []
+    sources += [a.data for a in parsed.attachments if a.content_type in ("message/rfc822", "text/rfc822-headers")]
+    for source in sources:
+        headers = BytesHeaderParser(policy=BOUNDED_POLICY).parsebytes(source[:MAX_READ_HEADER_CHARS])
+        ids = message_ids(_raw_header(headers, "Message-ID", None))
+        if ids:
+            report.original_message_id = ids[0]
+            report.original_references = message_ids(_raw_header(headers, "References", None))
+            return
 
 
 # --- body and attachments ------------------------------------------------------------------------

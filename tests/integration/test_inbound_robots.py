@@ -213,6 +213,17 @@ def test_a_persons_answer_that_mentions_an_out_of_office_is_the_client_writing(
             [],
             ["Factura A-0002"],
         ),
+        # no RFC 3464 part: qmail's "Hi. This is the qmail-send program", our message below its text
+        ("bounce_qmail.eml", "bounce Permanent/delivery report: 5.1.1 203.0.113.25", [CLIENT], []),
+        # Exim's old "Mail delivery failed": it gave up on a full mailbox (452 4.2.2)
+        (
+            "bounce_exim_full.eml",
+            "bounce Transient/delivery report: 4.2.2 host mx2",
+            [],
+            ["Factura A-0002"],
+        ),
+        # Exchange 2003's Spanish NDR ("No se puede entregar:"), our message attached
+        ("ndr_exchange2003_es.eml", "bounce Permanent/delivery report: 5.1.1 La cuenta", [CLIENT], []),
     ],
 )
 def test_a_delivery_report_bounces_our_message_and_a_permanent_one_suppresses_the_address(
