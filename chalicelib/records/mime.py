@@ -546,6 +546,12 @@ _STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _PERMANENT = re.compile(r"permanent error|error permanente", re.IGNORECASE)
 
 
+def from_mail_system(address: str | None) -> bool:
+    """Whether an address is a mail system's own (``MAILER-DAEMON@``, ``postmaster@``), which
+    bounces are sent from."""
+    return bool(_BOUNCER.match(address or ""))
+
+
 def read_text_bounce(parsed: ParsedMail) -> Report | None:
     """A bounce in plain text, with no ``message/delivery-status`` part (decision 0030): qmail's
     ("Hi. This is the qmail-send program ..."), Exim's older "Mail delivery failed: returning message
@@ -555,7 +561,7 @@ def read_text_bounce(parsed: ParsedMail) -> Report | None:
     (``5.1.1``; else ``5.0.0`` when the bounce says it is permanent), and the ids of our returned
     message (its copy in the text, or an attached ``message/rfc822``). None for anything else."""
     text = parsed.text or ""
-    if not _BOUNCER.match(parsed.from_address or "") or not text:
+    if not from_mail_system(parsed.from_address) or not text:
         return None
     cut = _RETURNED.search(text)
     said, returned = (text[: cut.start()], text[cut.end() :]) if cut else (text, "")
@@ -598,7 +604,8 @@ def _returned_ids(returned: str, parsed: ParsedMail, report: Report) -> None:
     """The Message-ID and References of our message, from its copy after the bounce's text, else
     from a returned message attached whole (an ``.eml`` attachment)."""
     sources = [returned.lstrip("\r\n").encode("utf-8", "replace")] if returned.strip() else []
-    sources += [a.data for a in parsed.attachments if a.content_type in ("message/rfc822", "text/rfc822-headers")]
+    returned_types = ("message/rfc822", "text/rfc822-headers")
+    sources += [a.data for a in parsed.attachments if a.content_type in returned_types]
     for source in sources:
         headers = BytesHeaderParser(policy=BOUNDED_POLICY).parsebytes(source[:MAX_READ_HEADER_CHARS])
         ids = message_ids(_raw_header(headers, "Message-ID", None))

@@ -358,3 +358,34 @@ def test_an_out_of_office_in_a_staff_mailbox_is_logged_marked_and_a_persons_answ
         (f"Fuera de la oficina: {SUBJECT}", "auto_reply"),
         (f"Re: Fuera de la oficina? No, acá estoy: {SUBJECT}", None),
     ]
+
+
+def test_a_bounce_in_a_staff_mailbox_bounces_our_message_and_is_in_the_clients_register(
+    api: Client, tenant: Tenant, receiver: Receiver, imap_server: Dovecot
+) -> None:
+    # Given an invoice Pregón e-mailed Ana through the company's SMTP server, and the mailbox of a
+    # member of staff (a real dovecot) where that server's bounces land: Postfix's report that Ana's
+    # address does not exist (from MAILER-DAEMON to the staff member: it names no client)
+    sent_id, ours = invoice_sent(api, tenant, receiver)
+    bounce = filled("dsn_postfix_hard.eml", tenant, ours, {"To: {{INBOUND}}": f"To: {STAFF}"})
+    imap_server.append(STAFF, "INBOX", [bounce.replace("\n", "\r\n").encode()])
+    token = IDENTITY.mint(tenant.company_id, user_id=STAFF, level=3)
+    staff = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    # When the mailbox is added and synced
+    add_mailbox(api, staff, imap_server, STAFF, folders=["INBOX"])
+    run_syncs()
+    # Then the invoice is bounced, saying why, and Ana's address is suppressed, as from the inbound address
+    invoice = our_message(api, tenant, sent_id)
+    assert invoice["state"] == "bounced", invoice
+    assert invoice["error"].startswith("bounce Permanent/delivery report: 5.1.1 smtp; 550"), invoice["error"]
+    assert [(e["address"], e["communication_id"]) for e in suppressed(api, tenant)] == [(CLIENT, sent_id)]
+    # And the report is in Ana's register, marked a delivery report
+    [record] = [r for r in register_seen(api, staff, "CLI-1") if r["direction"] == "in"]
+    assert (record["subject"], record["auto_submitted"]) == (
+        "Undelivered Mail Returned to Sender",
+        "delivery_report",
+    )
+    # And the help desk hears of a bounce, not of a client writing; a second sync changes nothing
+    assert help_desk_heard(receiver) == [("message.bounced", sent_id)]
+    run_syncs()
+    assert len([r for r in register_seen(api, staff, "CLI-1") if r["direction"] == "in"]) == 1

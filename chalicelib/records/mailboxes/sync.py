@@ -35,12 +35,18 @@ from chalicelib.channels.deadlines import Deadline
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, FolderState, Mailbox
 from chalicelib.core.observability import logger, masked
-from chalicelib.records.automatic_mail import automatic_kind
-from chalicelib.records.inbound_mail import find_parent, match_sender, write_with_attachments
+from chalicelib.records.automatic_mail import DELIVERY_REPORT, automatic_kind
+from chalicelib.records.inbound_mail import (
+    apply_report,
+    find_parent,
+    match_sender,
+    reported_on,
+    write_with_attachments,
+)
 from chalicelib.records.mailboxes import MAILBOX_SYNCS_QUEUE
 from chalicelib.records.mailboxes.accounts import open_session
 from chalicelib.records.mailboxes.imap import ImapFailed, ImapTimedOut, Session, server_text
-from chalicelib.records.mime import ParsedMail, parse_mail
+from chalicelib.records.mime import ParsedMail, from_mail_system, parse_mail
 from chalicelib.store import communications as records
 from chalicelib.store import mailboxes as store
 
@@ -202,11 +208,8 @@ def _sync_folder(
         batch = uids[start : start + HEADER_BATCH]
         sizes: dict[int, int] = {}
         headers = imap.headers(batch, sizes)
-        wanted = [
-            uid
-            for uid in batch
-            if _clients_in(mailbox.company_id, parse_mail(headers.get(uid, b"")), cache)[1]
-        ]
+        company_id = mailbox.company_id
+        wanted = [uid for uid in batch if _wanted(company_id, parse_mail(headers.get(uid, b"")), cache)]
         logged = 0
         too_large = {uid for uid in wanted if sizes.get(uid, 0) > MAX_MESSAGE_BYTES}
         if too_large:
@@ -300,6 +303,26 @@ def _clients_in(
     return "out", found
 
 
+def _wanted(company_id: str, parsed: ParsedMail, cache: dict[str, tuple[str | None, str | None]]) -> bool:
+    """Whether a message, by its address headers, is read whole: a client is in it, or the mail
+    system sent it (``MAILER-DAEMON@``, ``postmaster@``: a bounce may name one of our messages)."""
+    return bool(_clients_in(company_id, parsed, cache)[1]) or from_mail_system(parsed.from_address)
+
+
+def _bounced(
+    company_id: str, parsed: ParsedMail
+) -> tuple[Communication | None, dict[str, tuple[str | None, str]]]:
+    """A delivery report (RFC 3464, or a bounce in plain text) in the mailbox, which names no
+    client: the message of the company it reports on (its returned Message-ID or our reply
+    token), and that message's client, whose register it goes in."""
+    if parsed.report is None or automatic_kind(parsed) != DELIVERY_REPORT:
+        return None, {}
+    parent = reported_on(company_id, parsed)
+    if parent is None or not parent.client_id:
+        return None, {}
+    return parent, {parent.client_id: (None, (parsed.from_address or "").lower())}
+
+
 def _key(parsed: ParsedMail, raw: bytes, client_id: str) -> str:
     """The message's idempotency key for one client: its Message-ID (or, lacking one, its bytes)."""
     basis = f"id:{parsed.message_id}".encode() if parsed.message_id else b"raw:" + raw
@@ -330,6 +353,10 @@ def log_message(
     company_id = mailbox.company_id
     parsed = parse_mail(raw)
     direction, clients = _clients_in(company_id, parsed, {} if cache is None else cache)
+    reported: Communication | None = None
+    if not clients:  # a bounce names no client: the message it reports on does (decision 0030)
+        reported, clients = _bounced(company_id, parsed)
+        direction = "in"
     if not clients:
         return 0
     if parsed.message_id:
@@ -342,7 +369,11 @@ def log_message(
         return 0
     now = clock.now()
     when = _when(parsed, now)
-    parent = find_parent(company_id, parsed)
+    parent = reported or find_parent(company_id, parsed)
+    if reported is not None and parsed.report is not None:
+        # as the inbound address applies it, before the record is written: a failure here fails
+        # the sync's batch, which the next sync reads again
+        apply_report(reported, parsed.report, f"mailbox:{mailbox.mailbox_id}:{next(iter(keys.values()))}")
     said: str | None = None  # the record's error instead of what parsing found
     if too_large is not None:
         said = (
