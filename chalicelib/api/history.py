@@ -42,6 +42,7 @@ def history_item(comm: Communication) -> dict[str, Any]:
         "created_by": comm.created_by,
         "resend_of": comm.resend_of,
         "resent_as": list(comm.resent_as),
+        "auto_submitted": comm.auto_submitted,
     }
 
 
@@ -245,7 +246,6 @@ def get_message(caller: Principal, channel: str, communication_id: str) -> Respo
                 "reply_to": comm.reply_to,
                 "from_name": comm.from_name,
                 "flagged": comm.flagged,
-                "auto_submitted": comm.auto_submitted,
             },
             "created_by",
         )

@@ -85,6 +85,7 @@ class HistoryItemOut(BaseModel):
     created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     resend_of: str | None
     resent_as: list[str]
+    auto_submitted: AutoSubmitted | None = Field(default=None, description=AUTO_SUBMITTED)
 
 
 class HistoryPageOut(BaseModel):
@@ -114,7 +115,6 @@ class HistoryMessageOut(HistoryItemOut):
         description="A received message SES's scan judged spam or a virus (`spam` / `virus`) that staff "
         "assigned to a client by hand; null otherwise.",
     )
-    auto_submitted: AutoSubmitted | None = Field(default=None, description=AUTO_SUBMITTED)
 
 
 class ResendIn(_Strict):

@@ -181,6 +181,16 @@ def query_param(request: Request, name: str, default: str | None = None) -> str 
     return str(value)
 
 
+def flag_param(request: Request, name: str) -> bool | None:
+    """A ``true`` / ``false`` query parameter; None when it is left out."""
+    raw = query_param(request, name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() not in ("true", "false"):
+        raise ValidationFailed([{"field": name, "message": "must be true or false"}])
+    return raw.lower() == "true"
+
+
 def limit_param(request: Request, default: int = 50, maximum: int = 200) -> int:
     raw = query_param(request, "limit")
     if raw is None:
@@ -421,7 +431,17 @@ OUT_OF_SERVICE_DOC = (
     "The company is no longer in service (it left Pregón, or its operator suspended it): a page "
     "saying so, or the JSON error."
 )
-QUERY_PARAMETERS = ("limit", "cursor", "token", "tracking_id", "since", "client_id", "q", "channel")
+QUERY_PARAMETERS = (
+    "limit",
+    "cursor",
+    "token",
+    "tracking_id",
+    "since",
+    "client_id",
+    "q",
+    "channel",
+    "auto_submitted",
+)
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
 # "one_click": a page, its refusals a page for a browser (a request accepting text/html) and JSON
 # for a mail program's one-click POST (RFC 8058); "json_or_html" refuses the same way.

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import STAFF
-from chalicelib.api.http import Routes, json_response, page_request, page_response, parse_body
+from chalicelib.api.http import Routes, flag_param, json_response, page_request, page_response, parse_body
 from chalicelib.api.webhook_schemas import NOT_ANNOUNCED
 from chalicelib.tenants.auth.principal import Principal
 
@@ -74,13 +74,15 @@ def get_inbound_address(caller: Principal) -> Response:
     )
 
 
-@route("GET /inbound/unassigned", STAFF, response="InboundPageOut", query=("limit", "cursor"))
+@route(
+    "GET /inbound/unassigned", STAFF, response="InboundPageOut", query=("limit", "cursor", "auto_submitted")
+)
 def list_unassigned(caller: Principal) -> Response:
     """Received e-mail that matched no client, newest first (I3); level 4: only answers to its own messages"""
     from chalicelib.records.inbound_mail import unassigned
 
     request = inbound.current_request
-    page = unassigned(caller, *page_request(request))
+    page = unassigned(caller, *page_request(request), automatic=flag_param(request, "auto_submitted"))
     return page_response(page.items, page.cursor, _summary)
 
 

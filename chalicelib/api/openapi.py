@@ -124,6 +124,15 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "items: go on while `next_cursor` is not null).",
         "schema": {"type": "string", "minLength": 2, "maxLength": 100},
     },
+    "auto_submitted": {
+        "name": "auto_submitted",
+        "in": "query",
+        "required": False,
+        "description": "`false`: only the mail a person wrote (hides out-of-office replies, bounces, read "
+        "receipts and bulk mail: `auto_submitted` null); `true`: only what a machine sent; leave it out for "
+        "all. A page may then hold fewer than `limit` items: go on while `next_cursor` is not null.",
+        "schema": {"type": "boolean"},
+    },
     "channel": {
         "name": "channel",
         "in": "query",

@@ -18,6 +18,7 @@ import {
   formValues,
   input,
   label,
+  mailMark,
   messageFrame,
   query,
   reveal,
@@ -223,7 +224,7 @@ async function render(main, ctx) {
           ],
           ["Creado", (m) => when(m.created_at)],
           ["Para", (m) => m.to_address],
-          ["Asunto", (m) => m.subject],
+          ["Asunto", (m) => (m.auto_submitted ? [mailMark(m), " ", m.subject] : m.subject)],
           ["Estado", (m) => label(m.status_group)],
           ["Tipo", (m) => label(m.kind)],
           // seed 002's "Interna cliente": the client opens its page (its card and register) from here

@@ -26,9 +26,14 @@ async function render(main, ctx) {
   const list = h("div", { id: "b-unassigned" });
   const detail = h("div", { class: "b-detail-box" });
   const address = await attempt(() => api("GET", "/inbound/address"));
+  // Staff working the list may hide what machines sent (out-of-office replies, bounces, newsletters:
+  // the API's auto_submitted=false); it stays one tick away.
+  const people = h("input", { type: "checkbox", id: "b-people-only", onchange: () => load() });
 
   async function load(cursor) {
-    const page = await attempt(() => api("GET", `/inbound/unassigned${query({ limit: 50, cursor })}`));
+    const only = people.checked ? "false" : undefined;
+    const path = `/inbound/unassigned${query({ limit: 50, cursor, auto_submitted: only })}`;
+    const page = await attempt(() => api("GET", path));
     if (!page) return;
     if (!cursor) fill(list);
     list.querySelector(".b-more")?.remove();
@@ -45,7 +50,7 @@ async function render(main, ctx) {
             page.items,
             { class: "b-table b-inbound" },
           )
-        : empty("No hay correo sin asignar."),
+        : empty(people.checked ? "No hay correo sin asignar escrito por personas." : "No hay correo sin asignar."),
     );
     if (page.next_cursor)
       extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
@@ -135,7 +140,12 @@ async function render(main, ctx) {
   fill(main,
     h("h1", {}, "Correo recibido sin asignar"),
     address ? h("p", { class: "b-muted" }, `Dirección de entrada de la empresa: ${address.address}`) : null,
-    section("Sin asignar", list, detail),
+    section(
+      "Sin asignar",
+      h("label", { class: "b-check" }, people, " Ocultar el correo automático (respuestas automáticas, avisos de entrega, masivos)"),
+      list,
+      detail,
+    ),
   );
   await load();
   if (ctx.params.get("message")) await view(ctx.params.get("message")); // drawn with the screen

@@ -573,10 +573,15 @@ def find_parent(
 # --- staff: the unassigned list, assigning, the detail -------------------------------------------
 
 
-def unassigned(viewer: Principal, limit: int, cursor: dict[str, Any] | None) -> store.Page:
+def unassigned(
+    viewer: Principal, limit: int, cursor: dict[str, Any] | None, automatic: bool | None = None
+) -> store.Page:
     """Received mail that matched no client, newest first; a level-4 user sees only the mail that
-    answers a message they created (``thread_owner``)."""
-    return store.unassigned_page(viewer.company_id, limit=limit, cursor=cursor, thread_owner=own_only(viewer))
+    answers a message they created (``thread_owner``). ``automatic`` False hides what a machine
+    sent (records.automatic_mail), True shows only that."""
+    return store.unassigned_page(
+        viewer.company_id, limit=limit, cursor=cursor, thread_owner=own_only(viewer), automatic=automatic
+    )
 
 
 def get_inbound(viewer: Principal, communication_id: str) -> Communication:

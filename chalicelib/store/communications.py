@@ -1150,6 +1150,7 @@ def _listing(
     created: tuple[str, str] | None,
     text: str | None = None,
     states: Collection[str] | None = None,
+    keep: Callable[[domain.Communication], bool] | None = None,
 ) -> Page:
     """Newest first. The index holds only the keys and the small attributes the filters read
     (issue 14): the other criteria are DynamoDB filters on it, and the page's items are read with
@@ -1157,12 +1158,12 @@ def _listing(
     page is filled to ``limit`` over as many requests as needed, up to :data:`READ_PER_PAGE`
     entries read; the cursor resumes after the last item returned, or where the reading stopped.
     ``text`` and ``states`` (the message's state is not projected) are matched here, in the items
-    read (see :func:`_matched_listing`)."""
+    read (see :func:`_matched_listing`), as is ``keep`` (what else an item must be)."""
     range_condition = CommunicationModel.communication_id.between(*created) if created else None
     cursor = checked_cursor(index, hash_key, cursor)
     if created:
         cursor = cursor_within(cursor, CommunicationModel.communication_id, *created)
-    if text or states:
+    if text or states or keep:
         wanted = text.lower() if text else None
         return _matched_listing(
             index,
@@ -1172,7 +1173,9 @@ def _listing(
             cursor=cursor,
             filter_condition=filter_condition,
             matches=lambda comm: (
-                (states is None or comm.state in states) and (wanted is None or wanted in _search_text(comm))
+                (states is None or comm.state in states)
+                and (wanted is None or wanted in _search_text(comm))
+                and (keep is None or keep(comm))
             ),
         )
     if filter_condition is None:
@@ -1507,9 +1510,11 @@ def unassigned_page(
     limit: int = 50,
     cursor: dict[str, Any] | None = None,
     thread_owner: str | None = None,
+    automatic: bool | None = None,
 ) -> Page:
     """Inbound messages that matched no client, newest first; with ``thread_owner``, only those
-    answering a message that user created."""
+    answering a message that user created; ``automatic`` False: only those a person wrote, True:
+    only those a machine sent (``auto_submitted``, not in the lean index: matched on the items)."""
     return _listing(
         CommunicationModel.unassigned,
         company_id,
@@ -1517,6 +1522,7 @@ def unassigned_page(
         cursor=cursor,
         filter_condition=(CommunicationModel.thread_owner == thread_owner) if thread_owner else None,
         created=None,
+        keep=None if automatic is None else (lambda comm: bool(comm.auto_submitted) == automatic),
     )
 
 

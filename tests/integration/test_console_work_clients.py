@@ -275,6 +275,21 @@ def test_mail_ses_judged_spam_and_a_machines_mail_are_marked_so_among_the_unassi
         lambda d: "generado por una máquina" in d.find_element(By.CSS_SELECTOR, ".b-detail dl").text,
         seconds=20,
     )
+    # And staff who hide the mail machines sent see none waiting (a person's would stay)
+    browser.find_element(By.ID, "b-people-only").click()
+    wait_until(
+        browser,
+        lambda d: (
+            "No hay correo sin asignar escrito por personas." in d.find_element(By.ID, "b-unassigned").text
+        ),
+        seconds=20,
+    )
+    # And the history lists the newsletter with the same mark
+    open_screen(browser, "history")
+    marks = wait_until(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-history .b-automatic"), seconds=20
+    )
+    assert [m.text for m in marks] == ["Automático"]
 
 
 def test_staff_reply_to_a_client_mail_from_its_detail_view(

@@ -168,8 +168,10 @@ def test_an_automatic_reply_is_in_the_clients_history_marked_and_answered_by_not
         "auto_reply",
         False,
     )
-    # And the history's search finds it among the mail received, and shows it marked
+    # And the history's search finds it among the mail received, marked in the list as in the detail
     assert listed(api, tenant.staff_headers(), "status=received&q=a-0001") == [record["subject"]]
+    items = body(api.http.get("/history/email?status=received", headers=tenant.staff_headers()))["items"]
+    assert [(i["subject"], i["auto_submitted"]) for i in items] == [(record["subject"], "auto_reply")]
     detail = body(
         api.http.get(f"/history/email/{record['communication_id']}", headers=tenant.staff_headers())
     )
@@ -309,19 +311,36 @@ def test_a_delivery_report_for_another_address_changes_nothing(
 # --- bulk mail -----------------------------------------------------------------------------------
 
 
-def test_a_no_reply_newsletter_waits_unassigned_marked_as_automatic(
+def test_a_no_reply_newsletter_waits_unassigned_marked_and_staff_may_hide_it(
     api: Client, tenant: Tenant, inbound: InboundSmtp, receiver: Receiver
 ) -> None:
-    # Given an invoice Pregón e-mailed Ana
+    # Given an invoice Pregón e-mailed Ana, and a stranger's question waiting unassigned
     _, ours = invoice_sent(api, tenant, receiver)
+    stranger = {
+        "From: Ana García <{{CLIENT}}>": "From: Beto <beto@otra.example>",
+        "To: {{REPLY_TO}}": "To: {{INBOUND}}",
+        "In-Reply-To: {{MESSAGE_ID}}\nReferences: {{REFERENCES}} {{MESSAGE_ID}}\n": "",
+    }
+    robot_answers(
+        inbound, tenant, "human_reply_es.eml", ours, mail_from="beto@otra.example", changed=stranger
+    )
     # When a supplier's newsletter (noreply@, Precedence: bulk) reaches the company's address
     robot_answers(inbound, tenant, "noreply_bulk.eml", ours, mail_from="bounces@news.proveedora.example")
-    # Then it waits unassigned, marked as automatic
-    items = body(api.http.get("/inbound/unassigned", headers=tenant.staff_headers()))["items"]
-    assert [(i["from_address"], i["auto_submitted"]) for i in items] == [
-        ("noreply@news.proveedora.example", "auto_generated")
-    ]
+
+    # Then it waits unassigned, marked as automatic, above the stranger's
+    def waiting(query: str = "") -> list[tuple[str, str | None]]:
+        answer = api.http.get(f"/inbound/unassigned{query}", headers=tenant.staff_headers())
+        return [(i["from_address"], i["auto_submitted"]) for i in body(answer)["items"]]
+
+    newsletter, beto = ("noreply@news.proveedora.example", "auto_generated"), ("beto@otra.example", None)
+    assert waiting() == [newsletter, beto]
     assert help_desk_heard(receiver) == []
+    # And staff may hide what machines sent, or see only that; a filter that is neither is refused
+    assert waiting("?auto_submitted=false&limit=1") == [beto]
+    assert waiting("?auto_submitted=true") == [newsletter]
+    refused = api.http.get("/inbound/unassigned?auto_submitted=maybe", headers=tenant.staff_headers())
+    assert refused.status_code == 422
+    assert [e["field"] for e in body(refused)["errors"]] == ["auto_submitted"], refused.body
 
 
 # --- a staff mailbox (IMAP) ----------------------------------------------------------------------
