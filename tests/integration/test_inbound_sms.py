@@ -661,6 +661,52 @@ def test_tenants_never_see_each_others_sms_clients_or_numbers(
     assert rules["ticket"]["enabled"] is False and rules["balance"]["template"] == "Debe $ %deuda%"
 
 
+def test_two_companies_automatic_replies_do_not_answer_each_other(
+    sms_company: SmsCompany, other_tenant: Tenant, local_aws: dict[str, str]
+) -> None:
+    from chalicelib.producers.sms_replies.replies import FROM_PREGON
+
+    api = sms_company.api
+    # Given another company of Pregón's, a client of the first (its two-way number is the phone on
+    # its record), which answers "saldo" with the balance too, and has the first as its client
+    other = SmsCompany(other_tenant, free_inbound_number(assigned_to=other_tenant.company_id), api)
+    assert other.put("/sms/settings", {"enabled": True, "inbound_number": other.number}).status_code == 200
+    rule = {"enabled": True, "keywords": "saldo", "template": "Su saldo pendiente es $ %deuda%"}
+    assert other.put("/sms/auto-replies", {"balance": rule}).status_code == 200
+    for tenant, client_id, number in (
+        (sms_company.tenant, "CLI-OTRA", other.number),
+        (other_tenant, "CLI-PRIMERA", sms_company.number),
+    ):
+        saved = api.http.put(
+            f"/clients/{client_id}",
+            headers=tenant.key_headers(),
+            body=json.dumps({"name": "Empresa", "phones": [number], "balance": "10"}),
+        )
+        assert saved.status_code == 200, saved.body
+    # When the other company's automatic reply ("Su saldo ...") reaches the first company's number,
+    # and every SMS either sends to the other's number reaches it as AWS delivers a reply (the
+    # network, played here for at most 12 turns)
+    companies = {sms_company.number: sms_company, other.number: other}
+    sender, receiver, text = other, sms_company, "Su saldo pendiente es $ 10,00"
+    outcomes = []
+    for _ in range(12):
+        outcome = receiver.receive(text, sender=sender.number)
+        outcomes.append(outcome)
+        if not outcome.get("reply_id"):
+            break
+        deliver_outboxes()
+        sent = sms_as_sent(local_aws, receiver.company_id, outcome["reply_id"])
+        sender, receiver, text = receiver, companies[sent["phone_number"]], sent["message"]
+    # Then it is logged in the register of the company it came from, and nothing answers it: two
+    # robots never start answering each other (each would otherwise reply 5 times a day)
+    assert [(o["outcome"], o["client_id"], o["reason"]) for o in outcomes] == [
+        ("logged", "CLI-OTRA", FROM_PREGON)
+    ]
+    assert [(c.direction, c.text) for c in register_of(sms_company.company_id, "CLI-OTRA")] == [
+        ("in", "Su saldo pendiente es $ 10,00")
+    ]
+
+
 # --- the admin API --------------------------------------------------------------------------------
 
 

@@ -71,3 +71,37 @@ def test_a_report_is_told_by_its_type_and_names_the_message_it_is_about() -> Non
     ]
     assert parsed.report.original_message_id == "0190abc@empresa.example"
     assert parsed.report.original_references == ["ref-0190abc.demo@pregon.local"]
+
+
+QMAIL_TEXT = (
+    "Hi. This is the qmail-send program at mail.cliente.example.\r\n"
+    "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+    "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+    "<Ana@Cliente.example>:\r\nSorry, no mailbox here by that name.\r\n\r\n"
+    "<otro@cliente.example>:\r\n203.0.113.25 failed after I sent the message.\r\n"
+    "Remote host said: 452 4.2.2 Mailbox full\r\n\r\n"
+    "--- Below this line is a copy of the message.\r\n\r\n"
+    "From: facturas@empresa.example\r\nMessage-ID: <ours@pregon>\r\nReferences: <r-1@pregon>\r\n\r\nHola\r\n"
+)
+
+
+def test_a_bounce_in_plain_text_from_the_mail_system_is_read_as_a_report() -> None:
+    raw = f"From: MAILER-DAEMON@mail.cliente.example\r\nSubject: failure notice\r\n\r\n{QMAIL_TEXT}".encode()
+    parsed = parse_mail(raw)
+    assert automatic_kind(parsed) == "delivery_report"
+    assert parsed.report is not None
+    # each address with what its paragraph says: a permanent error with no code is 5.0.0
+    assert [(r.address, r.action, r.status) for r in parsed.report.recipients] == [
+        ("ana@cliente.example", "failed", "5.0.0"),
+        ("otro@cliente.example", "failed", "4.2.2"),
+    ]
+    assert (parsed.report.original_message_id, parsed.report.original_references) == (
+        "ours@pregon",
+        ["r-1@pregon"],
+    )
+
+
+def test_a_person_who_pastes_a_bounce_is_no_bounce() -> None:
+    raw = f"From: ana@cliente.example\r\nSubject: Fwd: failure notice\r\n\r\n{QMAIL_TEXT}".encode()
+    parsed = parse_mail(raw)
+    assert parsed.report is None and automatic_kind(parsed) is None

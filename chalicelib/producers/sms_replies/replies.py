@@ -47,6 +47,10 @@ BEING_ERASED = "the client is being erased: no reply"
 # Why a ticket SMS from a client opens no ticket (and gets no reply) when she is being erased meanwhile.
 NO_TICKET_BEING_ERASED = "the client is being erased: no ticket, no reply"
 DEFAULT_HELP_TEXT = "%empresa%: escriba BAJA para no recibir más mensajes."
+# Why an SMS from a two-way number of Pregón's gets no automatic reply: it is a company's own
+# automatic reply (another company's, or this one's to itself), and answering it would start two
+# robots answering each other (docs/inbound-sms.md, "Robots answering robots").
+FROM_PREGON = "the sender is a two-way number Pregón sends from (a company's automatic reply): no reply"
 
 
 class BadPayload(Exception):
@@ -165,6 +169,14 @@ def _company_of(destination: str) -> str | None:
     return owners[0] if len(owners) == 1 else None
 
 
+def _pregon_number(number: str) -> bool:
+    """Whether a number is one of Pregón's two-way numbers: claimed by a company (the operator
+    gave it) or named by one as its ``inbound_number`` (before claims existed)."""
+    from chalicelib.store.sms import companies_by_inbound_number, number_holders
+
+    return bool(number_holders([number]) or companies_by_inbound_number(number))
+
+
 def _client_of(company_id: str, sender: str) -> tuple[domain.Client | None, str | None]:
     """The one client the number belongs to (and the contact, for a contact's phone). A number
     several clients share is left unassigned: a reply could tell one client another's balance.
@@ -270,6 +282,8 @@ def _decide(
         return _with(base, "stopped" if action == "stop" else "started")
     if sender is None:
         return _with(base, "logged", reason="the sender's number is not a phone number")
+    if _pregon_number(sender):
+        return _with(base, "logged", reason=FROM_PREGON)
     if not _service_on(company_id):
         # Seed 002: with the service off "the messages configured before have no effect": no ticket,
         # no reply (it could only fail); the rules and the number are kept for when it is on again.
