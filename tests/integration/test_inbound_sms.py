@@ -620,16 +620,22 @@ def test_a_sender_that_is_not_a_phone_number_is_logged_unassigned(sms_company: S
 # --- tenants --------------------------------------------------------------------------------------
 
 
+def another_company(sms_company: SmsCompany, tenant: Tenant, balance: dict[str, Any]) -> SmsCompany:
+    """Another company of Pregón's receiving SMS on its own two-way number, with this balance rule."""
+    other = SmsCompany(tenant, free_inbound_number(assigned_to=tenant.company_id), sms_company.api)
+    assert other.put("/sms/settings", {"enabled": True, "inbound_number": other.number}).status_code == 200
+    assert other.put("/sms/auto-replies", {"balance": balance}).status_code == 200
+    return other
+
+
 def test_tenants_never_see_each_others_sms_clients_or_numbers(
     sms_company: SmsCompany, other_tenant: Tenant, local_aws: dict[str, str]
 ) -> None:
     from chalicelib.core.errors import Conflict
 
     api = sms_company.api
-    other = SmsCompany(other_tenant, free_inbound_number(assigned_to=other_tenant.company_id), api)
     # Given another company with its own number and a client with the same mobile, owing less
-    assert other.put("/sms/settings", {"enabled": True, "inbound_number": other.number}).status_code == 200
-    other.put("/sms/auto-replies", {"balance": {"enabled": True, "template": "Debe $ %deuda%"}})
+    other = another_company(sms_company, other_tenant, {"enabled": True, "template": "Debe $ %deuda%"})
     api.http.put(
         "/clients/X-1",
         headers=other_tenant.key_headers(),
@@ -669,10 +675,8 @@ def test_two_companies_automatic_replies_do_not_answer_each_other(
     api = sms_company.api
     # Given another company of Pregón's, a client of the first (its two-way number is the phone on
     # its record), which answers "saldo" with the balance too, and has the first as its client
-    other = SmsCompany(other_tenant, free_inbound_number(assigned_to=other_tenant.company_id), api)
-    assert other.put("/sms/settings", {"enabled": True, "inbound_number": other.number}).status_code == 200
     rule = {"enabled": True, "keywords": "saldo", "template": "Su saldo pendiente es $ %deuda%"}
-    assert other.put("/sms/auto-replies", {"balance": rule}).status_code == 200
+    other = another_company(sms_company, other_tenant, rule)
     for tenant, client_id, number in (
         (sms_company.tenant, "CLI-OTRA", other.number),
         (other_tenant, "CLI-PRIMERA", sms_company.number),
