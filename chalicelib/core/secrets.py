@@ -8,8 +8,24 @@ cannot decrypt the password it had, so a write-only secret is never sent anywher
 
 from __future__ import annotations
 
+import hmac
+
 from chalicelib.core.aws import client
 from chalicelib.core.settings import get_settings
+
+
+def same_secret(presented: str | bytes | None, expected: str | bytes | None) -> bool:
+    """Whether a presented secret (a key's hash, a token's, a password's, a link's nonce) is the
+    expected one, in a time that does not tell where they differ (``hmac.compare_digest``): every
+    comparison of a secret goes through here, none through ``==`` (tests/unit/test_security_checks.py,
+    docs/decisions/0036-security-checks.md). Text is compared as UTF-8, so a caller's non-ASCII
+    character makes it unequal, not an error (``compare_digest`` refuses such ``str``); a missing
+    secret (None) equals nothing, not even another None."""
+    if presented is None or expected is None:
+        return False
+    given = presented.encode("utf-8") if isinstance(presented, str) else presented
+    wanted = expected.encode("utf-8") if isinstance(expected, str) else expected
+    return hmac.compare_digest(given, wanted)
 
 
 def _context(company_id: str, purpose: str, destination: str | None) -> dict[str, str]:

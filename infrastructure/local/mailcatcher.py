@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from chalicelib.core.secrets import same_secret
 from infrastructure.local.paths import free_port
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ class _Authenticator:
         if isinstance(auth_data, LoginPassword):
             username = auth_data.login.decode("utf-8", "replace")
             password = auth_data.password.decode("utf-8", "replace")
-            if username in self._credentials and self._credentials[username] == password:
+            if same_secret(password, self._credentials.get(username)):
                 return AuthResult(success=True)
         # handled=False: aiosmtpd answers "535 5.7.8 Authentication credentials invalid"
         return AuthResult(success=False, handled=False)

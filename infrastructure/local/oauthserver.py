@@ -46,6 +46,8 @@ from urllib.parse import parse_qs
 
 import jwt
 
+from chalicelib.core.secrets import same_secret
+
 SCOPE = "https://outlook.office365.com/.default"
 TOKEN_SECONDS = 3599
 GOOGLE_SCOPE = "https://mail.google.com/"
@@ -97,7 +99,7 @@ class _SignInService:
         token = secrets.token_urlsafe(48)
         with self._lock:
             self.tokens[token] = (mailbox, time.monotonic() + TOKEN_SECONDS)
-        return {"token_type": "Bearer", "expires_in": TOKEN_SECONDS, "access_token": token}
+        return {"token_type": "Bearer", "expires_in": TOKEN_SECONDS, "access_token": token}  # nosec B105 # the OAuth token type, not a secret
 
     def introspect(self, form: dict[str, str]) -> dict[str, object]:
         with self._lock:
@@ -173,7 +175,7 @@ class MicrosoftLogin(_SignInService):
                 f"AADSTS700016: Application with identifier '{form.get('client_id', '')}' was not "
                 "found in the directory.",
             )
-        if not secrets.compare_digest(form.get("client_secret", ""), app.secret):
+        if not same_secret(form.get("client_secret"), app.secret):
             return 401, _error(
                 "invalid_client",
                 "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the "

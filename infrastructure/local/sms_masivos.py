@@ -33,8 +33,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from chalicelib.core.secrets import same_secret
+
 MASIVOS_USERNAME = "demo"
-MASIVOS_PASSWORD = "local-masivos-password"
+MASIVOS_PASSWORD = "local-masivos-password"  # nosec B105 # the local stand-in's login, not a secret
 WRONG_LOGIN_ANSWER = "Usuario o clave incorrectos"
 ACCOUNT_PAGES = ("/obtener_saldo.asp", "/obtener_vencimiento_paquete.asp", "/obtener_envios.asp")
 
@@ -80,7 +82,7 @@ class SmsMasivosStandIn:
             self.request_lines.append(request_line)
             if self.answer is not None:
                 return self.answer
-            if query.get("usuario") != self.username or query.get("clave") != self.password:
+            if query.get("usuario") != self.username or not same_secret(query.get("clave"), self.password):
                 return 200, WRONG_LOGIN_ANSWER.encode("latin-1")
             tos = query.get("tos", "")
             if len(tos) != 10 or not tos.isdigit():
@@ -95,7 +97,7 @@ class SmsMasivosStandIn:
             self.account_queries.append(page)
             if self.answer is not None:
                 return self.answer
-            if query.get("usuario") != self.username or query.get("clave") != self.password:
+            if query.get("usuario") != self.username or not same_secret(query.get("clave"), self.password):
                 return 200, WRONG_LOGIN_ANSWER.encode("latin-1")
             answer = {
                 "obtener_saldo.asp": str(self.credit),

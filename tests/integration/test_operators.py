@@ -99,6 +99,9 @@ def test_a_key_is_issued_listed_with_its_last_use_and_refused_once_revoked(
     assert issued["api_key"].startswith(issued["prefix"] + ".")
     # When the company's system uses it
     assert lists_clients(api, issued["api_key"]) == 200
+    # And its id with a wrong secret holding a character outside ASCII is refused like any wrong
+    # secret (the secret's hash refused the character: the authorizer failed, a server error)
+    assert lists_clients(api, issued["api_key"][:-1] + "ñ") in REFUSED
     first_use = clock.now()
     clock.set_now(first_use + timedelta(minutes=2))
     assert lists_clients(api, issued["api_key"]) == 200

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import math
 import re
 import secrets
@@ -53,7 +52,7 @@ from chalicelib.core.errors import (
     ValidationFailed,
     edited_meanwhile,
 )
-from chalicelib.core.secrets import decrypt_password, encrypt_secret
+from chalicelib.core.secrets import decrypt_password, encrypt_secret, same_secret
 from chalicelib.messaging.outbox import outbox_of
 from chalicelib.messaging.send_room import (
     SMS_ALLOWANCE,
@@ -66,8 +65,8 @@ from chalicelib.messaging.send_room import (
 from chalicelib.store import sms as store
 from chalicelib.store.fields import record_from
 
-GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105 - a KMS context label, not a secret
-MASIVOS_PASSWORD_PURPOSE = "sms-masivos-password"  # noqa: S105 - a KMS context label, not a secret
+GATEWAY_PASSWORD_PURPOSE = "sms-gateway-password"  # noqa: S105  # nosec B105 # a KMS context label, not a secret
+MASIVOS_PASSWORD_PURPOSE = "sms-masivos-password"  # noqa: S105  # nosec B105 # a KMS context label, not a secret
 DEFAULT_TEST_TEXT = "Mensaje de prueba de Pregón."
 BULK_PASSWORD_MIN_LENGTH = 8
 # Guessing the bulk-send password: this many wrong ones in a window lock bulk sends (429) for a while,
@@ -761,7 +760,7 @@ def _matches(password: str, stored_hash: str) -> bool:
         actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
     except ValueError:
         return False
-    return hmac.compare_digest(actual, expected)
+    return same_secret(actual, expected)
 
 
 def set_bulk_password(company_id: str, password: str) -> None:

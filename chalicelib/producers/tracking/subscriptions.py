@@ -22,6 +22,7 @@ from chalicelib.core.links import (
     tracking_unsubscribe_url,
     verified_link_claims,
 )
+from chalicelib.core.secrets import same_secret
 from chalicelib.core.settings import get_settings
 from chalicelib.producers.tracking import limits
 from chalicelib.producers.tracking.parcels import MAX_TRACKING_ID, alerts_available, get_parcel, may_exist
@@ -177,7 +178,7 @@ def subscribe(
         try:
             saved = store.save_subscription(subscription, follows=not confirm)
         except store.StaleParcel:
-            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # nosec B311 # jitter between retries, not a secret
             continue
         if confirm:
             _send_confirmation(saved)
@@ -334,7 +335,7 @@ def confirm(token: str) -> Subscription:
                 expect_waiting=subscription.awaiting_confirmation,
             )
         except store.StaleParcel:
-            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # nosec B311 # jitter between retries, not a secret
             continue
         except store.SubscriptionChanged:
             continue  # confirmed or cancelled meanwhile: read it again
@@ -361,7 +362,7 @@ def _cancel(company_id: str, tracking_id: str, subscription_id: str, nonce: str 
                 company_id, tracking_id, subscription_id, clock.now(), nonce=nonce
             )
         except store.StaleParcel:
-            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # nosec B311 # jitter between retries, not a secret
     raise Conflict(f"parcel {tracking_id!r} is changing too often right now; try again in a moment")
 
 
@@ -422,10 +423,19 @@ def _claims(token: str, purpose: str) -> dict[str, Any]:
     return dict(claims)
 
 
+def _same_nonce(stored: str | None, claimed: object) -> bool:
+    """Whether a link's nonce is its subscription's (compared as a secret, though the link's
+    signature was checked first); a subscription made before links had nonces matches a link
+    without one."""
+    if stored is None or claimed is None:
+        return stored is None and claimed is None
+    return isinstance(claimed, str) and same_secret(claimed, stored)
+
+
 def _named(claims: dict[str, Any]) -> Subscription | None:
     """The subscription a link names, or None when it is gone or is a later one of the address."""
     subscription = store.get_subscription(str(claims["c"]), str(claims["t"]), str(claims["s"]))
-    if subscription is None or subscription.link_nonce != claims.get("n"):
+    if subscription is None or not _same_nonce(subscription.link_nonce, claims.get("n")):
         return None
     if "p" not in claims and subscription.expires_at <= clock.now():
         return None  # a legacy link, past its subscription

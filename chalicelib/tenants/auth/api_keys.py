@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from datetime import datetime, timedelta
 
 from chalicelib.core import clock
 from chalicelib.core.domain import ApiKey
+from chalicelib.core.secrets import same_secret
 
 PREFIX = "pk_"
 # O2 "last used": written at most once per key in this time, so a busy key costs one conditional
@@ -17,8 +17,9 @@ LAST_USED_EVERY = timedelta(minutes=5)
 
 
 def _hash(secret: str) -> str:
-    # The secret is 256 random bits, so a plain SHA-256 is not brute-forceable.
-    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+    # The secret is 256 random bits, so a plain SHA-256 is not brute-forceable. UTF-8, not ASCII:
+    # the same bytes for every secret we issue, and a caller's other characters are a wrong secret.
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def new_api_key(company_id: str, name: str, scopes: tuple[str, ...], now: datetime) -> tuple[str, ApiKey]:
@@ -45,7 +46,7 @@ def verify_api_key(presented: str) -> ApiKey | None:
     key = store.get_api_key(key_id)
     if key is None:
         return None
-    if not hmac.compare_digest(key.secret_hash, _hash(secret)):
+    if not same_secret(_hash(secret), key.secret_hash):
         return None
     now = clock.now()
     if not key.usable_at(now):  # revoked, or rotated and past its overlap

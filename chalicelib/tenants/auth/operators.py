@@ -6,9 +6,9 @@ Secrets Manager on AWS), compared in constant time."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
+from chalicelib.core.secrets import same_secret
 from chalicelib.core.settings import get_settings
 from chalicelib.tenants.auth.principal import Principal
 
@@ -31,7 +31,7 @@ def verify_operator_token(presented: str) -> Principal | None:
     expected = get_settings().operator_token_sha256
     if not expected or not presented or len(presented) > 200:
         return None
-    if not hmac.compare_digest(expected.encode("ascii"), token_hash(presented).encode("ascii")):
+    if not same_secret(token_hash(presented), expected):
         return None
     # The subject names the token (its hash's start), never the token.
     return Principal(company_id="", kind=OPERATOR, subject=f"operator:{expected[:12]}")
