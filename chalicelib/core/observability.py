@@ -16,7 +16,7 @@ from typing import Any
 #: What a masked value becomes in a log line.
 MASKED_ADDRESS = "[address]"
 MASKED_PHONE = "[phone]"
-MASKED_SECRET = "[secret]"  # noqa: S105 - what a secret becomes, not one
+MASKED_SECRET = "[secret]"  # noqa: S105  # nosec B105 # what a secret becomes, not one
 MASKED_QUERY = "[query]"
 MASKED = "[masked]"
 

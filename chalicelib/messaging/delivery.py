@@ -88,7 +88,7 @@ def backoff(attempt: int) -> timedelta:
     """Wait before attempt ``attempt + 1``: 1, 2, 4, 8, 16 minutes..., capped, with ±20 % jitter
     so that messages failed together do not come back together."""
     base = min(BACKOFF_BASE * (2 ** max(attempt - 1, 0)), BACKOFF_CAP)
-    return base * random.uniform(0.8, 1.2)
+    return base * random.uniform(0.8, 1.2)  # nosec B311 # jitter for a retry's delay, not a secret
 
 
 @dataclass

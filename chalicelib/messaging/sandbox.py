@@ -702,7 +702,7 @@ def constant_problem(source: str, *, autoescape: bool) -> str | None:
                 return f"line {node.lineno}: {exc}"
             except (RecursionError, MemoryError):
                 return f"line {node.lineno}: {describe_problem(MemoryError())}"
-            except Exception:  # noqa: S112 - not a constant, or an error the render will name
+            except Exception:  # noqa: S112  # nosec B112 # not a constant, or an error the render will name
                 continue
     return None
 

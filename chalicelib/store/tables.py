@@ -343,7 +343,7 @@ def transact_all_or_drop(
                 for entry in pending:
                     add(tx, entry)
                 if extra is not None:
-                    extra(tx, pending)  # unconditional updates of what the entries change
+                    extra(tx, pending)  # nosec B610 # our transaction callback named extra, not Django's
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             checked, reasons = reasons[: len(checks)], reasons[len(checks) :]

@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from infrastructure.local.dynamodb import DynamoDBLocal
 from infrastructure.local.motoserver import MotoServer, ensure_kms_key
 
+#: What DynamoDB Local and moto take for an AWS secret key: any value.
+LOCAL_AWS_SECRET = "test"  # nosec B105 # the local engines' dummy key
+
 
 def reset_process_caches() -> None:
     """Forget settings, clients, keys and table bindings built from an older environment."""
@@ -41,7 +44,7 @@ def local_aws(
     with DynamoDBLocal(full_jit=full_jit) as dynamodb, MotoServer() as moto:
         env = {
             "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SECRET_ACCESS_KEY": LOCAL_AWS_SECRET,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.endpoint,
             "AWS_ENDPOINT_URL_KMS": moto.endpoint,

@@ -38,7 +38,7 @@ API_KEY_SCOPES = (
 )
 SENDER_AREA = "all"
 SMTP_USERNAME = "demo"
-SMTP_PASSWORD = "demo-password"  # the local mail catcher's login, not a secret
+SMTP_PASSWORD = "demo-password"  # nosec B105 # the local mail catcher's login, not a secret
 SMTP_PORT = 1025
 TRACKING_FREQUENCY_MINUTES = 1
 SES_DOMAIN = "demo.example"  # verified in moto's SES at every start (moto keeps it in memory)

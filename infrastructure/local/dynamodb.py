@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404 # argument lists only, never a shell (each call marked)
 import tempfile
 import time
 from pathlib import Path
@@ -142,7 +142,7 @@ class DynamoDBLocal:
             endpoint_url=self.endpoint,
             region_name="us-east-1",
             aws_access_key_id="test",
-            aws_secret_access_key="test",  # DynamoDB Local accepts any key
+            aws_secret_access_key="test",  # nosec B106 # DynamoDB Local accepts any key
             config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1, "mode": "standard"}),
         )
 
@@ -162,7 +162,7 @@ class DynamoDBLocal:
                 self._log_is_temporary = True
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
         self._log_handle = self._log_file.open("wb")
-        self._process = subprocess.Popen(
+        self._process = subprocess.Popen(  # nosec B603 # java with our fixed arguments
             dies_with_parent(self.command(jar_dir)),  # even when the parent is killed
             cwd=jar_dir,
             stdin=subprocess.DEVNULL,

@@ -140,7 +140,7 @@ class IdentityServer:
         ttl = timedelta(hours=TOKEN_HOURS)
         email = demo_email(company_id, user_id)
         token = self.identity.mint(company_id, user_id=user_id, level=level, name=name, email=email, ttl=ttl)
-        return {"id_token": token, "token_type": "Bearer", "expires_in": int(ttl.total_seconds())}
+        return {"id_token": token, "token_type": "Bearer", "expires_in": int(ttl.total_seconds())}  # nosec B105 # the OAuth token type, not a secret
 
 
 def _handler(server: IdentityServer) -> type[BaseHTTPRequestHandler]:

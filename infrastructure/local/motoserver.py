@@ -106,7 +106,7 @@ def kms_client(endpoint: str, region: str = DEFAULT_REGION) -> KMSClient:
         endpoint_url=endpoint,
         region_name=region,
         aws_access_key_id="test",
-        aws_secret_access_key="test",  # moto accepts any key
+        aws_secret_access_key="test",  # nosec B106 # moto accepts any key
     )
 
 

@@ -10,7 +10,7 @@ import fcntl
 import json
 import logging
 import shutil
-import subprocess
+import subprocess  # nosec B404 # argument lists only, never a shell (each call marked)
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,7 +57,7 @@ def npm_install(package: str, version: str, prefix: Path = NPM_PREFIX) -> Path:
         prefix.mkdir(parents=True, exist_ok=True)
         command = [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", f"{package}@{version}"]
         log.info("installing %s@%s into %s", package, version, prefix)
-        result = subprocess.run(
+        result = subprocess.run(  # nosec B603 # npm with a pinned package, no shell
             command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
         )
         if result.returncode != 0:

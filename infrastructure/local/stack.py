@@ -28,7 +28,7 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 # argument lists only, never a shell (each call marked)
 import sys
 import threading
 import time
@@ -43,6 +43,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from infrastructure.local.aws_env import LOCAL_AWS_SECRET
 from infrastructure.local.identity import AUDIENCE, ISSUER, LocalIdentity
 from infrastructure.local.mailcatcher import MailCatcher, list_mail
 from infrastructure.local.paths import LOCAL_DIR, REPO_ROOT, port_is_free
@@ -169,7 +170,7 @@ def service_environment(
     """The environment the service runs with locally: AWS SDK endpoints and Pregón settings."""
     env = {
         "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_SECRET_ACCESS_KEY": LOCAL_AWS_SECRET,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -399,7 +400,7 @@ def _run_until_stopped(
         demo = seed_demo_company(paths.demo_credentials, smtp_port=ports.smtp)
         _start_aws_loops(running, ports, paths, moto.endpoint)
 
-        chalice = subprocess.Popen(
+        chalice = subprocess.Popen(  # nosec B603 # chalice local with our fixed arguments
             dies_with_parent(
                 [
                     _chalice_executable(),
@@ -558,7 +559,7 @@ def phone(
         return 2
     os.environ.update(
         AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
+        AWS_SECRET_ACCESS_KEY=LOCAL_AWS_SECRET,
         AWS_DEFAULT_REGION=REGION,
         AWS_ENDPOINT_URL_SNS=moto_endpoint,
     )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check and test: ruff (lint and format), mypy, then pytest (options go to pytest;
+# Runs every check and test: ruff (lint and format), mypy, Bandit, then pytest (options go to pytest;
 # without options, the end-to-end tests run in a second pytest beside the rest).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -8,6 +8,9 @@ source infrastructure/local/browser.sh
 "${UV[@]}" run ruff check .
 "${UV[@]}" run ruff format --check .
 "${UV[@]}" run mypy
+# Bandit over the service and its infrastructure (its settings in pyproject.toml; every finding is
+# fixed or marked "# nosec BXXX # why": docs/operations.md, "Security checks").
+"${UV[@]}" run bandit -c pyproject.toml -q -r chalicelib infrastructure
 if [ "$#" -gt 0 ]; then
     exec "${UV[@]}" run pytest "$@"
 fi

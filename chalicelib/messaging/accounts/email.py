@@ -38,7 +38,7 @@ AREAS = ("all", "tracking", "tickets", "invoices", "payments", "clients", "remin
 KINDS = ("smtp", "ses")
 ENCRYPTIONS = ("none", "starttls", "tls")
 FALLBACK_AREA = "all"
-_PASSWORD_PURPOSE = "sender-password"  # noqa: S105 - a KMS context label, not a secret
+_PASSWORD_PURPOSE = "sender-password"  # noqa: S105  # nosec B105 # a KMS context label, not a secret
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ MAX_QUEUE_DELAY = 900
 _MAX_BODY_BYTES = 4096
 SIGNATURE_HEADER = "Pregon-Signature"
 
-_SECRET_PURPOSE = "webhook-secret"  # noqa: S105 - the KMS context's purpose, no secret
+_SECRET_PURPOSE = "webhook-secret"  # noqa: S105  # nosec B105 # the KMS context's purpose, no secret
 
 
 # --- subscribing ------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def _tokens(source: str) -> list[tuple[str, str]]:
     from jinja2 import Environment
 
     try:
-        lexed = Environment(autoescape=False).lex(source)  # noqa: S701 (only lexed, never rendered)
+        lexed = Environment(autoescape=False).lex(source)  # noqa: S701  # nosec B701 # only lexed, never rendered
         return [(kind, value) for _, kind, value in lexed if kind != "whitespace"]
     except Exception:
         return []

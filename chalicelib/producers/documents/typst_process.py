@@ -25,7 +25,7 @@ import os
 import selectors
 import signal
 import struct
-import subprocess
+import subprocess  # nosec B404 # argument lists only, never a shell (each call marked)
 import sys
 import threading
 import time
@@ -161,7 +161,7 @@ class TypstProcess:
         if self._child is None or self._child.poll() is not None:
             self.stop()
             env = child_environment()
-            self._child = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
+            self._child = subprocess.Popen(  # noqa: S603  # nosec B603 # our own interpreter and script
                 [sys.executable, str(Path(__file__)), str(self._empty_root), str(self._megabytes)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

@@ -64,8 +64,8 @@ PROVIDER_SERVERS = {
 }
 DEFAULT_FOLDERS = ("INBOX", "Sent")
 MAX_FOLDERS = 10
-_PASSWORD_PURPOSE = "mailbox-password"  # noqa: S105 - a KMS context label, not a secret
-_CLIENT_SECRET_PURPOSE = "mailbox-client-secret"  # noqa: S105 - a KMS context label, not a secret
+_PASSWORD_PURPOSE = "mailbox-password"  # noqa: S105  # nosec B105 # a KMS context label, not a secret
+_CLIENT_SECRET_PURPOSE = "mailbox-client-secret"  # noqa: S105  # nosec B105 # a KMS context label, not a secret
 _SERVICE_ACCOUNT_KEY_PURPOSE = "mailbox-service-account-key"
 
 
