@@ -18,7 +18,9 @@ from chalicelib.core.secrets import same_secret
 ROOT = Path(__file__).resolve().parents[2]
 HELPER = "chalicelib/core/secrets.py"
 #: Names that hold a secret, or something made of one (a hash, a signature, a nonce).
-SECRET_NAME = re.compile(r"secret|password|passwd|token|signature|hmac|digest|nonce|credential|api_?key", re.I)
+SECRET_NAME = re.compile(
+    r"secret|password|passwd|token|signature|hmac|digest|nonce|credential|api_?key", re.IGNORECASE
+)
 #: Names that match SECRET_NAME and hold no secret: (file, name) -> what they hold.
 NOT_SECRETS = {
     ("chalicelib/producers/sms_replies/keywords.py", "tokens"): "the words of an SMS",
@@ -82,7 +84,9 @@ def secrets_compared_with_equals() -> list[str]:
     found = []
     for name, tree in _sources():
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Compare) or not any(isinstance(o, ast.Eq | ast.NotEq) for o in node.ops):
+            if not isinstance(node, ast.Compare):
+                continue
+            if not any(isinstance(o, ast.Eq | ast.NotEq) for o in node.ops):
                 continue
             operands = [node.left, *node.comparators]
             if any(_is_condition(o) or _not_a_secret(o) for o in operands):
