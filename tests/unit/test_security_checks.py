@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -29,11 +30,12 @@ NOT_SECRETS = {
 }
 
 
-def _sources() -> Iterator[tuple[str, ast.Module]]:
+@cache
+def _sources() -> tuple[tuple[str, ast.Module], ...]:
+    """Every module of the service and its infrastructure, parsed once for the tests below."""
     files = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
     files += sorted(p for p in (ROOT / "infrastructure").rglob("*.py") if "out" not in p.parts)
-    for path in files:
-        yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8"))
+    return tuple((p.relative_to(ROOT).as_posix(), ast.parse(p.read_text(encoding="utf-8"))) for p in files)
 
 
 def _names(node: ast.AST) -> Iterator[str]:
