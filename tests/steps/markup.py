@@ -1,0 +1,231 @@
+"""Valid HTML, as the W3C's Nu HTML Checker sees it: ``vnu.jar`` (the npm package ``vnu-jar``
+the project installs under .local/npm, infrastructure/local/npm.py) run with the machine's Java
+over every document at once (the JVM's start-up costs more than checking dozens of pages).
+
+    found = markup_problems({"tracking page": page_bytes, "e-mail invoice": html_part})
+    assert found == {}, shown(found)      # each document's errors and warnings, one a line
+
+What is not counted, and why, is ``IGNORED`` below (docs/decisions/0034-valid-markup.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+
+if TYPE_CHECKING:
+    from chalice.test import Client
+
+    from tests.steps.tenants import Tenant
+
+# Messages of the checker that are no mistake of ours, each with its reason (one a line); ``kind``
+# is "page", "e-mail" or "" for both.
+IGNORED: tuple[tuple[str, str, str], ...] = (
+    # A tenant's HTML e-mail written in HTML 4's way still reaches every mail program; the checker
+    # only says CSS would do. Ours have none of these (our default e-mails use inline styles).
+    (
+        "e-mail",
+        r"The “[a-z]+” attribute on the “(table|td|th|tr|img|body)” element is obsolete",
+        "e-mail tables' presentational attributes",
+    ),
+    # A console screen as the browser left it is serialised by Chromium: the DOM has no doctype
+    # question, but XMLSerializer-free outerHTML writes boolean attributes as ``=""``, which the
+    # checker reads as fine; trailing slashes on void elements only come from templates: info.
+    ("", r"^Trailing slash on void elements has no effect", "an info message, not an error"),
+)
+
+
+def vnu_command() -> list[str]:
+    """``java -jar vnu.jar`` with the JVM options that start it fastest (a short-lived program:
+    the first compiler tier only, the serial collector)."""
+    from infrastructure.local.npm import vnu_jar
+
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail(
+            "Java is not installed: the Nu HTML Checker needs Java 17 (apt-get install openjdk-17-jre-headless)"
+        )
+    return [java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss4m", "-jar", str(vnu_jar())]
+
+
+def markup_problems(documents: dict[str, bytes], kinds: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """The checker's errors and warnings for each document that has any (``name: [line, ...]``),
+    less ``IGNORED``; ``kinds[name]`` is "page" or "e-mail" (default "page"). One JVM checks all."""
+    kinds = kinds or {}
+    with tempfile.TemporaryDirectory() as folder:
+        files: dict[str, str] = {}
+        for n, (name, document) in enumerate(documents.items()):
+            path = Path(folder) / f"{n}.html"
+            path.write_bytes(document)
+            files[path.as_uri()] = name
+        done = subprocess.run(
+            [
+                *vnu_command(),
+                "--format",
+                "json",
+                "--stdout",
+                "--exit-zero-always",
+                *(u[len("file://") :] for u in files),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    found: dict[str, list[str]] = {}
+    for message in json.loads(done.stdout)["messages"]:
+        url = str(message.get("url", ""))
+        name = files.get(url) or files.get(url.replace("file:", "file://", 1), url)
+        level = message["type"] if message["type"] != "info" else message.get("subType", "info")
+        if level not in ("error", "warning", "non-document-error"):
+            continue
+        text = str(message.get("message", ""))
+        kind = kinds.get(name, "page")
+        if any(only in ("", kind) and re.search(pattern, text) for only, pattern, _ in IGNORED):
+            continue
+        line = message.get("lastLine", "?")
+        extract = str(message.get("extract", "")).replace("\n", "⏎")
+        found.setdefault(name, []).append(f"{level} line {line}: {text} [{extract}]")
+    return found
+
+
+def shown(found: dict[str, list[str]]) -> str:
+    problems = sum(len(lines) for lines in found.values())
+    listed = "\n".join(
+        f"{name}:\n" + "\n".join(f"  {line}" for line in lines) for name, lines in found.items()
+    )
+    return f"{problems} problems in {len(found)} documents\n{listed}"
+
+
+def html_part(raw: bytes) -> bytes | None:
+    """The text/html part of a raw e-mail, its transfer encoding undone, as ``as_served`` gives it
+    the charset its Content-Type names; None when it has no HTML part."""
+    mail = cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
+    part = mail.get_body(("html",))
+    if part is None:
+        return None
+    return as_served(cast(bytes, part.get_payload(decode=True)), str(part.get_content_charset() or ""))
+
+
+def as_served(document: bytes, charset: str) -> bytes:
+    """The bytes to check for a document the HTTP answer's or the MIME part's Content-Type says is
+    in ``charset``: a UTF-8 one starts with the byte order mark, which tells the checker (reading a
+    file, with no header) what the header told the browser or the mail program. A ``<meta charset>``
+    that says otherwise is then still an error."""
+    if charset.lower().replace("_", "-") == "utf-8" and not document.startswith(b"\xef\xbb\xbf"):
+        return b"\xef\xbb\xbf" + document
+    return document
+
+
+def served_pages(api: Client, web: str, tenant: Tenant) -> dict[str, bytes]:
+    """Every public page of ``tenant`` as the app at ``web`` answers it (the bytes of the HTTP
+    answer, each a text/html one), in Spanish and in English: the tracking page empty, with a
+    parcel, an unknown parcel and an unknown company (404); the alert form sent with a mistake
+    (422) and right; the confirmation and unsubscribe pages and what they answer; refused links;
+    the manual unsubscribe and its answer; the console's shell; then, the company closed, its
+    tracking page and a link it sent (410)."""
+    import requests
+
+    from chalicelib.core.links import manual_unsubscribe_token, subscription_link_token
+    from chalicelib.records.leaving import close_company
+    from chalicelib.store.tracking import list_subscriptions
+    from tests.steps.clients import put_client
+    from chalicelib.core import clock
+    from tests.steps.tracking import ask_for_alerts, issue, post_event
+
+    company = tenant.company_id
+    put_client(api, tenant, "CLI-PAGES")
+    issue(api, tenant, "TRK-PAGES")
+    post_event(api, tenant, "TRK-PAGES", "e1", "IN_TRANSIT", minutes=1)
+    pages: dict[str, bytes] = {}
+    unexpected: list[str] = []
+    session = requests.Session()
+
+    def page(
+        name: str, path: str, status: int, form: dict[str, str] | None = None, language: str = "es"
+    ) -> None:
+        headers = {"Accept": "text/html", "Accept-Language": language}
+        if form is None:
+            answer = session.get(f"{web}{path}", headers=headers, timeout=30)
+        else:
+            answer = session.post(f"{web}{path}", headers=headers, data=form, timeout=30)
+        content_type = answer.headers.get("Content-Type", "")
+        if answer.status_code != status or not content_type.startswith("text/html"):
+            unexpected.append(f"{name} ({language}): {answer.status_code} {content_type} {answer.text[:300]}")
+        pages[f"page {name} ({language})"] = as_served(answer.content, answer.encoding or "")
+
+    exp = int(clock.now().timestamp()) + 86_400
+    for language in ("es", "en"):
+        email = f"paginas-{language}@example.com"
+
+        def link(purpose: str) -> str:
+            sub = next(s for s in list_subscriptions(company, "TRK-PAGES") if s.email == email)  # noqa: B023
+            token = subscription_link_token(
+                purpose, company, "TRK-PAGES", sub.subscription_id, sub.link_nonce, exp
+            )
+            return f"?token={token}"
+
+        page("tracking page", f"/track/{company}", 200, language=language)
+        page("tracking page with a parcel", f"/track/{company}?tracking_id=TRK-PAGES", 200, language=language)
+        page("tracking page, unknown parcel", f"/track/{company}?tracking_id=NOPE-1", 404, language=language)
+        page("tracking page, unknown company", "/track/nobody-here", 404, language=language)
+        form = {
+            "tracking_id": "TRK-PAGES",
+            "first_name": "Ana",
+            "last_name": "Paz",
+            "email": "ana-at-example",
+        }
+        page("alert form with a mistake", f"/track/{company}/subscriptions", 422, form, language)
+        page("alert form sent", f"/track/{company}/subscriptions", 202, form | {"email": email}, language)
+        assert ask_for_alerts(api, tenant, "TRK-PAGES", email).status_code in (202, 409)
+        confirm = f"/public/subscriptions/confirm{link('confirm')}"
+        page("confirm alerts", confirm, 200, language=language)
+        page("alerts confirmed", confirm, 200, {}, language)
+        stop = f"/public/unsubscribe{link('unsubscribe')}"
+        page("stop alerts", stop, 200, language=language)
+        page("alerts stopped", stop, 200, {}, language)
+        page("refused link", "/public/unsubscribe?token=not-a-token", 422, language=language)
+        page("incomplete link", "/public/unsubscribe", 422, language=language)
+        manual = f"/public/manual-sends/unsubscribe?token={manual_unsubscribe_token(company, 'CLI-PAGES')}"
+        page("manual unsubscribe", manual, 200, language=language)
+        page("manual unsubscribed", manual, 200, {}, language)
+    page("console shell", "/console", 200)
+    close_company(company, by="markup test")
+    for language in ("es", "en"):
+        page("closed company's tracking page", f"/track/{company}", 410, language=language)
+        page("closed company's link", manual, 410, language=language)
+    assert not unexpected, "\n".join(unexpected)
+    return pages
+
+
+def console_screens(driver: Any, web: str, tenant: Tenant) -> dict[str, bytes]:
+    """A sample of the console's screens as the browser leaves them once its script drew them:
+    the sign-in screen, and each screen the navigation offers an administrator (the document as
+    the DOM holds it, ``<!doctype html>`` and ``outerHTML``: what a screen reader reads)."""
+    from selenium.webdriver.common.by import By
+
+    from tests.steps.console import nav_screens, open_screen, sign_in, sign_out, wait_until
+
+    def dom() -> bytes:
+        html = driver.execute_script("return document.documentElement.outerHTML")
+        return as_served(f"<!DOCTYPE html>\n{html}".encode(), "utf-8")
+
+    screens: dict[str, bytes] = {}
+    driver.get(f"{web}/console")
+    wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
+    screens["console sign-in (DOM)"] = dom()
+    sign_in(driver, web, tenant, level=1)
+    for screen in nav_screens(driver):
+        open_screen(driver, screen)
+        screens[f"console {screen} (DOM)"] = dom()
+    sign_out(driver)
+    return screens
