@@ -264,6 +264,28 @@ class _ReusedFolds(EmailPolicy):
 _POLICY = wire_policy(_ReusedFolds(header_factory=_ReusedHeaders()))
 
 
+# A whole document already: a doctype or an <html> tag first (after blanks and comments).
+_WHOLE_DOCUMENT = re.compile(r"\s*(?:<!--.*?-->\s*)*<(?:!doctype|html[\s>])", re.IGNORECASE | re.DOTALL)
+
+
+def html_document(html: str, title: str, language: str = "") -> str:
+    """An e-mail's HTML as a whole HTML5 document (docs/web.md, Valid markup): as it is when it is
+    one already (every default template; a company's own written whole), else the fragment (a
+    company's template written as a few paragraphs, a notice to staff) inside ours: the doctype,
+    ``<html>`` with ``lang`` when the caller knows the language its words are in, UTF-8 (as the
+    MIME part says) and the subject as the ``<title>``. The fragment itself is the company's."""
+    if _WHOLE_DOCUMENT.match(html):
+        return html
+    from html import escape
+
+    lang = f' lang="{escape(language)}"' if language else ""
+    return (
+        f'<!DOCTYPE html>\n<html{lang}>\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title, quote=False)}</title>\n</head>\n<body>\n{html}\n</body>\n</html>\n"
+    )
+
+
 def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLICY) -> EmailMessage:
     """Build the MIME message. Every header value is checked for CR/LF first. ``policy`` is for
     tests, which compose the same message with ``email``'s own default policy and compare."""
@@ -283,7 +305,7 @@ def compose(mail: OutgoingEmail, *, message_id: str, policy: EmailPolicy = _POLI
         msg["List-Id"] = list_id(_clean(mail.from_address, "from"))
     msg.set_content(mail.text, subtype="plain", charset="utf-8")
     if mail.html is not None:
-        msg.add_alternative(mail.html, subtype="html", charset="utf-8")
+        msg.add_alternative(html_document(mail.html, mail.subject), subtype="html", charset="utf-8")
     for filename, content_type, data in mail.attachments:
         maintype, _, subtype = content_type.partition("/")
         maintype, subtype = maintype or "application", subtype or "octet-stream"

@@ -808,7 +808,7 @@ function signOut() {
 
 async function localSignIn(main, identity) {
   const company = h("input", { id: "signin-company", name: "company_id", value: "demo", required: true, autocomplete: "organization" });
-  const user = h("select", { id: "signin-user", name: "user_id", required: true });
+  const user = h("select", { id: "signin-user", name: "user_id" }); // (always one picked: the first user)
   const level = h("select", { id: "signin-level", name: "level" }, [1, 2, 3, 4].map((n) => h("option", { value: n }, `${n} · ${LEVEL_NAMES[n]}`)));
   let users = [];
   let loadedFor = null;

@@ -288,7 +288,7 @@ async function render(main, ctx) {
     { id: "brand-form", "aria-label": "Colores y página de seguimiento", novalidate: true },
     h("div", { class: "row" }, primary.wrap, accent.wrap),
     h(
-      "span",
+      "div",
       { class: "field" },
       h("label", { for: pageUrl.id }, "Página de seguimiento propia (https, con {tracking_id}; vacío: la de Pregón)"),
       pageUrl,

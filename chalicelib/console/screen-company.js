@@ -94,7 +94,7 @@ async function render(main, ctx) {
       h("strong", { id: "company-now" }, when(new Date().toISOString())),
       ". Toda hora, día e importe que lee una persona (consola, correos, PDF, planillas) se muestra en esta zona y formato.",
     ),
-    h("section", { class: "card" }, form),
+    h("div", { class: "card" }, form),
   );
 }
 

@@ -43,7 +43,7 @@ async function render(main, ctx) {
       settings.updated_at ? `Cambiados ${when(settings.updated_at)} por ${settings.updated_by_name || settings.updated_by || "—"}.` : "Sin configurar.",
       " Las credenciales de Firebase y de Apple se cargan en Amazon SNS; aquí solo se indica qué aplicación de SNS usar. Vacío: sin push para esa plataforma.",
     ),
-    h("section", { class: "card" }, form),
+    h("div", { class: "card" }, form),
   );
 }
 

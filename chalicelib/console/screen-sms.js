@@ -67,7 +67,7 @@ function senderChoice(settings) {
       : "El operador de Pregón no asignó remitentes a la empresa: los SMS salen con el remitente por defecto. Pídale uno.",
     stale ? ` «${settings.sender_id}» no está asignado: los SMS salen sin él.` : "",
   );
-  return h("span", {}, choice("sms", "sender_id", "Remitente (SNS)", options, settings.sender_id || ""), hint);
+  return h("div", {}, choice("sms", "sender_id", "Remitente (SNS)", options, settings.sender_id || ""), hint);
 }
 
 function checkbox(prefix, name, label, checked) {

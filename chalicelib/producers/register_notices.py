@@ -209,6 +209,7 @@ def _message(
     user: StaffUser,
     comment: str | None,
 ) -> OutgoingMessage:
+    from chalicelib.channels.email import html_document
     from chalicelib.core.links import AUTO_SUBMITTED
     from chalicelib.core.localization import show_datetime
     from chalicelib.messaging.outbox import OutgoingMessage
@@ -263,13 +264,14 @@ def _message(
             f"<p>{e(texts['closing'].format(**values))}</p>",
         ]
     )
+    subject = one_line(texts["subject"].format(**values))
     return OutgoingMessage(
         channel="email",
         to_address=_address(user) or "",
         to_name=one_line(user.name) or None,
-        subject=one_line(texts["subject"].format(**values)),
+        subject=subject,
         text=text,
-        html=body,
+        html=html_document(body, subject, company.language if company.language in _TEXTS else "es"),
         message_type=MESSAGE_TYPE,
         kind="automatic",
         area="all",

@@ -32,7 +32,7 @@ from typing import Any
 
 from chalicelib.channels.accounts import email_channel
 from chalicelib.channels.base import ANSWER_WITHIN_SECONDS
-from chalicelib.channels.email import OutgoingEmail
+from chalicelib.channels.email import OutgoingEmail, html_document
 from chalicelib.core import clock
 from chalicelib.core.domain import SenderAccount
 from chalicelib.core.errors import Conflict, DeliveryFailed, NotFound, TooManyRequests, ValidationFailed
@@ -178,21 +178,23 @@ def account_test_message(account: SenderAccount, company_name: str, to: str) -> 
         "para comprobar que puede enviar correo. No hace falta responderlo.\n\n"
         f"This is a test of {en}. No reply is needed.\n"
     )
-    html = (
-        "<!DOCTYPE html><html><body>"
+    subject = f"Prueba de envío — {company_name}"
+    # (a whole document, in Spanish with its English line marked: html_document's head and title)
+    html = html_document(
         f"<p>Este es un mensaje de <strong>prueba</strong> de {escape(company_name)}.</p>"
         f"<p>Se envió desde {escape(es)} "
         f"({escape(account.from_address)}) para comprobar que puede enviar correo. "
         "No hace falta responderlo.</p>"
-        f"<p><small>This is a test of {escape(en)}. No reply is needed.</small></p>"
-        "</body></html>"
+        f'<p lang="en"><small>This is a test of {escape(en)}. No reply is needed.</small></p>',
+        subject,
+        "es",
     )
     return OutgoingEmail(
         from_address=account.from_address,
         from_name=account.display_name,
         to_address=to,
         to_name="",
-        subject=f"Prueba de envío — {company_name}",
+        subject=subject,
         text=text,
         html=html,
         reply_to=account.reply_to,
