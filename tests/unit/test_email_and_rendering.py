@@ -29,6 +29,20 @@ def test_a_composed_message_has_a_plain_text_alternative_and_a_message_id() -> N
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
 
 
+def test_a_fragment_goes_inside_a_whole_document_and_a_whole_document_as_it_is() -> None:
+    # Given a company's template written as a paragraph, and one written whole after a comment
+    whole = "<!-- ours -->\n<!DOCTYPE html><html lang='en'><head><title>T</title></head><body>x</body></html>"
+    # When each is composed
+    fragment = compose(mail(subject="Aviso <urgente> & más"), message_id="<a@b.example>")
+    kept = compose(mail(html=whole), message_id="<a@b.example>")
+    # Then the fragment is in Pregón's document (doctype, UTF-8, the subject as its title), untouched
+    html = fragment.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert html.startswith('<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n')
+    assert "<title>Aviso &lt;urgente&gt; &amp; más</title>" in html and "<body>\n<p>Hola</p>\n</body>" in html
+    # And the whole one is sent as the company wrote it
+    assert kept.get_body(("html",)).get_content() == whole + "\n"  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("field", ["subject", "to_name", "from_name", "to_address"])
 def test_line_breaks_in_any_header_are_refused(field: str) -> None:
     with pytest.raises(HeaderInjection, match=field.split("_")[0]):
