@@ -831,25 +831,25 @@ CATALOG: dict[str, str] = {
         "la cuenta de envío {area} funciona: sus correos en cola no la esperan y salen solos"
     ),
     "the sender account {area} has reached its send-rate limit ({limit} messages per {hours} h): the next "
-    "one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
+    "one can go at {time} (Retry-After: {seconds} seconds)": (
         "la cuenta de envío {area} llegó a su límite de envío ({limit} mensajes cada {hours} h): el próximo "
-        "puede salir el {time} {time_zone} (Retry-After: {seconds} segundos)"
+        "puede salir el {time} (Retry-After: {seconds} segundos)"
     ),
     "the company's SMS have reached their send-rate limit ({limit} messages per {hours} h): the next "
-    "one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
+    "one can go at {time} (Retry-After: {seconds} seconds)": (
         "los SMS de la empresa llegaron a su límite de envío ({limit} mensajes cada {hours} h): el próximo "
-        "puede salir el {time} {time_zone} (Retry-After: {seconds} segundos)"
+        "puede salir el {time} (Retry-After: {seconds} segundos)"
     ),
     "the company's e-mails through Pregón's SES have reached Pregón's daily e-mail allowance ({limit} "
-    "messages per {hours} h): the next one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
+    "messages per {hours} h): the next one can go at {time} (Retry-After: {seconds} seconds)": (
         "los correos de la empresa por el SES de Pregón llegaron a los correos por día que permite Pregón "
-        "({limit} mensajes cada {hours} h): el próximo puede salir el {time} {time_zone} (Retry-After: "
+        "({limit} mensajes cada {hours} h): el próximo puede salir el {time} (Retry-After: "
         "{seconds} segundos)"
     ),
     "the company's SMS have reached Pregón's daily SMS allowance ({limit} messages per {hours} h): the "
-    "next one can go at {time} {time_zone} (Retry-After: {seconds} seconds)": (
+    "next one can go at {time} (Retry-After: {seconds} seconds)": (
         "los SMS de la empresa llegaron a los SMS por día que permite Pregón ({limit} mensajes cada "
-        "{hours} h): el próximo puede salir el {time} {time_zone} (Retry-After: {seconds} segundos)"
+        "{hours} h): el próximo puede salir el {time} (Retry-After: {seconds} segundos)"
     ),
     "the account has no SES identity; set it first": (
         "la cuenta no tiene identidad de SES; configúrela primero"

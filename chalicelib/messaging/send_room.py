@@ -108,12 +108,13 @@ def give_room_back(company_id: str, room: Room | None, unused: int) -> None:
         outbox_store.release_rate(company_id, key, grant, unused)
 
 
-def when_room_opens(company_id: str, room_at: datetime, now: datetime) -> tuple[str, str, int]:
-    """For a test refused with 429: when the next message may go, shown in the company's time
-    zone, that zone, and the seconds until then (``Retry-After``)."""
-    from chalicelib.core.localization import show_datetime
+def when_room_opens(company_id: str, room_at: datetime, now: datetime) -> tuple[str, int]:
+    """For a test refused with 429: when the next message may go, on the company's clock with its
+    UTC offset there and the zone's name (``31/10/2027 02:30 (UTC+01:00, Europe/Madrid)``: in the
+    hour a clock repeats, 02:30 alone is two moments), and the seconds until then (``Retry-After``)."""
+    from chalicelib.core.localization import show_datetime_offset
     from chalicelib.tenants.companies import get_company
 
     company = get_company(company_id)
     seconds = max(1, math.ceil((room_at - now).total_seconds()))
-    return show_datetime(room_at, company.time_zone, company.locale), company.time_zone, seconds
+    return show_datetime_offset(room_at, company.time_zone, company.locale), seconds

@@ -65,7 +65,7 @@ def test_emails_past_the_companys_ses_allowance_wait_shown_with_why_and_go_the_n
     assert (invoices["account"], invoices["count"]) == ("working", 2)
     assert invoices["reason"] == (
         "Pregón's e-mail allowance is used up (3 e-mails per 24 h through Pregón's SES): they go as "
-        "room opens again, from 3/11/2026 12:02"
+        "room opens again, from 3/11/2026 12:02 (UTC)"
     )
     # And Ana, the administrator, was told once, by Pregón, in Spanish
     [notice] = notices_by_recipient(local_aws["moto"], [f"ana@{company}.example"])[f"ana@{company}.example"]
@@ -109,7 +109,7 @@ def test_a_test_send_through_pregons_ses_counts_in_the_allowance_and_is_refused_
     assert second.status_code == 429, second.body
     assert body(second)["message"] == (
         "the company's e-mails through Pregón's SES have reached Pregón's daily e-mail allowance (1 messages "
-        "per 24 h): the next one can go at 3/11/2026 12:02 UTC (Retry-After: 86520 seconds)"
+        "per 24 h): the next one can go at 3/11/2026 12:02 (UTC) (Retry-After: 86520 seconds)"
     )
     assert sent_to(local_aws, ["prueba1@example.com", "prueba2@example.com"]) == ["prueba1@example.com"]
     # And the administrators were told, as a drain that found it full would tell them

@@ -240,12 +240,12 @@ def test_a_test_sms_counts_in_the_companys_rate_limit_and_is_refused_at_once_whe
     assert refused.headers["Retry-After"] == str(32 * 60)
     assert body(refused)["message"] == (
         "the company's SMS have reached their send-rate limit (2 messages per 1 h): the next one can go "
-        "at 2/11/2026 10:02 America/Argentina/Buenos_Aires (Retry-After: 1920 seconds)"
+        "at 2/11/2026 10:02 (UTC-03:00, America/Argentina/Buenos_Aires) (Retry-After: 1920 seconds)"
     )
     # And in Spanish when the console asks for it; nothing more was texted
     assert body(sms_test(api, tenant, tester, "es"))["message"] == (
         "los SMS de la empresa llegaron a su límite de envío (2 mensajes cada 1 h): el próximo puede "
-        "salir el 2/11/2026 10:02 America/Argentina/Buenos_Aires (Retry-After: 1920 segundos)"
+        "salir el 2/11/2026 10:02 (UTC-03:00, America/Argentina/Buenos_Aires) (Retry-After: 1920 segundos)"
     )
     assert texted(local_aws, [tester, *to]) == [tester, to[0]]
 
@@ -270,7 +270,7 @@ def test_a_test_sms_through_pregons_sns_counts_in_its_allowance_and_on_the_compa
     assert refused.status_code == 429, refused.body
     assert body(refused)["message"] == (
         "the company's SMS have reached Pregón's daily SMS allowance (1 messages per 24 h): the next one "
-        "can go at 3/11/2026 09:02 America/Argentina/Buenos_Aires (Retry-After: 86520 seconds)"
+        "can go at 3/11/2026 09:02 (UTC-03:00, America/Argentina/Buenos_Aires) (Retry-After: 86520 seconds)"
     )
     assert texted(local_aws, [first, second]) == [first]
     # And the administrator was told once, as a drain stopped by the allowance tells

@@ -46,7 +46,7 @@ def test_a_test_send_counts_in_the_accounts_window_and_the_outbox_waits_for_the_
     assert refused.headers["Retry-After"] == str(32 * 60)
     assert body(refused)["message"] == (
         "the sender account tracking has reached its send-rate limit (3 messages per 1 h): the next one "
-        "can go at 2/11/2026 10:02 America/Argentina/Buenos_Aires (Retry-After: 1920 seconds)"
+        "can go at 2/11/2026 10:02 (UTC-03:00, America/Argentina/Buenos_Aires) (Retry-After: 1920 seconds)"
     )
     # And in Spanish when the console asks for it
     spanish = api.http.post(
@@ -56,13 +56,46 @@ def test_a_test_send_counts_in_the_accounts_window_and_the_outbox_waits_for_the_
     )
     assert body(spanish)["message"] == (
         "la cuenta de envío tracking llegó a su límite de envío (3 mensajes cada 1 h): el próximo puede "
-        "salir el 2/11/2026 10:02 America/Argentina/Buenos_Aires (Retry-After: 1920 segundos)"
+        "salir el 2/11/2026 10:02 (UTC-03:00, America/Argentina/Buenos_Aires) (Retry-After: 1920 segundos)"
     )
     assert len(mailbox.files()) == 3
     # When the slot frees, the e-mail that waited goes, and the window is full again
     clock.set_now(T0 + timedelta(hours=1, minutes=2, seconds=1))
     assert drain_outbox(tenant.company_id, "email:tracking").sent == 1
     assert "w2@example.com" in recipients(mailbox)
+
+
+def test_a_test_refused_in_the_hour_madrids_clock_repeats_says_which_02_30_the_next_can_go(
+    api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
+) -> None:
+    from datetime import datetime, timezone
+
+    # Given a company in Madrid whose tracking account may send 1 e-mail an hour, and its test
+    # sent at 02:28 (+02:00) on 31 October 2027, the night its clock goes back from 03:00 to 02:00
+    in_time_zone(api, tenant, "Europe/Madrid")
+    limit_tracking_account(api, tenant, mailbox, messages=1, hours=1)
+    clock.set_now(datetime(2027, 10, 31, 0, 28, tzinfo=timezone.utc))
+    assert body(account_test_send(api, tenant, "tracking", TO))["ok"] is True
+    # When another test is asked for at 02:40 (+02:00), twelve minutes later
+    clock.set_now(datetime(2027, 10, 31, 0, 40, tzinfo=timezone.utc))
+    refused = account_test_send(api, tenant, "tracking", TO)
+    # Then it is refused saying the next may go at the second 02:30 of the night (+01:00), an
+    # hour and two minutes after the first: its UTC offset says which, in both languages
+    assert refused.status_code == 429, refused.body
+    assert refused.headers["Retry-After"] == str(50 * 60)
+    at = "31/10/2027 02:30 (UTC+01:00, Europe/Madrid)"
+    assert body(refused)["message"] == (
+        "the sender account tracking has reached its send-rate limit (1 messages per 1 h): the next one "
+        f"can go at {at} (Retry-After: 3000 seconds)"
+    )
+    spanish = account_test_send(
+        api, tenant, "tracking", TO, {**tenant.admin_headers(), "Accept-Language": "es"}
+    )
+    assert body(spanish)["message"] == (
+        "la cuenta de envío tracking llegó a su límite de envío (1 mensajes cada 1 h): el próximo puede "
+        f"salir el {at} (Retry-After: 3000 segundos)"
+    )
+    assert recipients(mailbox) == [TO]
 
 
 def test_a_template_test_counts_in_the_window_of_the_account_that_sends_it(

@@ -1004,18 +1004,18 @@ def _count_test(settings: SmsSettings) -> Room:
         return room
     assert room.full is not None and room.room_at is not None
     limit, hours = room.full.count, room.full.hours
-    shown, zone, seconds = when_room_opens(company_id, room.room_at, now)
+    shown, seconds = when_room_opens(company_id, room.room_at, now)
     if room.full.allowance:
         from chalicelib.messaging.accounts.allowance_notice import allowance_reached
 
         allowance_reached(company_id, room)  # told once a day, as a drain that finds it full
         raise TooManyRequests(
             f"the company's SMS have reached Pregón's daily SMS allowance ({limit} messages per {hours} h): "
-            f"the next one can go at {shown} {zone} (Retry-After: {seconds} seconds)",
+            f"the next one can go at {shown} (Retry-After: {seconds} seconds)",
             retry_after=seconds,
         )
     raise TooManyRequests(
         f"the company's SMS have reached their send-rate limit ({limit} messages per {hours} h): "
-        f"the next one can go at {shown} {zone} (Retry-After: {seconds} seconds)",
+        f"the next one can go at {shown} (Retry-After: {seconds} seconds)",
         retry_after=seconds,
     )

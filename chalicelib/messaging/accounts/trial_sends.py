@@ -147,20 +147,20 @@ def _count_in_window(account: SenderAccount) -> Room | None:
         )
     limit, hours = room.full.count, room.full.hours
     room_at = room.room_at or now + timedelta(hours=hours)
-    shown, zone, seconds = when_room_opens(account.company_id, room_at, now)
+    shown, seconds = when_room_opens(account.company_id, room_at, now)
     if room.full.allowance:
         from chalicelib.messaging.accounts.allowance_notice import allowance_reached
 
         allowance_reached(account.company_id, room)
         raise TooManyRequests(
             f"the company's e-mails through Pregón's SES have reached Pregón's daily e-mail allowance "
-            f"({limit} messages per {hours} h): the next one can go at {shown} {zone} "
+            f"({limit} messages per {hours} h): the next one can go at {shown} "
             f"(Retry-After: {seconds} seconds)",
             retry_after=seconds,
         )
     raise TooManyRequests(
         f"the sender account {account.area} has reached its send-rate limit ({limit} messages per "
-        f"{hours} h): the next one can go at {shown} {zone} (Retry-After: {seconds} seconds)",
+        f"{hours} h): the next one can go at {shown} (Retry-After: {seconds} seconds)",
         retry_after=seconds,
     )
 

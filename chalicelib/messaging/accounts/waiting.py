@@ -120,9 +120,14 @@ def _held_by_allowance(
     if until is None:
         return None
     per_day, _ = email_allowance(company_id)
+    from chalicelib.core.localization import show_datetime_offset
+    from chalicelib.tenants.companies import get_company
+
+    # with its offset: 02:30 alone is two moments the night a clock goes back
+    company = get_company(company_id)
     return (
         f"Pregón's e-mail allowance is used up ({per_day} e-mails per 24 h through Pregón's SES): "
-        f"they go as room opens again, from {shown_in(until)}"
+        f"they go as room opens again, from {show_datetime_offset(until, company.time_zone, company.locale)}"
     )
 
 
