@@ -42,7 +42,9 @@ def _client_out(client: Any) -> dict[str, Any]:
     create_only=True,
     errors={
         409: "The client was being saved by someone else (a clerk, another of the company's systems) "
-        "through every one of the save's tries: nothing was written; send it again."
+        "through every one of the save's tries: nothing was written; send it again. Or the client is "
+        "being erased (`GET /clients/{client_id}/erasure`): nothing is saved until its erasure is done, "
+        "after which a save makes a new, empty client."
     },
 )
 def save_client(caller: Principal, client_id: str) -> Response:

@@ -749,6 +749,11 @@ CATALOG: dict[str, str] = {
     "the client {client_id} is being saved by someone else; try again": (
         "otra persona está guardando el cliente {client_id}; vuelva a intentarlo"
     ),
+    "the client {client_id} is being erased (GET /clients/{id}/erasure): nothing was saved; once its erasure "
+    "is done, saving it makes a new, empty client": (
+        "el cliente {client_id} se está borrando (GET /clients/{id}/erasure): no se guardó nada; cuando "
+        "termine su borrado, guardarlo crea un cliente nuevo, vacío"
+    ),
     "this client no longer exists": "este cliente ya no existe",
     "client {client_id} {~reason}": "cliente {client_id}: {reason}",
     "unsubscribed from manual sends": "se dio de baja de los envíos manuales",

@@ -69,7 +69,10 @@ def save_client(
     (docs/decisions/0016-edit-versions.md); with ``if_match`` (the versions an ``If-Match`` names:
     the console's card), a 412 when the stored client is at none of them, someone (a clerk, the
     company's system) having saved it since; with ``create_only`` (``If-None-Match: *``: the
-    console's new client), a 412 when there is a client of that code. Refused, nothing is written."""
+    console's new client), a 412 when there is a client of that code. Refused, nothing is written.
+    While the client's erasure runs (from the transaction that starts it to the one that deletes
+    the client, across its resumable runs), a 409 saying so (:func:`erasing_refusal`): the save
+    neither brings the client back nor leaves an index item the erasure has passed."""
     from chalicelib.core.errors import Conflict
 
     for _attempt in range(SAVE_ATTEMPTS):
@@ -77,6 +80,33 @@ def save_client(
         if saved is not None:
             return saved
     raise Conflict(f"the client {client.client_id!r} is being saved by someone else; try again")
+
+
+def _not_erasing(tx: TransactWrite, company_id: str, client_id: str) -> None:
+    """The condition, in a transaction that writes a client or its index items, that no erasure
+    of the client runs (its company's ``erasing`` does not list it: ``store.erasures.unerased``)."""
+    from chalicelib.store.erasures import unerased  # erasures reads this module's helpers
+
+    [not_erasing] = unerased(company_id, client_id, client_item=False)
+    not_erasing(tx)
+
+
+def being_erased(company_id: str, client_id: str) -> bool:
+    """Whether the client's erasure is running now (one consistent read of its company's item)."""
+    from chalicelib.store.companies import company_and_erasing
+    from chalicelib.store.erasures import is_being_erased
+
+    return is_being_erased(company_id, client_id, company_and_erasing(company_id)[1])
+
+
+def erasing_refusal(client_id: str) -> Exception:
+    """The 409 a save of a client being erased answers."""
+    from chalicelib.core.errors import Conflict
+
+    return Conflict(
+        f"the client {client_id!r} is being erased (GET /clients/{client_id}/erasure): nothing was saved; "
+        "once its erasure is done, saving it makes a new, empty client"
+    )
 
 
 # DynamoDB's limit on the actions of one transaction (TransactWriteItems).
@@ -139,12 +169,13 @@ def _save_once(
     after = _search_items(client)
     puts, deletes = _index_changes(stored_item, stored, client, phone_region)
     searched = len(before.keys() - after.keys()) + len(after.keys() - before.keys())
-    together = 1 + searched + len(puts) + len(deletes) <= TRANSACTION_ACTIONS
+    together = 2 + searched + len(puts) + len(deletes) <= TRANSACTION_ACTIONS  # the client, the check
     if not together:
         # written after the client, which says so until they are: a save or the repair finishes them
         item.index_pending = cast(Any, sorted(_index_term(i) for i in deletes))
 
     def build(tx: TransactWrite) -> None:
+        _not_erasing(tx, client.company_id, client.client_id)
         tx.save(item, condition=unchanged)
         for key in before.keys() - after.keys():
             tx.delete(ClientSearchModel(*key))
@@ -157,9 +188,16 @@ def _save_once(
                 tx.save(index_item)
 
     if not transacted(build):
+        if being_erased(client.company_id, client.client_id):
+            raise erasing_refusal(client.client_id)
         return None
-    if not together:
-        _index_after(item, puts, deletes)
+    # a client written before its erasure started, whose items lost to it: it erases what was written
+    if (
+        not together
+        and not _index_after(item, puts, deletes)
+        and being_erased(client.company_id, client.client_id)
+    ):
+        raise erasing_refusal(client.client_id)
     return _client(item)
 
 
@@ -224,11 +262,13 @@ def _index_term(index_item: Any) -> str:
 def _index_after(item: ClientModel, puts: list[Any], deletes: list[Any]) -> bool:
     """Write the phone and address items of a client saved without them (more than one transaction
     holds), in transactions that each hold only while the client is still the one saved (its
-    version), then clear its ``index_pending``. False when another save came first: it saw the mark
-    and wrote every item itself. Stopped midway (a crash), the mark stays: the next save of the
-    client, or ``ops clients index-search``, writes them all again."""
+    version) and no erasure of it runs, then clear its ``index_pending``. False when another save
+    came first (it saw the mark and wrote every item itself), or the client's erasure started (it
+    deletes what was written before, the client's items and the pending ones: nothing is written
+    after). Stopped midway (a crash), the mark stays: the next save of the client, or ``ops
+    clients index-search``, writes them all again."""
     actions = [(i, False) for i in deletes] + [(i, True) for i in puts]
-    room = TRANSACTION_ACTIONS - 1  # one is the check of the client's version
+    room = TRANSACTION_ACTIONS - 2  # the checks of the client's version and of its erasure
     for start in range(0, len(actions), room):
         chunk = actions[start : start + room]
 
@@ -236,6 +276,7 @@ def _index_after(item: ClientModel, puts: list[Any], deletes: list[Any]) -> bool
             tx.condition_check(
                 ClientModel, item.company_id, item.client_id, condition=ClientModel.version == item.version
             )
+            _not_erasing(tx, item.company_id, item.client_id)
             for index_item, put in chunk:
                 if put:
                     tx.save(index_item)
@@ -652,7 +693,8 @@ def index_search(
     differs, the same transaction stores that form and drops the items the old one had. Writing
     them twice changes nothing. A client a save left with its phone and address items half-written
     (``index_pending``: the save stopped before :func:`_index_after` ended) gets them all written
-    again and the stale ones deleted. Returns how many clients were indexed."""
+    again and the stale ones deleted. A client being erased is skipped: what the repair wrote
+    after the erasure passed its items would outlive it. Returns how many clients were indexed."""
     count = 0
     for item in ClientModel.query(company_id, consistent_read=True):
         current: ClientModel | None = item
@@ -667,6 +709,7 @@ def index_search(
                 stored: ClientModel = current,
             ) -> None:
                 unchanged = ClientModel.updated_at == stored.updated_at
+                _not_erasing(tx, company_id, client.client_id)
                 if upgraded == client:
                     tx.condition_check(ClientModel, company_id, client.client_id, condition=unchanged)
                 else:
@@ -685,6 +728,8 @@ def index_search(
                     puts, deletes = _index_changes(current, _client(current), _client(current), phone_region)
                     _index_after(current, puts, deletes)
                 count += 1
+                break
+            if being_erased(company_id, client.client_id):
                 break
             try:
                 current = ClientModel.get(company_id, client.client_id, consistent_read=True)

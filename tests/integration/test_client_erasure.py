@@ -1114,3 +1114,72 @@ def test_the_minute_schedule_works_on_erasures_for_so_long_and_leaves_the_rest_d
     for client_id in clients:
         answer = body(api.http.get(f"/clients/{client_id}/erasure", headers=company.admin_headers()))
         assert answer["state"] == "done", client_id
+
+
+@pytest.mark.parametrize("moment", ["between_its_runs", "racing_its_start", "indexing_after_its_start"])
+def test_a_save_of_her_while_she_is_being_erased_is_refused_and_neither_brings_her_back_nor_leaves_an_index(
+    api: Client, company: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    from chalicelib.store import clients as store
+    from chalicelib.store import erasures
+    from chalicelib.store.clients import clients_by_address, clients_by_phone
+    from tests.steps.clients import client_answer
+
+    # Given Ana, with her phone and address
+    put_client(api, company, ANA, name="Ana Pérez", emails=[ANAS], phones=["+5491155550000"])
+    # And the ERP pushing her again with a new phone and address; when her index items are written
+    # after her, with 30 contacts (more items than one transaction holds, decision 0016)
+    contacts = [
+        {
+            "contact_id": f"k{n}",
+            "first_name": "Contacto",
+            "last_name": f"K{n}",
+            "phone": f"+54911{4200_0000 + n}",
+        }
+        | {"email": f"k{n}@correo.example"}
+        for n in range(30 if moment == "indexing_after_its_start" else 1)
+    ]
+    pushed: dict[str, Any] = {"name": "Ana Pérez", "emails": ["ana.nueva@correo.example"]}
+    pushed |= {"phones": ["+5491166667777"], "contacts": contacts}
+    if moment == "between_its_runs":
+        # When the administrator erased her and the erasure's run stopped just before it deletes
+        # her item (the minute schedule goes on with it later), and then the ERP pushes her
+        def stopped(job: Any) -> Any:
+            raise RuntimeError("the erasure's run stopped here")
+
+        client_page = erasures.client_page
+        monkeypatch.setattr(erasures, "client_page", stopped)
+        assert body(erase(api, company.admin_headers(), ANA))["phase"] == "client"
+        monkeypatch.setattr(erasures, "client_page", client_page)
+    else:
+        # When the ERP's push read her before the administrator erased her and writes after the
+        # erasure started: her item (or, once her item is written, her index items)
+        writer = "transacted" if moment == "racing_its_start" else "_index_after"
+        erased = erased_while(api, company, ANA, monkeypatch, writer=(store, writer))
+    answer = client_answer(api, company, ANA, pushed)
+    spanish = client_answer(api, company.key_headers() | {"Accept-Language": "es"}, ANA, pushed)
+    if moment != "between_its_runs":
+        assert [(e["state"], e["phase"]) for e in erased] == [("erasing", "client")]
+    # Then the push is refused with a 409 saying why, in either language
+    assert answer.status_code == 409, answer.body
+    assert body(answer)["message"] == (
+        f"the client {ANA!r} is being erased (GET /clients/{ANA}/erasure): nothing was saved; once its "
+        "erasure is done, saving it makes a new, empty client"
+    )
+    assert (spanish.status_code, body(spanish)["message"]) == (
+        409,
+        f"el cliente {ANA!r} se está borrando (GET /clients/{ANA}/erasure): no se guardó nada; cuando "
+        "termine su borrado, guardarlo crea un cliente nuevo, vacío",
+    )
+    # And once the erasure ends she is not there, and no phone, address or search item names her
+    erasure_ended(api, company, ANA, clock)
+    assert api.http.get(f"/clients/{ANA}", headers=company.key_headers()).status_code == 404
+    for phone in ("+5491155550000", "+5491166667777", "+5491142000000", "+5491142000029"):
+        assert clients_by_phone(company.company_id, phone) == []
+    for address in (ANAS, "ana.nueva@correo.example", "k0@correo.example", "k29@correo.example"):
+        assert clients_by_address(company.company_id, address) == []
+    assert searched(api, company.staff_headers(), "ana") == []
+    assert items_naming(company.company_id, ANA, ANAS) == []
+    # And a push after the erasure makes a new, empty client, as before
+    put_client(api, company, ANA, name="Ana Pérez")
+    assert body(api.http.get(f"/clients/{ANA}", headers=company.key_headers()))["phones"] == []

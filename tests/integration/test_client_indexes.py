@@ -171,3 +171,63 @@ def test_a_client_whose_items_do_not_fit_one_transaction_is_indexed_after_it_and
     assert finds(tenant, address="b1@example.com") == []
     assert finds(tenant, phone="+5491141000000") == ["CLI-1"]
     assert finds(tenant, phone="+5491141000001") == []
+
+
+def test_erasing_a_client_whose_save_was_cut_leaves_no_phone_or_address_pointing_at_its_code(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import clients as store
+    from chalicelib.store import erasures
+    from chalicelib.store.models import ClientModel
+    from infrastructure import ops
+    from tests.steps.erasure import erase, erasure_ended, erasure_in_the_request
+    from tests.steps.sms import free_inbound_number, receive_sms
+
+    number = free_inbound_number(assigned_to=tenant.company_id)
+    sms = {"enabled": True, "provider": "sns", "inbound_number": number}
+    assert (
+        api.http.put("/sms/settings", headers=tenant.admin_headers(), body=json.dumps(sms)).status_code == 200
+    )
+    # Given a client with 30 contacts, each with a phone and an e-mail
+    put_client(api, tenant, "CLI-1", name="Ana Pérez", contacts=many_contacts(30, "a"))
+
+    # And a save that replaced every contact was cut right after its transaction (decision 0016:
+    # more than one transaction holds): the old contacts' items are still there, ten new ones too
+    def cut(item: Any, puts: list[Any], deletes: list[Any]) -> bool:
+        for index_item in puts[:10]:
+            index_item.save()
+        return False
+
+    monkeypatch.setattr(store, "_index_after", cut)
+    put_client(api, tenant, "CLI-1", name="Ana Pérez", contacts=many_contacts(30, "b"))
+    monkeypatch.undo()
+    assert ClientModel.get(tenant.company_id, "CLI-1").index_pending
+    assert finds(tenant, phone="+5491140000029") == ["CLI-1"]  # an old contact's, left by the cut
+    # When the administrator erases the client, and its run stops just before it deletes the
+    # client's item (its phone and address items are gone by then)
+    erasure_in_the_request(monkeypatch)
+    client_page = erasures.client_page
+
+    def stopped(job: Any) -> Any:
+        raise RuntimeError("the erasure's run stopped here")
+
+    monkeypatch.setattr(erasures, "client_page", stopped)
+    answer = erase(api, tenant.admin_headers(), "CLI-1")
+    assert (body(answer)["state"], body(answer)["phase"]) == ("erasing", "client"), answer.body
+    monkeypatch.setattr(erasures, "client_page", client_page)
+    # And the operator's repair of half-written clients runs before the erasure's next run
+    assert ops.main(["--target", "env", "clients", "index-search", tenant.company_id]) == 0
+    # And the erasure ends
+    erasure_ended(api, tenant, "CLI-1", clock)
+    # Then no phone, address or search item, old or new, points at its code
+    for n in (0, 9, 10, 29):
+        assert finds(tenant, phone=f"+54911{4000_0000 + n}") == []
+        assert finds(tenant, phone=f"+54911{4100_0000 + n}") == []
+        assert finds(tenant, address=f"a{n}@example.com") == finds(tenant, address=f"b{n}@example.com") == []
+    assert searched(api, tenant, "ana") == []
+    # And once the ERP pushes the code again, as a new client with no phones, an SMS from an old
+    # contact's or a new contact's phone lands unassigned, not on the new client
+    put_client(api, tenant, "CLI-1", name="Otra persona")
+    for phone in ("+5491140000029", "+5491141000029"):
+        got = receive_sms(api, number, phone, "hola")
+        assert (got["company_id"], got["client_id"]) == (tenant.company_id, None)
