@@ -158,7 +158,7 @@ def export_history(caller: Principal, channel: str) -> Response:
     from chalicelib.records.history.exports import export_history as export
 
     data, name = export(caller, channel, _params(), in_language)
-    return _xlsx(data, name)
+    return xlsx_download(data, name)
 
 
 @route(
@@ -207,7 +207,7 @@ def _export_out(caller: Principal, export: Any) -> dict[str, Any]:
     )
 
 
-def _xlsx(data: bytes, filename: str) -> Response:
+def xlsx_download(data: bytes, filename: str) -> Response:
     """An Excel download (the history's, a register's, the notes report): saved, never shown, and
     never sniffed as another type (its cells hold what clients and strangers wrote)."""
     from chalicelib.records.exports import XLSX_TYPE

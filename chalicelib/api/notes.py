@@ -125,7 +125,7 @@ def notes_report(caller: Principal) -> Response:
 @route("GET /notes/report/export", STAFF, answer="xlsx", errors=NOT_ACCEPTED)
 def export_notes_report(caller: Principal) -> Response:
     """The notes report as an Excel file (.xlsx): the same rows, order and grouping"""
-    from chalicelib.api.history import _xlsx
+    from chalicelib.api.history import xlsx_download
     from chalicelib.records.exports import XLSX_TYPE
     from chalicelib.records.notes import export_report, report_criteria
 
@@ -134,4 +134,4 @@ def export_notes_report(caller: Principal) -> Response:
     if XLSX_TYPE not in accept:
         # API Gateway returns a binary answer only to a request that accepts its type
         raise NotAcceptable(f"send Accept: {XLSX_TYPE} to receive the Excel file")
-    return _xlsx(export_report(caller, report_criteria(_params())), "notes-report.xlsx")
+    return xlsx_download(export_report(caller, report_criteria(_params())), "notes-report.xlsx")

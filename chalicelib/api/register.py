@@ -123,7 +123,7 @@ def add_record(caller: Principal, client_id: str) -> Response:
 @route("GET /clients/{client_id}/register/export", STAFF, answer="xlsx")
 def export_register(caller: Principal, client_id: str) -> Response:
     """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows"""
-    from chalicelib.api.history import _xlsx
+    from chalicelib.api.history import xlsx_download
     from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
     from chalicelib.records.register import export_rows, register_criteria
     from chalicelib.tenants.companies import get_company
@@ -172,7 +172,7 @@ def export_register(caller: Principal, client_id: str) -> Response:
         time_zone=company.time_zone,
         locale=company.locale,
     )
-    return _xlsx(data, f"register-{client_id}.xlsx")
+    return xlsx_download(data, f"register-{client_id}.xlsx")
 
 
 @route("GET /clients/{client_id}/register/{record_id}", STAFF, response="RegisterRecordDetailOut")

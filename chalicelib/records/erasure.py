@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Client, ClientErasure
+from chalicelib.core.domain import ClientErasure
 from chalicelib.core.errors import NotFound
 from chalicelib.core.observability import logger
 from chalicelib.store import erasures as store
@@ -172,9 +172,10 @@ def _step(job: ClientErasure) -> bool | None:
     now = clock.now()
     settings = get_settings()
     from chalicelib.store.clients import get_client
+    from chalicelib.tenants.clients import addresses_and_phones
 
     client = get_client(job.company_id, str(job.client_id))
-    addresses, phones = _addresses_of(job.company_id, client)
+    addresses, phones = addresses_and_phones(job.company_id, client)
     if job.phase == "communications":
         page = store.communications_page(job, settings.files_bucket, settings.inbound_bucket)
     elif job.phase == "notes":
@@ -216,28 +217,3 @@ def _step(job: ClientErasure) -> bool | None:
     if page.empty:
         return False  # found in the index, gone from the table: the index catches up
     return store.commit(job, page, now)
-
-
-def _addresses_of(company_id: str, client: Client | None) -> tuple[list[str], list[str]]:
-    """The client's e-mail addresses (lower-cased) and phones (E.164), its contacts' too."""
-    if client is None:
-        return [], []
-    from chalicelib.core.errors import ValidationFailed
-    from chalicelib.core.phones import normalize_phone
-    from chalicelib.tenants.companies import phone_region
-
-    emails = list(client.emails)
-    raw_phones = list(client.phones)
-    for contact in client.contacts:
-        if contact.email:
-            emails.append(str(contact.email))
-        if contact.phone:
-            raw_phones.append(str(contact.phone))
-    region = phone_region(company_id) if raw_phones else "AR"
-    phones: list[str] = []
-    for raw in raw_phones:
-        try:
-            phones.append(normalize_phone(raw, region))
-        except ValidationFailed:
-            continue
-    return sorted({e.strip().lower() for e in emails if e.strip()}), sorted(set(phones))

@@ -228,10 +228,10 @@ def delete_company(
 
 def _client_addresses(company_id: str, client_id: str) -> list[str]:
     """The client's addresses, its contacts' too (as a client's erasure reads them)."""
-    from chalicelib.records.erasure import _addresses_of
     from chalicelib.store.clients import get_client
+    from chalicelib.tenants.clients import addresses_and_phones
 
-    return _addresses_of(company_id, get_client(company_id, client_id))[0]
+    return addresses_and_phones(company_id, get_client(company_id, client_id))[0]
 
 
 def _give_back_sms(company_id: str, by: str) -> None:

@@ -26,7 +26,7 @@ from chalicelib.store.tables import fresh_version, transacted, written
 SAVE_ATTEMPTS = 3
 
 
-def _as_dict(raw: Any) -> dict[str, Any]:
+def as_dict(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     return dict(raw.as_dict()) if hasattr(raw, "as_dict") else dict(raw)
@@ -47,8 +47,8 @@ def _client(item: ClientModel) -> domain.Client:
             )
             for c in (item.contacts or [])
         ),
-        message_switches={str(k): bool(v) for k, v in _as_dict(item.message_switches).items()},
-        classification={str(k): str(v) for k, v in _as_dict(item.classification).items()},
+        message_switches={str(k): bool(v) for k, v in as_dict(item.message_switches).items()},
+        classification={str(k): str(v) for k, v in as_dict(item.classification).items()},
         version=int(item.version or 0),
     )
 

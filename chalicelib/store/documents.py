@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.core import domain
-from chalicelib.store.clients import _as_dict
+from chalicelib.store.clients import as_dict
 from chalicelib.store.fields import checked_cursor, item_from, page_of, record_from
 from chalicelib.store.models import (
     DocumentModel,
@@ -67,7 +67,7 @@ def get_settings(company_id: str, *, consistent: bool = False) -> domain.Documen
         domain.DocumentSettings,
         company_id=company_id,
         statement_area=item.statement_area or "documents",
-        delete_after_sending={str(k): bool(v) for k, v in _as_dict(item.delete_after_sending).items()},
+        delete_after_sending={str(k): bool(v) for k, v in as_dict(item.delete_after_sending).items()},
         version=int(item.version) if item.version is not None else None,
     )
 

@@ -52,7 +52,7 @@ from chalicelib.store.models import (
     TicketDayModel,
     TicketModel,
 )
-from chalicelib.store.tables import Check, transacted, written
+from chalicelib.store.tables import Check, existing_items, key_of, transacted, written
 
 # In order; each is done when its Query finds nothing left. ``client`` deletes the client's item
 # (read until then for its addresses) in the transaction that marks the erasure done.
@@ -221,14 +221,14 @@ def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool =
     def build(tx: TransactWrite) -> None:
         named: set[tuple[str, tuple[Any, ...]]] = set()
         for item in page.deletions:
-            named.add((type(item).Meta.table_name, _key_of(item)))
+            named.add((type(item).Meta.table_name, key_of(item)))
             key = type(item)._hash_key_attribute()
             tx.delete(item, condition=key.exists())
         for item, condition in page.guarded:
-            named.add((type(item).Meta.table_name, _key_of(item)))
+            named.add((type(item).Meta.table_name, key_of(item)))
             tx.delete(item, condition=condition)
         for item in page.unconditional:
-            name = (type(item).Meta.table_name, _key_of(item))
+            name = (type(item).Meta.table_name, key_of(item))
             if name not in named:  # a transaction names an item once
                 named.add(name)
                 tx.delete(item)
@@ -564,7 +564,7 @@ def holds_anything(company_id: str, client_id: str) -> bool:
         ReminderSettingsModel(company_id, f"client#{client_id}"),
         OpenMovementsModel(company_id, client_id),
     ]
-    return bool(_existing(singles))
+    return bool(existing_items(singles))
 
 
 def unerased(company_id: str, client_id: str, *, client_item: bool = True) -> list[Check]:
@@ -619,7 +619,7 @@ def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: It
     candidates += [ClientPhoneModel(company_id, f"{p}#{client_id}") for p in phones]
     candidates += [ClientSearchModel(*key) for key in search_keys(company_id, client_id)]
     candidates += pending_index_items(company_id, client_id)  # a save's stale ones not yet deleted
-    for item in _existing(candidates)[:ITEMS_PAGE]:
+    for item in existing_items(candidates)[:ITEMS_PAGE]:
         page.deletions.append(item)
         page.count("other_items")
     page.listed = len(page.deletions)
@@ -638,25 +638,6 @@ def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: It
         page.count("suppressions_kept")
         page.listed += 1
     return page
-
-
-def _existing(items: list[Model]) -> list[Model]:
-    """Those of ``items`` that exist (a batch read of their keys)."""
-    by_model: dict[type[Model], list[Model]] = {}
-    for item in items:
-        by_model.setdefault(type(item), []).append(item)
-    found: list[Model] = []
-    for model, group in by_model.items():
-        keys = [_key_of(i) for i in group]
-        found += [model(*_key_of(i)) for i in model.batch_get(keys)]
-    return found
-
-
-def _key_of(item: Model) -> tuple[Any, ...]:
-    hash_name = str(type(item)._hash_keyname)
-    range_name = type(item)._range_keyname
-    hash_value = getattr(item, hash_name)
-    return (hash_value,) if range_name is None else (hash_value, getattr(item, range_name))
 
 
 def client_of(company_id: str, client_id: str) -> ClientModel | None:

@@ -133,9 +133,9 @@ def plain_item(item: Model) -> dict[str, Any]:
         if value is not None:
             out[name] = _plain(value)
     if isinstance(item, m.CommunicationModel) and item.body_z is not None:
-        from chalicelib.store.communications import _unpacked_body
+        from chalicelib.store.communications import unpacked_body
 
-        out.update({k: v for k, v in _unpacked_body(item).items() if k in ("text", "html")})
+        out.update({k: v for k, v in unpacked_body(item).items() if k in ("text", "html")})
     return out
 
 
@@ -356,12 +356,12 @@ def client_derived_items(company_id: str, client_id: str, addresses: list[str]) 
     """What is keyed under the client outside the company's partitions: its addresses' and search
     terms' items (and those a save left pending), its notes and its message keys."""
     from chalicelib.store.clients import pending_index_items, search_keys
-    from chalicelib.store.erasures import _existing
+    from chalicelib.store.tables import existing_items
 
     candidates: list[Model] = [m.ClientAddressModel(f"{company_id}#{a}", client_id) for a in addresses]
     candidates += [m.ClientSearchModel(*key) for key in search_keys(company_id, client_id)]
     candidates += pending_index_items(company_id, client_id)
-    found = _existing(candidates)
+    found = existing_items(candidates)
     client_key = f"{company_id}#{client_id}"
     found += list(m.ClientNoteModel.by_client.query(client_key))
     found += [m.MessageKeyModel(k.key) for k in m.MessageKeyModel.by_client.query(client_key)]

@@ -432,3 +432,24 @@ def _insert_statement(item: Model) -> dict[str, Any]:
         "Statement": f'INSERT INTO "{type(item).Meta.table_name}" VALUE {{{names}}}',
         "Parameters": list(values.values()),
     }
+
+
+def existing_items(items: list[Model]) -> list[Model]:
+    """Those of ``items`` that exist (a batch read of their keys), as keys only: a client's
+    erasure and a company's deletion delete what they find."""
+    by_model: dict[type[Model], list[Model]] = {}
+    for item in items:
+        by_model.setdefault(type(item), []).append(item)
+    found: list[Model] = []
+    for model, group in by_model.items():
+        keys = [key_of(i) for i in group]
+        found += [model(*key_of(i)) for i in model.batch_get(keys)]
+    return found
+
+
+def key_of(item: Model) -> tuple[Any, ...]:
+    """The item's key: (hash,) or (hash, range)."""
+    hash_name = str(type(item)._hash_keyname)
+    range_name = type(item)._range_keyname
+    hash_value = getattr(item, hash_name)
+    return (hash_value,) if range_name is None else (hash_value, getattr(item, range_name))

@@ -216,3 +216,29 @@ def _phones_as_stored(client: Client, region: str) -> Client:
         phones=tuple(dict.fromkeys(e164(p) for p in client.phones)),
         contacts=tuple(replace(c, phone=e164(c.phone) if c.phone else c.phone) for c in client.contacts),
     )
+
+
+def addresses_and_phones(company_id: str, client: Client | None) -> tuple[list[str], list[str]]:
+    """The client's e-mail addresses (lower-cased) and phones (E.164), its contacts' too: what a
+    client's erasure and a company's deletion find its items by."""
+    if client is None:
+        return [], []
+    from chalicelib.core.errors import ValidationFailed
+    from chalicelib.core.phones import normalize_phone
+    from chalicelib.tenants.companies import phone_region
+
+    emails = list(client.emails)
+    raw_phones = list(client.phones)
+    for contact in client.contacts:
+        if contact.email:
+            emails.append(str(contact.email))
+        if contact.phone:
+            raw_phones.append(str(contact.phone))
+    region = phone_region(company_id) if raw_phones else "AR"
+    phones: list[str] = []
+    for raw in raw_phones:
+        try:
+            phones.append(normalize_phone(raw, region))
+        except ValidationFailed:
+            continue
+    return sorted({e.strip().lower() for e in emails if e.strip()}), sorted(set(phones))
