@@ -177,7 +177,7 @@ def _step(job: ClientErasure) -> bool | None:
     client = get_client(job.company_id, str(job.client_id))
     addresses, phones = addresses_and_phones(job.company_id, client)
     if job.phase == "communications":
-        page = store.communications_page(job, settings.files_bucket, settings.inbound_bucket)
+        page = store.communications_page(job, settings.files_bucket)
     elif job.phase == "notes":
         page = store.notes_page(job)
     elif job.phase == "receivables":
@@ -208,7 +208,7 @@ def _step(job: ClientErasure) -> bool | None:
         # Past the longest a page runs, and the lag after it, nothing can be that recent.
         if now < job.created_at + timedelta(seconds=PAGE_SECONDS + INDEX_LAG_SECONDS):
             time.sleep(INDEX_LAG_SECONDS)
-        page = store.communications_page(job, settings.files_bucket, settings.inbound_bucket)
+        page = store.communications_page(job, settings.files_bucket)
     else:  # the client's item, and done
         page = store.client_page(job)
         return store.commit(job, page, now, done=True)

@@ -31,7 +31,7 @@ from chalicelib.store import leaving as store
 LEFT_OUT = (
     "secrets: SMTP, IMAP, SMS gateway and bulk-send passwords, mailbox and webhook secrets, API keys'"
     " hashes (every attribute holding a password, secret, ciphertext or hash is left out)",
-    "Pregón's own bookkeeping of rate limits (digests naming no one, expiring within a day)",
+    "Pregón's own bookkeeping of rate limits (counters of digests naming no one; deleted with the company)",
 )
 
 
@@ -138,20 +138,41 @@ def _company_objects(bucket: str, company_id: str) -> Iterator[str]:
             yield str(entry["Key"])
 
 
+#: Where the raw e-mails it received go in the bundle (``files/<company>/`` holds its own objects).
+RAW_MAIL = "inbound-mail"
+
+
 def _export_files(company_id: str, folder: Path, bucket: str) -> int:
     """Each of the company's S3 objects (documents' PDFs, attachments, logos, long bodies) under
-    ``files/``, streamed to disk one at a time; ``files.jsonl`` lists them."""
+    ``files/``, and each raw e-mail it received (the MIME SES stored, which its messages name as
+    ``raw_key``: ``<bucket>/<key>``) under ``files/inbound-mail/``; streamed to disk one at a
+    time; ``files.jsonl`` lists them, each by the key its items name."""
+    from botocore.exceptions import ClientError
+
     from chalicelib.core.aws import client
 
     s3 = client("s3")
     count = 0
+
+    def export(bucket: str, key: str, named: str, path: str) -> None:
+        nonlocal count
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(target))
+        listing.write(json.dumps({"key": named, "path": path}) + "\n")
+        count += 1
+
     with (folder / "files.jsonl").open("w", encoding="utf-8") as listing:
         for key in _company_objects(bucket, company_id):
-            target = folder / "files" / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(target))
-            listing.write(json.dumps({"key": key, "path": f"files/{key}"}) + "\n")
-            count += 1
+            export(bucket, key, key, f"files/{key}")
+        for raw_key in store.raw_mail_keys(company_id):
+            raw_bucket, _, key = raw_key.partition("/")
+            try:
+                export(raw_bucket, key, raw_key, f"files/{RAW_MAIL}/{key}")
+            except ClientError as exc:  # expired by the inbound bucket's lifecycle: nothing to hand
+                if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey"):
+                    raise
+                logger().warning("raw e-mail gone", extra={"company_id": company_id, "raw_key": raw_key})
     return count
 
 
@@ -162,7 +183,8 @@ def _readme(company_id: str, counts: dict[str, int]) -> str:
         "Each <table>.jsonl holds one JSON object a line: an item of that table as Pregón keeps it",
         "(times in ISO 8601, UTC). Messages (communications.jsonl) carry their text and HTML; a long",
         "body, an attachment, a document's PDF or a logo is a file under files/ (files.jsonl lists them",
-        "by their S3 key, which the items name: body_key, attachments, logo_file).",
+        "by their S3 key, which the items name: body_key, attachments, logo_file). Each e-mail received",
+        f"is also there as it arrived (its MIME source) under files/{RAW_MAIL}/, listed by its raw_key.",
         "",
         "Counts:",
         *[f"  {kind}: {n}" for kind, n in sorted(counts.items())],
@@ -213,11 +235,10 @@ def delete_company(
     store.delete_deliveries(company_id, counted)
     from chalicelib.records.erasure import delete_files
 
-    store.delete_communications(
-        company_id, counted, delete_files, settings.files_bucket, settings.inbound_bucket
-    )
+    store.delete_communications(company_id, counted, delete_files, settings.files_bucket)
     _delete_domains(company_id, counted)
     store.delete_partitions(company_id, counted)
+    store.delete_rate_limits(company_id, counted)
     counted("files", _delete_prefix(settings.files_bucket, company_id))
     if user_pool_id:
         counted("cognito-users", _delete_cognito_users(user_pool_id, company_id))

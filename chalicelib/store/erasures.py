@@ -258,7 +258,7 @@ def _document_of(cause: str | None) -> str | None:
     return f"{parts[1]}#{parts[2]}" if len(parts) == 3 else None
 
 
-def communications_page(job: domain.ClientErasure, files_bucket: str, inbound_bucket: str) -> Page:
+def communications_page(job: domain.ClientErasure, files_bucket: str) -> Page:
     """Up to :data:`MESSAGES_PAGE` of the client's messages and register records (its ``by-client``
     index: sent, received, written by hand, logged from mailboxes), then, once none is left, of
     the messages to staff that name it (``store.communications.about_key``: colleagues told of
@@ -306,7 +306,7 @@ def communications_page(job: domain.ClientErasure, files_bucket: str, inbound_bu
             if ref.key and ref.deleted_at is None:
                 page.files.add(f"{files_bucket}/{ref.key}")
         if item.raw_key:
-            page.files.add(f"{inbound_bucket}/{item.raw_key}")
+            page.files.add(item.raw_key)  # "<bucket>/<key>" already (session 38: it was prefixed again)
     for send_job in SendJobModel.batch_get([(company_id, j) for j in sorted(unsent)]) if unsent else ():
         skipped = [SendJobModel.skipped.add(unsent[send_job.job_id])]
         page.updates.append(

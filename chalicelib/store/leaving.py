@@ -42,14 +42,19 @@ FROM_CLIENTS: tuple[type[Model], ...] = (
     m.MessageKeyModel,
 )
 REACHED: tuple[type[Model], ...] = (
-    PARTITIONED + BY_INDEX + UNDER_PARCELS + FROM_CLIENTS + (m.ParcelModel, m.WebhookDeliveryModel)
+    PARTITIONED
+    + BY_INDEX
+    + UNDER_PARCELS
+    + FROM_CLIENTS
+    + (m.ParcelModel, m.WebhookDeliveryModel, m.RateLimitModel)
 )
 # What a company's deletion does not reach, and why (its answer says so).
 NOT_REACHED = {
-    "rate-limits": "counters keyed by a digest of a phone or address, naming no company; they expire "
-    "within a day",
-    "message-keys": "a key whose message named no client and kept no key of its own (a bulk send's page "
-    "writes none): none is known; the rest are deleted from the messages and the clients",
+    "rate-limits": "the counters of limits across every company (scope '*': digests of an IP address, "
+    "e-mail address or phone, naming no company); they expire a month after their window",
+    "message-keys": "the idempotency key of a message that named no client (an e-mail from an unknown "
+    "sender, an alert to a stranger): a message keeps no key of its own, and only a client's are "
+    "indexed; the rest are deleted from the clients (a bulk send's page writes none)",
 }
 # Indexes Pregón keeps to find things (search terms, addresses, idempotency keys): derived from
 # what the export holds, so not exported; deleted with the company.
@@ -262,6 +267,19 @@ def _deliveries_pages(company_id: str) -> Callable[[Position], tuple[list[Model]
     )
 
 
+def raw_mail_keys(company_id: str) -> Iterator[str]:
+    """``<bucket>/<key>`` of each raw e-mail (MIME, as SES stored it) the company received: its
+    messages read again, a page at a time, only those naming one kept, only that attribute."""
+    model = m.CommunicationModel
+    for item in model.query(
+        company_id,
+        filter_condition=model.raw_key.exists(),
+        attributes_to_get=["company_id", "communication_id", "raw_key"],
+        page_size=PAGE,
+    ):
+        yield str(item.raw_key)
+
+
 # --- deleting everything the company owns ----------------------------------------------------
 
 
@@ -320,13 +338,12 @@ def delete_communications(
     counted: Counted,
     delete_files: Callable[[set[str]], None],
     files_bucket: str,
-    inbound_bucket: str,
 ) -> None:
     """The company's messages a page at a time: their files first (named on the messages), then
     their idempotency keys and the messages."""
     read_page = _partition_pages(m.CommunicationModel, company_id)
     while items := read_page(None)[0]:
-        files = files_of(items, files_bucket, inbound_bucket)
+        files = files_of(items, files_bucket)
         delete_files(files)
         counted("files", len(files))
         counted(table_of(m.MessageKeyModel), delete_items(message_keys_of(items)))
@@ -350,6 +367,24 @@ def delete_partitions(company_id: str, counted: Counted) -> None:
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="company-deletion") as pool:
         for done in [pool.submit(empty, model, read_page) for model, read_page in sources]:
             done.result()
+
+
+def delete_rate_limits(company_id: str, counted: Counted) -> None:
+    """The company's rate-limit counters (every key ``<company>#...``: its limits' windows, its
+    notices' days, its SMS replies' allowances). Their table is keyed by the counter alone, and a
+    counter's key digests what it counts (an IP address, a phone), so no key can be rebuilt: the
+    table is Scanned, filtered on the company's prefix, a page at a time, as the parcels are (an
+    operator's one-off; the limiter itself, on the hot paths, only ever reads its own key)."""
+    model = m.RateLimitModel
+    found: list[Model] = []
+    for item in model.scan(
+        model.limit_key.startswith(f"{company_id}#"), attributes_to_get=["limit_key"], page_size=1000
+    ):
+        found.append(item)
+        if len(found) == PAGE:
+            counted(table_of(model), delete_items(found))
+            found = []
+    counted(table_of(model), delete_items(found))
 
 
 def client_derived_items(company_id: str, client_id: str, addresses: list[str]) -> list[Model]:
@@ -382,7 +417,7 @@ def message_keys_of(items: list[Model]) -> list[Model]:
     return keys
 
 
-def files_of(items: list[Model], files_bucket: str, inbound_bucket: str) -> set[str]:
+def files_of(items: list[Model], files_bucket: str) -> set[str]:
     """``<bucket>/<key>`` of the S3 objects messages name (bodies, attachments, raw mail)."""
     files: set[str] = set()
     for item in items:
@@ -394,7 +429,7 @@ def files_of(items: list[Model], files_bucket: str, inbound_bucket: str) -> set[
             if ref.key:
                 files.add(f"{files_bucket}/{ref.key}")
         if item.raw_key:
-            files.add(f"{inbound_bucket}/{item.raw_key}")
+            files.add(item.raw_key)  # "<bucket>/<key>" as SES stored it
     return files
 
 

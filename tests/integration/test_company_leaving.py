@@ -24,7 +24,7 @@ from tests.steps.operators import configure_operator_token
 from tests.steps.outbox import deliver_outboxes, queue_email, run_minute_schedule
 from tests.steps.sms import free_inbound_number, receive_sms
 from tests.steps.tenants import SMTP_PASSWORD, Tenant, smtp_sender_account
-from tests.steps.tracking import post_event, sweep
+from tests.steps.tracking import ask_for_alerts, post_event, sweep
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +119,14 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     put_client(api, other_tenant, ANA, emails=[ANAS])
     write_note(api, other_tenant.staff_headers(), ANA, "La nota de la otra empresa")
     neighbour = items_of(other_tenant.company_id)
+    # And an e-mail it received (its raw MIME kept in the inbound bucket), and a stranger's request
+    # for alerts on its tracking site (counted against its limits)
+    raw_mail = f"From: Ana <{ANAS}>\r\nSubject: Pedido\r\n\r\nQuiero el pedido 77.\r\n".encode()
+    assert receive(api, raw_mail, to=[inbound_address(tenant)])["logged"] == 1
+    asked = ask_for_alerts(api, tenant, leaving["ana"]["tracking_id"], "vecina@correo.example")
+    assert asked.status_code == 202, asked.body
     before = items_of(tenant.company_id)
+    assert "rate-limits" in before
     kinds = {"clients", "communications", "client-notes", "parcels", "subscriptions", "suppressions"}
     assert kinds <= set(before)
     # And an e-mail queued just before the company leaves, not sent yet, and a novelty of a
@@ -162,12 +169,16 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     # Then the bundle holds each kind the company has, with the messages' words and the order's PDF
     counts = exported["counts"]
     # Pregón's own indexes, and its claim of its numbers (given back at the deletion)
-    derived = {"client-addresses", "client-search", "message-keys", "sms-number-claims"}
+    derived = {"client-addresses", "client-search", "message-keys", "sms-number-claims", "rate-limits"}
     assert {kind for kind, n in counts.items() if n} >= set(before) - derived
     assert counts["files"] >= 1 and counts["companies"] == 1
     messages = [json.loads(line) for line in (folder / "communications.jsonl").read_text().splitlines()]
     assert any(f"Aviso 0 a {ANA}" in json.dumps(m, ensure_ascii=False) for m in messages)
     assert [p for p in (folder / "files").rglob("*") if p.suffix == ".pdf"]
+    # And the e-mail it received, byte for byte as it arrived, listed by the key its message names
+    [raw_key] = [m["raw_key"] for m in messages if m.get("raw_key")]
+    listed = {f["key"]: f["path"] for f in map(json.loads, (folder / "files.jsonl").read_text().splitlines())}
+    assert (folder / listed[raw_key]).read_bytes() == raw_mail
     readme = (folder / "README.txt").read_text()
     assert "Left out" in readme and "passwords" in readme
     # And no secret is in it: not the SMTP password, the webhook secret, a ciphertext or a key hash
@@ -225,13 +236,16 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     assert deleted["deleted_at"] is not None
     assert deleted["deleted"]["clients"] == before["clients"]
     assert deleted["deleted"]["communications"] >= before["communications"]
+    from chalicelib.core.aws import client
     from tests.steps.documents import file_exists
 
     pdfs = [str(p.relative_to(folder / "files")) for p in (folder / "files").rglob("*.pdf")]
     assert pdfs and not any(file_exists(key) for key in pdfs)
+    # And so is the raw e-mail it received, and every counter of its limits (items_of looked)
+    raw_bucket, _, raw_object = raw_key.partition("/")
+    assert client("s3").list_objects_v2(Bucket=raw_bucket, Prefix=raw_object).get("KeyCount") == 0
     # And its staff's users, its sending domain's SES identity and its record are gone, not the
     # neighbour's users
-    from chalicelib.core.aws import client
     from chalicelib.store.domains import get_domain
 
     assert pool_users(pool) == [f"admin@{other_tenant.company_id}"]
