@@ -130,6 +130,12 @@ def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is
     assert pdf_keys and all(file_exists(k) for k in pdf_keys)
     # And staff pushed a message to Ana's phone with a request id (its key names her device)
     device_id = a_push_sent_with_a_request_id(api, company, ANA)
+    # And she wrote to the company (SES kept the raw e-mail in the inbound bucket)
+    from tests.steps.inbound import raw_mail_kept, raw_mail_key, receive_mail
+
+    [received] = receive_mail(api, company.company_id, ANAS, "Consulta", "Mi saldo")["communications"]
+    raw_key = raw_mail_key(company.company_id, received)
+    assert raw_mail_kept(raw_key)
     assert items_naming(company.company_id, ANA, ANAS)
     assert searched(api, company.staff_headers(), "ana-per") == [ANA]
     # When the administrator asks to erase Ana
@@ -160,8 +166,9 @@ def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is
     # And no item of the company names her code, her address or her device, the parcel of her
     # shipment neither, nor the push's idempotency key
     assert items_naming(company.company_id, ANA, ANAS, device_id) == []
-    # And the order's PDF is gone from S3
+    # And the order's PDF is gone from S3, and the raw e-mail she wrote
     assert not any(file_exists(k) for k in pdf_keys)
+    assert not raw_mail_kept(raw_key)
     # And Beto and the other company's Ana are as they were
     assert f"Llamada de {BETO}" in [r["subject"] for r in register_items(api, staff, BETO)]
     assert client_notes(api, staff, BETO) == [f"Nota sobre {BETO}"]

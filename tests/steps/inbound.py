@@ -143,3 +143,26 @@ def detail(api: Client, tenant: Tenant, communication_id: str) -> dict[str, Any]
     response = api.http.get(f"/inbound/{communication_id}", headers=tenant.staff_headers())
     assert response.status_code == 200, response.body
     return dict(body(response))
+
+
+def raw_mail_key(company_id: str, communication_id: str) -> str:
+    """``<bucket>/<key>`` of the raw e-mail (MIME) SES kept for a message received."""
+    from chalicelib.store import communications
+
+    comm = communications.get(company_id, communication_id)
+    assert comm is not None and comm.raw_key, communication_id
+    return comm.raw_key
+
+
+def raw_mail_kept(raw_key: str) -> bool:
+    """Whether the raw e-mail ``raw_key`` names (``<bucket>/<key>``) is still in S3."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.core.aws import client
+
+    bucket, _, key = raw_key.partition("/")
+    try:
+        client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return False
+    return True
