@@ -104,7 +104,8 @@ class WebhookDeliveryOut(BaseModel):
     status_code: int | None
     outcome: str = Field(
         description="`delivered`; `retrying` (tried again later); `failed` (not retried: 3xx or 4xx but "
-        "408/429); `gave-up` (its day of retries is over); `refused` (not a public address)."
+        "408/429); `gave-up` (its day of retries is over); `refused` (not a public address); `held` (not "
+        "posted: the company was suspended; queued again when it is reopened) and then `released`."
     )
     error: str | None = Field(
         description="Why it failed, in Pregón's words (never the endpoint's answer). Staff below level 1, "

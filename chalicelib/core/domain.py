@@ -1010,6 +1010,8 @@ class WebhookEndpoint:
     disabled_reason: str | None = None
     version: int = 0  # the edit version, the ETag (docs/decisions/0016-edit-versions.md)
     previous_secret_until: datetime | None = None  # the secret a rotation replaced signs too until then
+    # The company's suspension (Company.suspended_at), copied here for the delivery.
+    suspended_at: datetime | None = None
 
 
 @dataclass(frozen=True)

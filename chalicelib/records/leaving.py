@@ -59,7 +59,15 @@ def reopen_company(company_id: str, *, by: str) -> dict[str, Any]:
     if state["deleted_at"] is not None or state["deleted"]:
         raise Conflict(f"company {company_id!r} is being deleted or was deleted: it cannot be reopened")
     store.set_suspension(company_id, None)
-    logger().info("company reopened", extra={"company_id": company_id, "by": by})
+    from chalicelib.messaging.webhooks.service import release_held
+
+    released = release_held(company_id)  # its webhook events held meanwhile
+    from chalicelib.store.outbox import wake_job_pages
+
+    wake_job_pages(company_id, clock.now())  # its send jobs' pages: asked for at the next minute
+    logger().info(
+        "company reopened", extra={"company_id": company_id, "by": by, "webhooks_released": released}
+    )
     return _state(company_id)
 
 

@@ -76,7 +76,8 @@ def table_of(model: type[Model]) -> str:
 def set_suspension(company_id: str, at: datetime | None) -> bool:
     """Suspend the company (``at``) or reopen it (None), on its item first (the authorizer and
     the public pages read it), then on its sender accounts and SMS settings (the outbox reads
-    those); False when there is no such company, or it was deleted. Run twice, the same."""
+    those) and its webhook endpoints (their deliveries read them); False when there is no such
+    company, or it was deleted. Run twice, the same."""
     action = m.CompanyModel.suspended_at.set(at) if at else m.CompanyModel.suspended_at.remove()
     condition = m.CompanyModel.company_id.exists() & m.CompanyModel.deleted_at.does_not_exist()
     if not written(lambda: m.CompanyModel(company_id).update(actions=[action], condition=condition)):
@@ -88,6 +89,15 @@ def set_suspension(company_id: str, at: datetime | None) -> bool:
             lambda: item.update(  # noqa: B023 (called at once)
                 actions=[field.set(at) if at else field.remove()],
                 condition=m.SenderAccountModel.area.exists(),
+            )
+        )
+    endpoint_field = m.WebhookEndpointModel.suspended_at
+    for endpoint in m.WebhookEndpointModel.query(company_id, attributes_to_get=["company_id", "endpoint_id"]):
+        hook = m.WebhookEndpointModel(company_id, endpoint.endpoint_id)
+        written(
+            lambda: hook.update(  # noqa: B023 (called at once)
+                actions=[endpoint_field.set(at) if at else endpoint_field.remove()],
+                condition=m.WebhookEndpointModel.endpoint_id.exists(),
             )
         )
     sms_field = m.SmsSettingsModel.suspended_at

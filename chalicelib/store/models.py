@@ -1608,6 +1608,9 @@ class WebhookEndpointModel(BoundModel):
     # The version of what an administrator edits (URL, events, on/off: store.tables.new_version);
     # a new secret, a failure or Pregón turning it off leave it. None before versions: 0.
     version = NumberAttribute(null=True)
+    # The company's suspension (CompanyModel.suspended_at), copied here: the delivery reads the
+    # endpoint anyway, so a suspended company's events are held at no request more (decision 0033).
+    suspended_at = UTCDateTimeAttribute(null=True)
 
 
 class WebhookDeliveryModel(BoundModel):
@@ -1623,9 +1626,12 @@ class WebhookDeliveryModel(BoundModel):
     attempt = NumberAttribute()
     attempted_at = UTCDateTimeAttribute()
     status_code = NumberAttribute(null=True)
-    outcome = UnicodeAttribute()  # delivered | retrying | failed | refused | throttled
+    outcome = UnicodeAttribute()  # delivered | retrying | failed | refused | gave-up | held | released
     error = UnicodeAttribute(null=True)
     expires = TTLAttribute()
+    # A delivery held while its company is suspended (outcome ``held``): the queue's message as it
+    # came (JSON: ids and times only), queued again when the company is reopened.
+    held_job = UnicodeAttribute(null=True)
 
 
 class HistoryExportModel(BoundModel):

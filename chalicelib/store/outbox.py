@@ -609,6 +609,33 @@ def job_page_done(company_id: str, job_id: str, page: int) -> None:
     OutboxModel(company_id, _page_key(job_id, page)).delete()
 
 
+def postpone_job_page(company_id: str, job_id: str, page: int, wake_at: datetime) -> None:
+    """Leave a page asked for, its wake-up moved to ``wake_at`` (its company is suspended); gone
+    meanwhile (expanded by another delivery, or deleted with the company), nothing."""
+    written(
+        lambda: OutboxModel(company_id, _page_key(job_id, page)).update(
+            actions=[OutboxModel.wake_at.set(stamp(wake_at))], condition=OutboxModel.outbox_key.exists()
+        )
+    )
+
+
+def wake_job_pages(company_id: str, now: datetime) -> int:
+    """Make every send-job page of the company that is asked for and not expanded due ``now`` (its
+    reopening): the minute schedule asks for them again. How many."""
+    woken = 0
+    for item in OutboxModel.query(
+        company_id, OutboxModel.outbox_key.startswith("sendjob#"), consistent_read=True
+    ):
+        key = str(item.outbox_key)
+        woken += written(
+            lambda: OutboxModel(company_id, key).update(  # noqa: B023 (called at once)
+                actions=[OutboxModel.wake_shard.set(_PAGE_SHARD), OutboxModel.wake_at.set(stamp(now))],
+                condition=OutboxModel.outbox_key.exists(),
+            )
+        )
+    return woken
+
+
 def job_pages_pending(company_id: str) -> bool:
     """Whether any send-job page of the company is asked for and not yet expanded (one Query of
     the company's outbox items under the pages' prefix, at most one item read)."""

@@ -8,6 +8,7 @@ under ``<company>#<endpoint>``, newest last, expiring after :data:`LOG_DAYS` day
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -196,6 +197,57 @@ def log_delivery(company_id: str, endpoint_id: str, delivery: domain.WebhookDeli
         error=delivery.error,
         expires=delivery.attempted_at + timedelta(days=LOG_DAYS),
     ).save()
+
+
+def hold_delivery(company_id: str, endpoint_id: str, job: dict[str, Any], now: datetime) -> None:
+    """Keep a queued delivery while the company is suspended: a log item, ``held``, carrying the
+    queue's message (the same message held twice is one item: its key is the event's and the
+    attempt's, and the time it was first held)."""
+    event = job["event"]
+    key = f"{company_id}#{endpoint_id}"
+    delivery_key = f"{now.isoformat()}#{event['id']}#{job['attempt']}"
+    for item in WebhookDeliveryModel.query(
+        key, filter_condition=(WebhookDeliveryModel.outcome == "held"), consistent_read=True
+    ):
+        if item.event_id == event["id"] and int(item.attempt) == int(job["attempt"]):
+            return
+    WebhookDeliveryModel(
+        key,
+        delivery_key,
+        event_id=str(event["id"]),
+        event_type=str(event["type"]),
+        attempt=int(job["attempt"]),
+        attempted_at=now,
+        outcome="held",
+        expires=now + timedelta(days=LOG_DAYS),
+        held_job=json.dumps(job, sort_keys=True),
+    ).save()
+
+
+def held_deliveries(company_id: str, endpoint_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The endpoint's deliveries held while its company was suspended: (log key, queue message),
+    oldest first. The log is read whole, filtered (an operator's reopening, a month at most)."""
+    model = WebhookDeliveryModel
+    return [
+        (str(item.delivery_key), dict(json.loads(item.held_job)))
+        for item in model.query(
+            f"{company_id}#{endpoint_id}", filter_condition=(model.outcome == "held"), consistent_read=True
+        )
+        if item.held_job
+    ]
+
+
+def released_delivery(company_id: str, endpoint_id: str, delivery_key: str) -> None:
+    """A held delivery was queued again: the log says ``released`` and keeps no message."""
+    model = WebhookDeliveryModel
+    try:
+        model(f"{company_id}#{endpoint_id}", delivery_key).update(
+            actions=[model.outcome.set("released"), model.held_job.remove()],
+            condition=model.outcome == "held",
+        )
+    except UpdateError as exc:
+        if failure_code(exc) != "ConditionalCheckFailedException":
+            raise
 
 
 def deliveries_page(

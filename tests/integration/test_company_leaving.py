@@ -285,3 +285,103 @@ def test_a_suspended_company_reopened_sends_what_waited_and_one_in_service_canno
     clock.set_now(clock.now() + timedelta(minutes=16))  # past the hand-off's lease and the wait
     run_minute_schedule(api)
     assert [m for m in mailbox.messages() if "espera@correo.example" in str(m["To"])]
+
+
+NOTICE = {"subject": "Aviso para {{ client.name }}", "text": "Hola {{ client.name }}", "html": "<p>Hola</p>"}
+
+
+def test_while_suspended_its_send_pages_and_webhook_events_wait_and_reopened_each_goes_once(
+    api: Client,
+    tenant: Tenant,
+    mailbox: MailCatcher,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from chalicelib.messaging.webhooks.service import announce
+    from infrastructure.local.mailcatcher import envelope_recipients
+    from tests.steps.outbox import communication_items
+    from tests.steps.sends import expand_pages, job_of, progress
+    from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue, outcomes
+
+    # Given three clients, and the company's own server taking its webhooks
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
+    assert saved.status_code == 200, saved.body
+    for n in range(3):
+        put_client(api, tenant, f"C{n}", name=f"Cliente {n}", emails=[f"c{n}@correo.example"])
+    drain_webhook_queue()
+    with Receiver() as receiver:
+        hook = {"url": receiver.url, "events": ["client.unsubscribed"]}
+        added = api.http.post("/webhooks", headers=tenant.admin_headers(), body=json.dumps(hook))
+        assert added.status_code == 201, added.body
+        # And, just before the company is closed, an event queued for that server and a send to
+        # the three clients asked for (pages of two: two pages wait on the queue)
+        announce(tenant.company_id, "client.unsubscribed", client_id="C0")
+        monkeypatch.setattr("chalicelib.producers.sends.manual.PAGE_SIZE", 2)
+        data = {"channel": "email", "template": "custom:aviso", "client_ids": ["C0", "C1", "C2"]}
+        started = api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(data))
+        assert started.status_code == 201, started.body
+        job_id = body(started)["job"]["job_id"]
+
+        # When the operator closes the company, and the workers take what waits on their queues
+        run_ops("company", "close", tenant.company_id, capsys=capsys)
+        assert expand_pages() == 2
+        held = outcomes(deliver_webhooks())
+        # Then the pages wrote no message, and the company's server was posted nothing
+        assert [c for c in communication_items(tenant.company_id) if "job_id" in c] == []
+        assert (held, receiver.received) == ({"held": 1}, [])
+        # And an hour on, the minute schedule does not ask for the pages again and again
+        clock.set_now(clock.now() + timedelta(minutes=30))
+        run_minute_schedule(api)
+        assert expand_pages() == 0
+
+        # When the operator reopens it
+        run_ops("company", "reopen", tenant.company_id, capsys=capsys)
+        # Then the held event reaches the company's server, once, signed
+        assert outcomes(deliver_webhooks()) == {"delivered": 1}
+        [event] = receiver.events(body(added)["secret"], clock.now().timestamp())
+        assert (event["type"], event["data"]["client_id"]) == ("client.unsubscribed", "C0")
+        # And the next minute asks for the pages, and each client gets the notice once
+        run_minute_schedule(api)
+        assert expand_pages() == 2
+        deliver_outboxes()
+        mails = mailbox.wait_for(3)
+        recipients = sorted(r for m in mails for r in envelope_recipients(m) if r.startswith("c"))
+        assert recipients == ["c0@correo.example", "c1@correo.example", "c2@correo.example"]
+        assert progress(job_of(api, tenant, job_id)) == ("done", 3, 3, 0, 0, 0)
+        assert len(receiver.received) == 1
+
+
+def test_a_suspended_company_is_not_told_its_domain_stopped_verifying_until_it_is_reopened(
+    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.steps.domains import notices_received, pregon_notice_sender_verified, ses_removes_the_identity
+    from tests.steps.tenants import staff_user
+
+    def the_hourly_check_runs() -> dict[str, Any]:
+        event = api.events.generate_cw_event(
+            source="aws.events",
+            detail_type="Scheduled Event",
+            detail={},
+            resources=["arn:aws:events:rule/check_sending_domains"],
+        )
+        return dict(api.lambda_.invoke("check_sending_domains", event).payload)
+
+    # Given Ana, the company's administrator, and its verified sending domain
+    pregon_notice_sender_verified()
+    company, ana = tenant.company_id, f"ana@{tenant.company_id}.example"
+    staff_user(company, "ana", ana, level=1)
+    domain = verified_sending_domain(company, f"avisos.{company}.example")
+    # When the company is closed, and three days later its domain loses its records
+    run_ops("company", "close", company, capsys=capsys)
+    clock.set_now(clock.now() + timedelta(days=3))
+    ses_removes_the_identity(domain)
+    # Then Pregón's hourly check tells no one of the company that left
+    assert the_hourly_check_runs()["notices"] == 0
+    assert notices_received(local_aws["moto"], ana) == []
+    # And once it is reopened, the next check tells Ana, once
+    run_ops("company", "reopen", company, capsys=capsys)
+    clock.set_now(clock.now() + timedelta(hours=1))
+    assert the_hourly_check_runs()["notices"] == 1
+    assert len(notices_received(local_aws["moto"], ana)) == 1

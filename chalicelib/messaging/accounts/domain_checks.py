@@ -174,6 +174,8 @@ def _send_notice(
     from chalicelib.tenants.companies import get_company
 
     company = get_company(entry.company_id)
+    if not company.in_service:
+        return 0  # suspended (decision 0033): nothing claimed, so a reopened company is told then
     administrators = notice_recipients(entry.company_id, "sending domain", domain=entry.domain)
     if not administrators:
         logger().warning(

@@ -203,6 +203,8 @@ def check_company_credit(company_id: str) -> int:
     settings = store.get_sms_settings(company_id)
     if settings is None or settings.provider != PROVIDER or not_ready_because(settings) is not None:
         return 0  # switched off or changed since it was listed, or no password yet: nothing to read
+    if settings.suspended_at is not None:
+        return 0  # a suspended company's account is not used, even to read it (decision 0033)
     try:
         account = _account(settings)
     except (DeliveryFailed, Conflict) as exc:
@@ -240,7 +242,8 @@ def tell_once_a_day(
 ) -> int:
     """E-mail the company's administrators the notice ``message`` builds for a group of them, at
     most once a company's day for ``kind`` (the day is claimed first; a claim whose first message
-    failed is taken back): 1 when told, 0 when told today already or nobody could be."""
+    failed is taken back): 1 when told, 0 when told today already or nobody could be (nobody is
+    while the company is suspended)."""
     from chalicelib.core.aws import sending_client
     from chalicelib.core.settings import notice_from
     from chalicelib.messaging.accounts.domain_checks import (
@@ -252,6 +255,8 @@ def tell_once_a_day(
     from chalicelib.store import rate_limits
 
     company_id = company.company_id
+    if not company.in_service:
+        return 0  # suspended (decision 0033): not claimed, so a reopened company is told then
     administrators = notice_recipients(company_id, what)
     if not administrators:
         logger().warning(f"{what} notice due and no administrator has an e-mail address",

@@ -636,7 +636,9 @@ def post_event(url: str, secrets: list[str], event: dict[str, Any]) -> Attempt:
 def deliver(job: dict[str, Any]) -> str:
     """One attempt of one queued event to its endpoint (the queue's worker): signed, logged, and
     on a passing failure queued again after the next of :data:`RETRY_SECONDS`. Returns what it
-    did: delivered | failed | retry | refused | gave-up | waiting | throttled | dropped."""
+    did: delivered | failed | retry | refused | gave-up | waiting | throttled | dropped | held.
+    A suspended company's delivery is held, not posted (its log says ``held``): reopened, the
+    company gets it (:func:`release_held`); deleted, it goes with the log."""
     from chalicelib.store.rate_limits import within
 
     company_id, endpoint_id = str(job["company_id"]), str(job["endpoint_id"])
@@ -649,6 +651,9 @@ def deliver(job: dict[str, Any]) -> str:
     endpoint = store.get_endpoint(company_id, endpoint_id)
     if endpoint is None or not endpoint.enabled:
         return "dropped"
+    if endpoint.suspended_at is not None:  # decision 0033: kept until the company is reopened
+        store.hold_delivery(company_id, endpoint_id, job, now)
+        return "held"
     if not within(company_id, Limit("webhook-deliveries", EVENTS_PER_MINUTE, 60), endpoint_id):
         if now - datetime.fromisoformat(job["first_at"]) > DISABLE_AFTER:
             return "dropped"
@@ -681,6 +686,21 @@ def deliver(job: dict[str, Any]) -> str:
         _enqueue([{**job, "attempt": attempt + 1, "not_before": due.isoformat()}], retry_in)
     _note_failure(endpoint, now)
     return outcome
+
+
+def release_held(company_id: str) -> int:
+    """Queue again every delivery held while the company was suspended (its reopening), each
+    with a day of retries from now; how many. A reopening that dies half-way is run again: what
+    it released is no longer held."""
+    now = clock.now()
+    released = 0
+    for endpoint in store.endpoints_of(company_id):
+        for delivery_key, job in store.held_deliveries(company_id, endpoint.endpoint_id):
+            job.pop("not_before", None)
+            _enqueue([{**job, "first_at": now.isoformat()}])
+            store.released_delivery(company_id, endpoint.endpoint_id, delivery_key)
+            released += 1
+    return released
 
 
 def _retry_in(job: dict[str, Any], now: datetime) -> int | None:
@@ -784,7 +804,7 @@ def _tell_administrators(endpoint: WebhookEndpoint, since: datetime) -> None:
         administrators = notice_recipients(company_id, "webhook", endpoint_id=endpoint.endpoint_id)
         company = get_company(company_id) if administrators else None
         # the cap counts the company's day: a company gone meanwhile has nobody to tell
-        if company is None or not within_daily_notices(company):
+        if company is None or not company.in_service or not within_daily_notices(company):
             return
         texts = _TEXTS["en" if company.language == "en" else "es"]
         values = {

@@ -230,18 +230,21 @@ def expand_statement_page(
     from chalicelib.core.files import discard_files
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue_with_files, hand_off
     from chalicelib.producers.documents.send import STORED, Renderer, document_key, statement_data
-    from chalicelib.producers.sends.manual import put_job_pages
+    from chalicelib.producers.sends.manual import page_waits, put_job_pages
     from chalicelib.store import documents as store
     from chalicelib.store import erasures
     from chalicelib.store import outbox as job_store
     from chalicelib.store.clients import client_of_cursor, cursor_after_client, select_clients
-    from chalicelib.tenants.companies import company_and_erasing
+    from chalicelib.tenants.companies import company_and_erasing, company_in_service
 
     started = time.monotonic()
     report = PageReport(job_id, page)
     job, counted, recorded = job_store.get_job_for_page(company_id, job_id, page)
     if job is None or counted:  # gone, or this page's chain of parts ended: nothing left to do
         return _counted_already(company_id, job_id, page, after, report, counted)
+    if not company_in_service(company_id):  # suspended: the part waits (decision 0033)
+        page_waits(company_id, job_id, page)
+        return report
     spec = json.loads(job.selection or "{}")
     # an end of the range erased while the job was stuck expanding reads as its stand-in
     stand_ins, emptied = erasures.stand_ins_of(spec)

@@ -328,6 +328,21 @@ def put_job_pages(company_id: str, job_id: str, pages: list[dict[str, Any]]) -> 
     )
 
 
+#: How long a page of a suspended company's job waits before it is asked for again (its reopening
+#: asks for it at once: :func:`chalicelib.store.outbox.wake_job_pages`).
+SUSPENDED_PAGE_WAIT = timedelta(hours=1)
+
+
+def page_waits(company_id: str, job_id: str, page: int) -> PageReport:
+    """A page of a suspended company's job is not expanded (decision 0033): it stays asked for,
+    due again in :data:`SUSPENDED_PAGE_WAIT`; its reopening makes it due at once, and a deletion
+    deletes it with the job. Nothing is written, so nothing is lost or doubled."""
+    job_store.postpone_job_page(company_id, job_id, page, clock.now() + SUSPENDED_PAGE_WAIT)
+    extra = {"company_id": company_id, "job_id": job_id, "page": page}
+    logger().info("send job page waits: the company is suspended", extra=extra)
+    return PageReport(job_id, page)
+
+
 def _page_lease() -> timedelta:
     from chalicelib.core.settings import get_settings
 
@@ -419,6 +434,7 @@ class _Page:
         self.variables = variables
         self.created_by = created_by or None
         company, self.erasing = company_and_erasing(company_id)
+        self.in_service = company is not None and company.in_service
         self.company = company_variables(company)
         self.locale = company.locale if company else DEFAULT_LOCALE
         self._region: str | None = None
@@ -555,6 +571,8 @@ def expand_page(
     worker = _Page(
         company_id, job.channel, job.template_key, dict(spec.get("variables") or {}), job.created_by
     )
+    if not worker.in_service:  # read with the company's variables: no request more
+        return page_waits(company_id, job_id, page)
     bound: PageBound | None = None  # a filter's page: where it ends, decided once
     if client_ids is not None:
         from chalicelib.store.clients import get_clients
