@@ -82,32 +82,24 @@ def set_suspension(company_id: str, at: datetime | None) -> bool:
     condition = m.CompanyModel.company_id.exists() & m.CompanyModel.deleted_at.does_not_exist()
     if not written(lambda: m.CompanyModel(company_id).update(actions=[action], condition=condition)):
         return False
-    field = m.SenderAccountModel.suspended_at
-    for account in m.SenderAccountModel.query(company_id, attributes_to_get=["company_id", "area"]):
-        item = m.SenderAccountModel(company_id, account.area)
+    # its sender accounts, webhook endpoints and SMS settings (their copies), each by its key
+    for model in (m.SenderAccountModel, m.WebhookEndpointModel, m.SmsSettingsModel):
+        _copy_suspension(model, company_id, at)
+    return True
+
+
+def _copy_suspension(model: Any, company_id: str, at: datetime | None) -> None:
+    """Set (or remove) ``suspended_at`` on each of the company's items of ``model`` that exists."""
+    field = model.suspended_at
+    keys = [model._hash_keyname] + ([model._range_keyname] if model._range_keyname else [])
+    for found in model.query(company_id, attributes_to_get=keys):
+        item = model(*(getattr(found, k) for k in keys))
         written(
             lambda: item.update(  # noqa: B023 (called at once)
                 actions=[field.set(at) if at else field.remove()],
-                condition=m.SenderAccountModel.area.exists(),
+                condition=getattr(model, keys[-1]).exists(),
             )
         )
-    endpoint_field = m.WebhookEndpointModel.suspended_at
-    for endpoint in m.WebhookEndpointModel.query(company_id, attributes_to_get=["company_id", "endpoint_id"]):
-        hook = m.WebhookEndpointModel(company_id, endpoint.endpoint_id)
-        written(
-            lambda: hook.update(  # noqa: B023 (called at once)
-                actions=[endpoint_field.set(at) if at else endpoint_field.remove()],
-                condition=m.WebhookEndpointModel.endpoint_id.exists(),
-            )
-        )
-    sms_field = m.SmsSettingsModel.suspended_at
-    written(
-        lambda: m.SmsSettingsModel(company_id).update(
-            actions=[sms_field.set(at) if at else sms_field.remove()],
-            condition=m.SmsSettingsModel.company_id.exists(),
-        )
-    )
-    return True
 
 
 def count_inbound_dropped(company_id: str) -> None:

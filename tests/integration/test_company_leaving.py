@@ -356,17 +356,13 @@ def test_while_suspended_its_send_pages_and_webhook_events_wait_and_reopened_eac
 def test_a_suspended_company_is_not_told_its_domain_stopped_verifying_until_it_is_reopened(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.steps.domains import notices_received, pregon_notice_sender_verified, ses_removes_the_identity
+    from tests.steps.domains import (
+        notices_received,
+        pregon_notice_sender_verified,
+        ses_removes_the_identity,
+        the_hourly_check_runs,
+    )
     from tests.steps.tenants import staff_user
-
-    def the_hourly_check_runs() -> dict[str, Any]:
-        event = api.events.generate_cw_event(
-            source="aws.events",
-            detail_type="Scheduled Event",
-            detail={},
-            resources=["arn:aws:events:rule/check_sending_domains"],
-        )
-        return dict(api.lambda_.invoke("check_sending_domains", event).payload)
 
     # Given Ana, the company's administrator, and its verified sending domain
     pregon_notice_sender_verified()
@@ -378,10 +374,10 @@ def test_a_suspended_company_is_not_told_its_domain_stopped_verifying_until_it_i
     clock.set_now(clock.now() + timedelta(days=3))
     ses_removes_the_identity(domain)
     # Then Pregón's hourly check tells no one of the company that left
-    assert the_hourly_check_runs()["notices"] == 0
+    assert the_hourly_check_runs(api)["notices"] == 0
     assert notices_received(local_aws["moto"], ana) == []
     # And once it is reopened, the next check tells Ana, once
     run_ops("company", "reopen", company, capsys=capsys)
     clock.set_now(clock.now() + timedelta(hours=1))
-    assert the_hourly_check_runs()["notices"] == 1
+    assert the_hourly_check_runs(api)["notices"] == 1
     assert len(notices_received(local_aws["moto"], ana)) == 1

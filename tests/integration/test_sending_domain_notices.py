@@ -18,6 +18,7 @@ from tests.steps.domains import (
     notices_received,
     pregon_notice_sender_verified,
     ses_removes_the_identity,
+    the_hourly_check_runs,
     verified_sending_domain,
 )
 from tests.steps.tenants import (
@@ -50,17 +51,6 @@ def stored_time(moment: datetime) -> dict[str, str]:
 def company_settings(api: Client, tenant: Tenant, **settings: str) -> None:
     answer = api.http.patch("/company", headers=tenant.admin_headers(), body=json.dumps(settings))
     assert answer.status_code == 200, answer.body
-
-
-def the_hourly_check_runs(api: Client) -> dict[str, Any]:
-    """EventBridge fires the deployed scheduled function."""
-    event = api.events.generate_cw_event(
-        source="aws.events",
-        detail_type="Scheduled Event",
-        detail={},
-        resources=["arn:aws:events:rule/check_sending_domains"],
-    )
-    return dict(api.lambda_.invoke("check_sending_domains", event).payload)
 
 
 def dkim_records(domain: str) -> list[str]:

@@ -235,14 +235,18 @@ def expand_statement_page(
     from chalicelib.store import erasures
     from chalicelib.store import outbox as job_store
     from chalicelib.store.clients import client_of_cursor, cursor_after_client, select_clients
-    from chalicelib.tenants.companies import company_and_erasing, company_in_service
+    from chalicelib.tenants.companies import company_and_erasing
 
     started = time.monotonic()
     report = PageReport(job_id, page)
     job, counted, recorded = job_store.get_job_for_page(company_id, job_id, page)
     if job is None or counted:  # gone, or this page's chain of parts ended: nothing left to do
         return _counted_already(company_id, job_id, page, after, report, counted)
-    if not company_in_service(company_id):  # suspended: the part waits (decision 0033)
+    # The company's item, read for its name and branding anyway (strongly consistent), lists the
+    # clients being erased (skipped below: their erasure may have passed their messages already),
+    # and says whether it is suspended: then the part waits, unexpanded (decision 0033)
+    company, erasing = company_and_erasing(company_id)
+    if not company.in_service:
         page_waits(company_id, job_id, page)
         return report
     spec = json.loads(job.selection or "{}")
@@ -289,9 +293,6 @@ def expand_statement_page(
         clients = [c for c in clients if c.client_id > after]
     if bound is not None:
         last_page = bound.until is None
-    # The company's item, read for its name and branding anyway (strongly consistent), lists the
-    # clients being erased: skipped, since their erasure may have passed their messages already
-    company, erasing = company_and_erasing(company_id)
     clients = [c for c in clients if not erasures.is_being_erased(company_id, c.client_id, erasing)]
     renderer = Renderer(company, STATEMENT)
     as_of = date.fromisoformat(spec["as_of"]) if spec.get("as_of") else _today(company)
