@@ -63,13 +63,9 @@ def company_settings(api: Client, tenant: Tenant, **settings: str) -> None:
 
 def the_daily_check_runs(api: Client) -> dict[str, Any]:
     """EventBridge fires the deployed scheduled function."""
-    event = api.events.generate_cw_event(
-        source="aws.events",
-        detail_type="Scheduled Event",
-        detail={},
-        resources=["arn:aws:events:rule/check_sms_credit"],
-    )
-    return dict(api.lambda_.invoke("check_sms_credit", event).payload)
+    from tests.steps.aws import scheduled_function_runs
+
+    return scheduled_function_runs(api, "check_sms_credit")
 
 
 def raw_notices_to(moto: str, recipient: str) -> list[bytes]:

@@ -192,3 +192,14 @@ def dynamodb_connection_reset(operation: str) -> Iterator[list[str]]:
     finally:
         for events in emitters.values():
             events.unregister(event, unique_id=unique_id)
+
+
+def scheduled_function_runs(api: Any, name: str) -> dict[str, Any]:
+    """EventBridge fires the deployed scheduled function ``name`` (its rule's event); its answer."""
+    event = api.events.generate_cw_event(
+        source="aws.events",
+        detail_type="Scheduled Event",
+        detail={},
+        resources=[f"arn:aws:events:rule/{name}"],
+    )
+    return dict(api.lambda_.invoke(name, event).payload)

@@ -112,10 +112,6 @@ def notices_by_recipient(moto_endpoint: str, only: list[str]) -> dict[str, list[
 
 def the_hourly_check_runs(api: Any) -> dict[str, Any]:
     """EventBridge fires the deployed scheduled function that checks the sending domains."""
-    event = api.events.generate_cw_event(
-        source="aws.events",
-        detail_type="Scheduled Event",
-        detail={},
-        resources=["arn:aws:events:rule/check_sending_domains"],
-    )
-    return dict(api.lambda_.invoke("check_sending_domains", event).payload)
+    from tests.steps.aws import scheduled_function_runs
+
+    return scheduled_function_runs(api, "check_sending_domains")
