@@ -290,8 +290,10 @@ def report_page(
     viewer: Principal, criteria: ReportCriteria, limit: int, cursor: dict[str, Any] | None
 ) -> ReportPage:
     """One page of the report. Ordered by author (grouped: department, then author), newest note
-    first. Without a client filter or "last three", each author's notes are read with a Query
-    that stops at the page's end: every item read is a row returned."""
+    first. Without "last three", each author's notes are read with a Query that stops at the
+    page's end: every item read is a row returned; with a client filter, the authors' notes on
+    other clients are read and left out, at most :data:`READ_PER_PAGE` a page (a page may then
+    hold fewer rows than ``limit``, even none, and a cursor to read on)."""
     return _page(viewer, criteria, _authors(viewer, criteria), _created(viewer, criteria), limit, cursor)
 
 
@@ -303,7 +305,7 @@ def _page(
     limit: int,
     cursor: dict[str, Any] | None,
 ) -> ReportPage:
-    if criteria.client_id is not None or criteria.last_three:
+    if criteria.last_three:
         whole = _all_rows(viewer, criteria, authors, created)
         offset = (cursor or {}).get("offset", 0)
         if not isinstance(offset, int) or offset < 0:
@@ -317,11 +319,24 @@ def _page(
     resume = (cursor or {}).get("key")
     if position < len(authors):
         _check_key(resume, "author_key", f"{viewer.company_id}#{authors[position].user_id}")
-    while position < len(authors) and len(rows) < limit:
+    allowance = READ_PER_PAGE  # of a client's report: the authors' notes on other clients it reads
+    while position < len(authors) and len(rows) < limit and allowance > 0:
         author = authors[position]
-        page = store.author_notes(
-            viewer.company_id, author.user_id, created=created, limit=limit - len(rows), cursor=resume
-        )
+        if criteria.client_id is None:
+            page = store.author_notes(
+                viewer.company_id, author.user_id, created=created, limit=limit - len(rows), cursor=resume
+            )
+        else:
+            page, read = store.author_notes_of_client(
+                viewer.company_id,
+                author.user_id,
+                criteria.client_id,
+                created=created,
+                limit=limit - len(rows),
+                cursor=resume,
+                read_at_most=allowance,
+            )
+            allowance -= read
         rows += [_view(n, author) for n in page.items]
         if page.cursor is not None:
             return ReportPage(rows, {"author": author.user_id, "key": page.cursor}, criteria.by_department)
@@ -358,8 +373,8 @@ def _start(authors: list[StaffUser], cursor: dict[str, Any] | None) -> int:
 def _all_rows(
     viewer: Principal, criteria: ReportCriteria, authors: list[StaffUser], created: tuple[str, str] | None
 ) -> list[NoteView]:
-    """Every row of a report read whole (a client filter, or the last three notes per client),
-    in the report's order; at most :data:`MAX_REPORT_ROWS`."""
+    """Every row of a "last three" report (the last three notes per client, of one client or
+    all) read whole, in the report's order; at most :data:`MAX_REPORT_ROWS`."""
     by_id = {a.user_id: a for a in authors}
     notes: list[ClientNote] = []
     if criteria.client_id is not None:
@@ -407,7 +422,7 @@ def report_rows(viewer: Principal, criteria: ReportCriteria) -> list[NoteView]:
     rows: list[NoteView] = []
     cursor: dict[str, Any] | None = None
     while True:
-        size = MAX_REPORT_ROWS + 1 if criteria.client_id is not None or criteria.last_three else _READ_PAGE
+        size = MAX_REPORT_ROWS + 1 if criteria.last_three else _READ_PAGE
         page = _page(viewer, criteria, authors, created, min(size, MAX_REPORT_ROWS + 1 - len(rows)), cursor)
         rows += page.rows
         if len(rows) > MAX_REPORT_ROWS:

@@ -145,13 +145,40 @@ def filtered_page(
     ``filter_condition`` keeps, over as many requests as needed until :data:`READ_PER_PAGE`
     items were read (PynamoDB's own ``limit`` reads on to the partition's end for them); the key
     to go on from: after the last item given, or where the reading stopped (None at the end)."""
+    found, after, _read = filtered_read(
+        queried,
+        partition,
+        range_condition,
+        filter_condition=filter_condition,
+        limit=limit,
+        cursor=cursor,
+        scan_index_forward=scan_index_forward,
+    )
+    return found, after
+
+
+def filtered_read(
+    queried: Any,
+    partition: str,
+    range_condition: Any,
+    *,
+    filter_condition: Any,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    scan_index_forward: bool = False,
+    read_at_most: int | None = None,
+) -> tuple[list[Any], dict[str, Any] | None, int]:
+    """:func:`filtered_page` that reads at most ``read_at_most`` items (:data:`READ_PER_PAGE`
+    when None) and also says how many it read: for a page that reads several partitions within
+    one allowance."""
     model = getattr(queried, "_model", queried)
+    allowance = READ_PER_PAGE if read_at_most is None else max(read_at_most, 1)
     pages = queried.query(
         partition,
         range_condition,
         filter_condition=filter_condition,
         scan_index_forward=scan_index_forward,
-        page_size=min(PAGE_READ, READ_PER_PAGE),
+        page_size=min(PAGE_READ, allowance),
         last_evaluated_key=cursor,
     ).page_iter
     found: list[Any] = []
@@ -161,11 +188,12 @@ def filtered_page(
         for raw in page.get("Items", ()):
             found.append(model.from_raw_data(raw))
             if len(found) == limit:
-                return found, _key_of(queried, found[-1])
+                return found, _key_of(queried, found[-1]), read
         resume = page.get("LastEvaluatedKey")
-        if resume is None or read >= READ_PER_PAGE:
-            return found, resume
-    return found, None
+        if resume is None or read >= allowance:
+            return found, resume, read
+        pages.page_size = min(PAGE_READ, allowance - read)  # the last request reads what is left
+    return found, None, read
 
 
 def _key_of(queried: Any, item: Any) -> dict[str, Any]:

@@ -9,7 +9,14 @@ from typing import Any
 
 from chalicelib.core import domain
 from chalicelib.store.communications import id_range
-from chalicelib.store.fields import checked_cursor, cursor_within, item_from, page_of, record_from
+from chalicelib.store.fields import (
+    checked_cursor,
+    cursor_within,
+    filtered_read,
+    item_from,
+    page_of,
+    record_from,
+)
 from chalicelib.store.models import ClientNoteModel
 from chalicelib.store.tables import new_version, version_held, written
 
@@ -97,6 +104,34 @@ def author_notes(
 ) -> NotesPage:
     """One author's notes, newest first, within ``created`` (ids from :func:`note_ids_between`)."""
     return _newest_first(ClientNoteModel, f"{company_id}#{author}", created, limit, cursor)
+
+
+def author_notes_of_client(
+    company_id: str,
+    author: str,
+    client_id: str,
+    *,
+    created: tuple[str, str] | None,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    read_at_most: int,
+) -> tuple[NotesPage, int]:
+    """One author's notes on one client, newest first, reading at most ``read_at_most`` of the
+    author's notes (a page with fewer than ``limit``, even none, and a cursor to read on from
+    where it stopped); and how many it read."""
+    key = f"{company_id}#{author}"
+    items, after, read = filtered_read(
+        ClientNoteModel,
+        key,
+        ClientNoteModel.note_id.between(*created) if created else None,
+        filter_condition=ClientNoteModel.client_key == f"{company_id}#{client_id}",
+        limit=limit,
+        cursor=cursor_within(
+            checked_cursor(ClientNoteModel, key, cursor), ClientNoteModel.note_id, *(created or (None, None))
+        ),
+        read_at_most=read_at_most,
+    )
+    return NotesPage([_note(i) for i in items], after), read
 
 
 def client_notes(

@@ -343,3 +343,24 @@ def test_a_page_of_a_clients_notes_reads_a_bounded_part_of_them(
     # And following it finds his one note, once
     assert found == ["dario 0"]
     assert pages >= 3
+
+    # Given Ana's three newest notes are on CLI-2
+    put_client(api, tenant, "CLI-2")
+    for minute in range(6, 9):
+        clock.set_now(START + timedelta(minutes=minute))
+        write_note(api, people["ana"], "CLI-2", f"ana {minute}")
+    # When Ana (level 1) asks for the notes report of CLI-1, and follows the cursor
+    first = body(api.http.get("/notes/report?client=CLI-1&limit=2", headers=people["ana"]))
+    page, rows = first, list(first["items"])
+    while page["next_cursor"]:
+        response = api.http.get(
+            f"/notes/report?client=CLI-1&limit=2&cursor={page['next_cursor']}", headers=people["ana"]
+        )
+        assert response.status_code == 200, response.body
+        page = body(response)
+        rows += page["items"]
+    # Then the first page answers after reading its share of her notes (on CLI-2), empty, with
+    # a cursor to read on (on main it read every note of the client on each page)
+    assert first["items"] == [] and first["next_cursor"]
+    # And following it finds the client's notes in the report's order (by author, newest first)
+    assert [r["note"] for r in rows] == ["ana 5", "ana 4", "ana 3", "ana 2", "ana 1", "dario 0"]
