@@ -1317,6 +1317,11 @@ CATALOG: dict[str, str] = {
     "the export could not be built: ask for it again": (
         "no se pudo generar la exportación: vuelva a pedirla"
     ),
+    "the export was stopped before it finished, on each of its attempts (it holds more than its "
+    "worker can write in its time): ask for a shorter period": (
+        "la exportación se detuvo antes de terminar en cada uno de sus intentos (tiene más de lo "
+        "que se puede escribir en el tiempo disponible): pídala para un período más corto"
+    ),
     "is not one of your saved filters": "no es uno de sus filtros guardados",
     "you have no saved filter {filter_id}": "no tiene el filtro guardado {filter_id}",
     "you have {limit} saved filters already": "ya tiene {limit} filtros guardados",

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.records.history.export_queue import EXPORTS_QUEUE
+from chalicelib.records.history.export_queue import EXPORTS_DEAD_QUEUE, EXPORTS_QUEUE
 
 history_export_events = Blueprint(__name__)
 
@@ -35,4 +35,19 @@ def build_history_export(event: Any) -> dict[str, int]:
             last_attempt=receives >= LAST_RECEIVE,
         )
         totals[outcome] += 1
+    return totals
+
+
+@history_export_events.on_sqs_message(queue=EXPORTS_DEAD_QUEUE, batch_size=10, name="give_up_history_export")
+def give_up_history_export(event: Any) -> dict[str, int]:
+    """A request SQS gave up on (every delivery failed: the worker timed out or ran out of memory
+    each time, so no attempt could say so): its export fails with the reason, rather than show
+    ``running`` until it expires."""
+    from chalicelib.records.history.exports import give_up_export
+
+    totals = {"failed": 0, "skipped": 0}
+    for record in event:
+        request = json.loads(record.body)
+        failed = give_up_export(str(request["company_id"]), str(request["export_id"]))
+        totals["failed" if failed else "skipped"] += 1
     return totals

@@ -28,6 +28,10 @@ _READ_PAGE = 200
 # whatever the client holds). A viewer who sees few of a client's notes (a level-4 user among
 # colleagues' thousands) gets a page with fewer than ``limit``, even none, and a cursor to read on.
 READ_PER_PAGE = 1_000
+# A client's notes report reads all of a client with at most this many notes at once (one request,
+# the rows sorted and sliced); a client with more is read author by author, each page reading at
+# most READ_PER_PAGE of the authors' notes (docs/decisions/0012, session 38).
+FEW_NOTES = 200
 
 
 @dataclass(frozen=True)
@@ -306,14 +310,13 @@ def _page(
     cursor: dict[str, Any] | None,
 ) -> ReportPage:
     if criteria.last_three:
-        whole = _all_rows(viewer, criteria, authors, created)
-        offset = (cursor or {}).get("offset", 0)
-        if not isinstance(offset, int) or offset < 0:
+        return _slice(_all_rows(viewer, criteria, authors, created), limit, cursor, criteria.by_department)
+    if criteria.client_id is not None and (cursor is None or "offset" in cursor):
+        few = _few_client_rows(viewer, criteria.client_id, authors, created, criteria.by_department)
+        if few is not None:
+            return _slice(few, limit, cursor, criteria.by_department)
+        if cursor is not None:  # the client's notes grew past a small client's meanwhile
             raise _bad_cursor()
-        start = offset
-        end = start + limit
-        more = {"offset": end} if end < len(whole) else None
-        return ReportPage(whole[start:end], more, criteria.by_department)
     rows: list[NoteView] = []
     position = _start(authors, cursor)
     resume = (cursor or {}).get("key")
@@ -345,6 +348,35 @@ def _page(
     return ReportPage(
         rows, {"author": authors[position].user_id, "key": None} if left else None, criteria.by_department
     )
+
+
+def _slice(
+    whole: list[NoteView], limit: int, cursor: dict[str, Any] | None, by_department: bool
+) -> ReportPage:
+    """A page of a report read whole, by offset."""
+    offset = (cursor or {}).get("offset", 0)
+    if not isinstance(offset, int) or offset < 0:
+        raise _bad_cursor()
+    end = offset + limit
+    return ReportPage(whole[offset:end], {"offset": end} if end < len(whole) else None, by_department)
+
+
+def _few_client_rows(
+    viewer: Principal,
+    client_id: str,
+    authors: list[StaffUser],
+    created: tuple[str, str] | None,
+    by_department: bool,
+) -> list[NoteView] | None:
+    """Every row of one client's report when the client holds at most :data:`FEW_NOTES` notes
+    (one request of ``by-client`` reads them all), in the report's order; None for a client with
+    more, whose report is read author by author."""
+    page = store.client_notes(viewer.company_id, client_id, created=created, limit=FEW_NOTES + 1, cursor=None)
+    if len(page.items) > FEW_NOTES:
+        return None
+    by_id = {a.user_id: a for a in authors}
+    rows = [_view(n, by_id[n.author]) for n in page.items if n.author in by_id]
+    return sorted(rows, key=lambda r: _row_order(r, by_id, by_department))
 
 
 def _bad_cursor() -> ValidationFailed:

@@ -332,13 +332,20 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
     queues, topics = app_event_sources()
     resources: dict[str, Json] = {}
     ids: dict[str, str] = {}
+    names = {s.queue for s in queues}
     for source in queues:
+        if source.queue.endswith("-dead") and source.queue.removesuffix("-dead") in names:
+            continue  # another queue's dead letters, read by a handler (e.g. give_up_history_export)
         queue_id = _resource_name(source.queue) + "Queue"
         dead_id = _resource_name(source.queue) + "DeadLetters"
         resources[dead_id] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {"QueueName": f"{source.queue}-dead", "MessageRetentionPeriod": 1209600},
         }
+        if f"{source.queue}-dead" in names:
+            # a function reads it: its visibility timeout covers that function's time
+            resources[dead_id]["Properties"]["VisibilityTimeout"] = 1800
+            ids[f"{source.queue}-dead"] = dead_id
         resources[queue_id] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {

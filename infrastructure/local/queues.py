@@ -61,8 +61,10 @@ def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] 
 
     from infrastructure.local.topics import ensure_topic_subscriptions
 
-    for name in _queue_names(app):
-        ensure_queue(name)
+    names = _queue_names(app)
+    for name in names:
+        if not _dead_letters_of_another(name, names):  # made with the queue it serves
+            ensure_queue(name)
     s3 = boto3.session.Session().client("s3")
     for bucket in buckets:
         with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
@@ -75,6 +77,12 @@ def ensure_local_resources(app: Chalice | None = None, buckets: tuple[str, ...] 
 # a message moves it to ``<queue>-dead``, where it is kept 14 days.
 DEAD_LETTER_RECEIVES = 5
 DEAD_LETTER_SUFFIX = "-dead"
+
+
+def _dead_letters_of_another(name: str, names: list[str]) -> bool:
+    """Whether ``name`` is the dead-letter queue of another of the app's queues (a handler that
+    reads what SQS gave up on, e.g. ``give_up_history_export``)."""
+    return name.endswith(DEAD_LETTER_SUFFIX) and name.removesuffix(DEAD_LETTER_SUFFIX) in names
 
 
 def ensure_queue(name: str) -> str:
@@ -177,7 +185,7 @@ class QueueConsumer:
         if not self.url:
             self.url = _queue_url(sqs.meta.endpoint_url, self.queue)
         receive: dict[str, Any] = {}
-        if self.visibility_timeout:
+        if self.visibility_timeout is not None:  # 0: at once visible again when the handler fails
             receive["VisibilityTimeout"] = self.visibility_timeout
         answer = sqs.receive_message(
             QueueUrl=self.url,

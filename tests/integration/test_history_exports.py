@@ -12,7 +12,13 @@ from typing import Any
 from chalice.test import Client
 
 from tests.steps.answers import body
-from tests.steps.history import XLSX, exported_rows, run_export_workers, write_history
+from tests.steps.history import (
+    XLSX,
+    exported_rows,
+    run_dead_export_workers,
+    run_export_workers,
+    write_history,
+)
 from tests.steps.tenants import IDENTITY, Tenant
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -183,6 +189,55 @@ def test_an_export_whose_every_attempt_failed_says_so(api: Client, tenant: Tenan
     failed = body(export_of(api, {**staff, "Accept-Language": "es"}, export_id))
     assert (failed["state"], failed["download_url"]) == ("failed", None)
     assert failed["error"] == "no se pudo generar la exportación: vuelva a pedirla"
+
+
+class LambdaTimedOut(BaseException):
+    """What a Lambda function at its time limit is: stopped from outside, no ``except Exception``
+    of ours runs (so no attempt, not even the last, can mark its export failed)."""
+
+
+def test_an_export_whose_every_delivery_timed_out_fails_saying_why(
+    api: Client, tenant: Tenant, monkeypatch: Any
+) -> None:
+    import chalicelib.records.history.exports as exports
+
+    # Given an export asked for, whose worker is stopped at its time limit on every delivery
+    write_history(tenant.company_id, 3, NOW)
+    staff = {**tenant.staff_headers(), "Accept-Language": "es"}
+    export_id = body(start_export(api, staff))["export_id"]
+
+    def times_out(*args: Any, **kwargs: Any) -> Any:
+        raise LambdaTimedOut
+
+    monkeypatch.setattr(exports, "query_history", times_out)
+    # When SQS delivers its request to the worker again and again (at once visible again), until
+    # it moves it to the dead-letter queue (the receive after the fifth)
+    stopped = 0
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if not run_export_workers(visibility_timeout=0):
+                break
+        except LambdaTimedOut:
+            stopped += 1
+    assert stopped == 5
+    # Then the export still says running: no attempt could end it
+    assert body(export_of(api, staff, export_id))["state"] == "running"
+
+    # When the dead-letter queue's worker runs
+    assert run_dead_export_workers() == [{"failed": 1, "skipped": 0}]
+    # Then the export failed, saying why in the caller's language, with no file
+    failed = body(export_of(api, staff, export_id))
+    assert (failed["state"], failed["download_url"]) == ("failed", None)
+    assert failed["error"] == (
+        "la exportación se detuvo antes de terminar en cada uno de sus intentos (tiene más de lo "
+        "que se puede escribir en el tiempo disponible): pídala para un período más corto"
+    )
+    assert files_under(f"{tenant.company_id}/exports/") == []
+    # And a request that reaches it for an export that ended meanwhile changes nothing
+    from chalicelib.records.history.exports import give_up_export
+
+    assert give_up_export(tenant.company_id, export_id) is False
 
 
 def test_only_staff_who_may_read_what_it_holds_see_an_export(

@@ -344,7 +344,9 @@ def test_a_page_of_a_clients_notes_reads_a_bounded_part_of_them(
     assert found == ["dario 0"]
     assert pages >= 3
 
-    # Given Ana's three newest notes are on CLI-2
+    # Given a client with more than 4 notes has its report read author by author (more than 200
+    # in production), and Ana's three newest notes are on CLI-2
+    monkeypatch.setattr(chalicelib.records.notes, "FEW_NOTES", 4, raising=False)
     put_client(api, tenant, "CLI-2")
     for minute in range(6, 9):
         clock.set_now(START + timedelta(minutes=minute))
@@ -364,3 +366,6 @@ def test_a_page_of_a_clients_notes_reads_a_bounded_part_of_them(
     assert first["items"] == [] and first["next_cursor"]
     # And following it finds the client's notes in the report's order (by author, newest first)
     assert [r["note"] for r in rows] == ["ana 5", "ana 4", "ana 3", "ana 2", "ana 1", "dario 0"]
+    # And the report of CLI-2, with its few notes, is read at once: its first page is full
+    few = body(api.http.get("/notes/report?client=CLI-2&limit=2", headers=people["ana"]))
+    assert [r["note"] for r in few["items"]] == ["ana 8", "ana 7"] and few["next_cursor"]

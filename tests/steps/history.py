@@ -211,6 +211,19 @@ def run_export_workers(visibility_timeout: int | None = None) -> list[dict[str, 
     return results
 
 
+def run_dead_export_workers() -> list[dict[str, int]]:
+    """Run the worker of the exports' dead-letter queue until it is empty (SQS moves a request
+    there on the receive after its fifth); returns each run's counts."""
+    from app import app
+    from infrastructure.local.queues import consumers
+
+    [worker] = [c for c in consumers(app) if c.name == "give_up_history_export"]
+    results: list[Any] = []
+    while worker.poll_once(results=results):
+        pass
+    return results
+
+
 def exported_rows(download_url: str) -> list[tuple[Any, ...]]:
     """The rows of the .xlsx file a download link gives (its header first)."""
     import io

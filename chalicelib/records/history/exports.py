@@ -44,6 +44,12 @@ KEPT_DAYS = 2
 PURPOSE = "exports"
 #: Why an export failed when every attempt of its worker failed (SQS's retries are spent).
 NOT_BUILT = "the export could not be built: ask for it again"
+#: Why an export failed whose request reached the dead-letter queue still unfinished: no attempt
+#: ended itself (each was stopped, as a Lambda function at its time limit is).
+GAVE_UP = (
+    "the export was stopped before it finished, on each of its attempts (it holds more than its "
+    "worker can write in its time): ask for a shorter period"
+)
 
 _COLUMNS = (
     "Direction",
@@ -247,6 +253,21 @@ def build_export(company_id: str, export_id: str, reason_in: Reasons, *, last_at
         logger().exception("history export failed on its last attempt", extra={"export_id": export_id})
         store.fail_export(company_id, export_id, NOT_BUILT, clock.now())
         return "failed"
+
+
+def give_up_export(company_id: str, export_id: str) -> bool:
+    """The worker of the dead-letter queue: an export whose every delivery failed without its
+    attempt ending it (a function stopped at its time limit or out of memory, five times) fails,
+    saying why; one that ended meanwhile (done, failed) is left as it is. True when it failed now."""
+    from chalicelib.store import history_exports as store
+
+    failed = store.fail_export(company_id, export_id, GAVE_UP, clock.now())
+    if failed:
+        logger().warning(
+            "history export given up: every attempt was stopped",
+            extra={"company_id": company_id, "export_id": export_id},
+        )
+    return failed
 
 
 def _build(export: HistoryExport, reason_in: Reasons) -> str:
