@@ -1314,6 +1314,12 @@ CATALOG: dict[str, str] = {
     "there is no {channel} history export {export_id}": (
         "no existe la exportación del historial de {channel} {export_id}"
     ),
+    "there is no register export {export_id} of client {client_id}": (
+        "no existe la exportación del registro {export_id} del cliente {client_id}"
+    ),
+    "there is no notes report export {export_id}": (
+        "no existe la exportación del informe de notas {export_id}"
+    ),
     "the export could not be built: ask for it again": (
         "no se pudo generar la exportación: vuelva a pedirla"
     ),

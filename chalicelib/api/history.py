@@ -172,7 +172,7 @@ def start_export(caller: Principal, channel: str) -> Response:
 
     body = parse_body(history.current_request, HistoryExportIn)
     export = start(caller, channel, body.model_dump(by_alias=True, exclude_none=True))
-    return json_response(_export_out(caller, export), 202)
+    return json_response(export_out(caller, export), 202)
 
 
 @route("GET /history/{channel}/exports/{export_id}", STAFF, response="HistoryExportOut")
@@ -181,10 +181,10 @@ def get_export(caller: Principal, channel: str, export_id: str) -> Response:
     its file; only for staff who may read what it holds (its creator, levels 1-3)"""
     from chalicelib.records.history.exports import get_export as find
 
-    return json_response(_export_out(caller, find(caller, channel, export_id)))
+    return json_response(export_out(caller, find(caller, channel, export_id)))
 
 
-def _export_out(caller: Principal, export: Any) -> dict[str, Any]:
+def export_out(caller: Principal, export: Any) -> dict[str, Any]:
     from chalicelib.records.history.exports import download_url
 
     return named(

@@ -184,11 +184,51 @@ class HistoryExportIn(_Strict):
     )
 
 
+class RegisterExportIn(_Strict):
+    """A background export of a client's register: the register's query parameters, by the same names."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    from_: FilterValue | None = Field(
+        default=None,
+        alias="from",
+        description="A day (YYYY-MM-DD, the company's) or a moment with its offset.",
+    )
+    to: FilterValue | None = None
+    type: FilterValue | None = Field(default=None, description="A record type or a channel.")
+    motive: FilterValue | None = None
+    area: FilterValue | None = None
+    direction: FilterValue | None = Field(default=None, description="out, in or note.")
+    q: FilterValue | None = Field(default=None, description="Words the records hold.")
+
+
+class NotesExportIn(_Strict):
+    """A background export of the notes report: the report's query parameters, by the same names."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    client: FilterValue | None = None
+    branch: FilterValue | None = None
+    department: FilterValue | None = None
+    user: FilterValue | None = None
+    from_: FilterValue | None = Field(
+        default=None, alias="from", description="A day, YYYY-MM-DD (the company's)."
+    )
+    to: FilterValue | None = None
+    last_three: FilterValue | None = Field(
+        default=None, description="true: the three newest notes of each client."
+    )
+    group_by: FilterValue | None = Field(default=None, description="department.")
+
+
 class HistoryExportOut(BaseModel):
-    """A background export of the history, as its progress shows."""
+    """A background export (the history's, a client's register or the notes report), as it goes."""
 
     export_id: str
-    channel: HistoryChannel
+    channel: HistoryChannel | Literal["register", "notes"] = Field(
+        description="The history's channel it exports, or `register` (a client's: `criteria.client`) or "
+        "`notes` (the notes report)."
+    )
     state: Literal["queued", "running", "done", "failed", "expired"] = Field(
         description="`queued` until its worker starts, `running` while it writes (`rows` so far), `done` "
         "with its file, `failed` with `error`, `expired` once its file is gone (`expires_at`)."

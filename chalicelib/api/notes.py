@@ -135,3 +135,32 @@ def export_notes_report(caller: Principal) -> Response:
         # API Gateway returns a binary answer only to a request that accepts its type
         raise NotAcceptable(f"send Accept: {XLSX_TYPE} to receive the Excel file")
     return xlsx_download(export_report(caller, report_criteria(_params())), "notes-report.xlsx")
+
+
+@route(
+    "POST /notes/report/exports",
+    STAFF,
+    body="history_schemas.NotesExportIn",
+    response="history_schemas.HistoryExportOut",
+    status=202,
+)
+def start_report_export(caller: Principal) -> Response:
+    """Export the notes report in the background (up to 100,000 rows): its filters are checked
+    now; follow it with `GET /notes/report/exports/{export_id}`"""
+    from chalicelib.api.history import export_out
+    from chalicelib.api.history_schemas import NotesExportIn
+    from chalicelib.records.notes import start_export
+
+    body = parse_body(notes.current_request, NotesExportIn)
+    export = start_export(caller, body.model_dump(by_alias=True, exclude_none=True))
+    return json_response(export_out(caller, export), 202)
+
+
+@route("GET /notes/report/exports/{export_id}", STAFF, response="history_schemas.HistoryExportOut")
+def get_report_export(caller: Principal, export_id: str) -> Response:
+    """A background export of the notes report: its state, the rows written so far and, once done, a
+    short-lived link to its file (only its creator and level 1 see it)"""
+    from chalicelib.api.history import export_out
+    from chalicelib.records.notes import find_export
+
+    return json_response(export_out(caller, find_export(caller, export_id)))

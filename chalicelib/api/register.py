@@ -122,57 +122,42 @@ def add_record(caller: Principal, client_id: str) -> Response:
 
 @route("GET /clients/{client_id}/register/export", STAFF, answer="xlsx")
 def export_register(caller: Principal, client_id: str) -> Response:
-    """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows"""
+    """The client's filtered register as an Excel file (.xlsx), at most 10,000 rows (more: `POST
+    /clients/{client_id}/register/exports`)"""
     from chalicelib.api.history import xlsx_download
-    from chalicelib.records.exports import MAX_EXPORT_ROWS, heading, word, workbook
-    from chalicelib.records.register import export_rows, register_criteria
-    from chalicelib.tenants.companies import get_company
-    from chalicelib.tenants.staff import name_or_shown, staff_names
+    from chalicelib.records.register import export_register as export
 
-    company = get_company(caller.company_id)
-    language = company.language
-    rows = export_rows(caller, client_id, register_criteria(_params(), company.time_zone), MAX_EXPORT_ROWS)
-    people = staff_names(caller.company_id, [c.created_by for c in rows])
-    columns = [heading("Id", language), heading("Date", language, company.time_zone)] + [
-        heading(name, language)
-        for name in (
-            "Type",
-            "Direction",
-            "Initiated by",
-            "Subject",
-            "Motive",
-            "Area",
-            "Created by",
-            "State",
-            "Attachments",
-            "Notes / text",
-        )
-    ]
-    data = workbook(
-        f"{word('Register', language)} {client_id}",
-        columns,
-        (
-            [
-                r["communication_id"],
-                r["created_at"],
-                word(r["record_type"], language),
-                word(r["direction"], language),
-                word(r["initiated_by"], language),
-                r["subject"],
-                r["motive"],
-                r["area"],
-                name_or_shown(caller, people, r["created_by"]),
-                word(r["state"], language),
-                [a.name for a in c.attachments],
-                c.text,
-            ]
-            for c in rows
-            for r in [record_out(c)]
-        ),
-        time_zone=company.time_zone,
-        locale=company.locale,
-    )
-    return xlsx_download(data, f"register-{client_id}.xlsx")
+    data, name = export(caller, client_id, _params())
+    return xlsx_download(data, name)
+
+
+@route(
+    "POST /clients/{client_id}/register/exports",
+    STAFF,
+    body="RegisterExportIn",
+    response="HistoryExportOut",
+    status=202,
+)
+def start_register_export(caller: Principal, client_id: str) -> Response:
+    """Export the client's filtered register in the background (up to 100,000 rows): its filters
+    are checked now; follow it with `GET /clients/{client_id}/register/exports/{export_id}`"""
+    from chalicelib.api.history import export_out
+    from chalicelib.api.history_schemas import RegisterExportIn
+    from chalicelib.records.register import start_export
+
+    body = parse_body(register.current_request, RegisterExportIn)
+    export = start_export(caller, client_id, body.model_dump(by_alias=True, exclude_none=True))
+    return json_response(export_out(caller, export), 202)
+
+
+@route("GET /clients/{client_id}/register/exports/{export_id}", STAFF, response="HistoryExportOut")
+def get_register_export(caller: Principal, client_id: str, export_id: str) -> Response:
+    """A background export of the register: its state, the rows written so far and, once done, a
+    short-lived link to its file (only its creator and level 1 see it)"""
+    from chalicelib.api.history import export_out
+    from chalicelib.records.register import find_export
+
+    return json_response(export_out(caller, find_export(caller, client_id, export_id)))
 
 
 @route("GET /clients/{client_id}/register/{record_id}", STAFF, response="RegisterRecordDetailOut")

@@ -27,6 +27,7 @@ import {
   table,
   textarea,
   when,
+  downloadExcel,
 } from "./screen-kit.js";
 
 const RECORD_TYPES = [
@@ -570,6 +571,7 @@ async function clientRegister(main, ctx, clientId) {
     for (const k of REGISTER_FILTERS) if (values[k]) picked[k] = values[k];
     return picked;
   };
+  const registerExporting = h("div", { id: "b-register-exporting", role: "status", "aria-live": "polite" });
 
   async function load(cursor) {
     const page = await attempt(() => api("GET", `${base}/register${query({ ...criteria(), limit: 50, cursor })}`));
@@ -831,10 +833,21 @@ async function clientRegister(main, ctx, clientId) {
         {
           type: "button",
           id: "b-register-export",
-          onclick: () => attempt(() => download(`${base}/register/export${query(criteria())}`, `registro-${clientId}.xlsx`)),
+          // past 10,000 rows the export is built in the background (screen-kit's downloadExcel)
+          onclick: () =>
+            downloadExcel({
+              file: `${base}/register/export${query(criteria())}`,
+              name: `registro-${clientId}.xlsx`,
+              exports: `${base}/register/exports`,
+              filters: criteria(),
+              box: registerExporting,
+              rows: ["registros", "los", "escritos"],
+              ids: "b-register",
+            }),
         },
         "Descargar Excel",
       ),
+      registerExporting,
       records,
       detail,
     ),

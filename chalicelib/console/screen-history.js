@@ -4,17 +4,17 @@
 // channel and filters and the message open are in the address (#/history?channel=email&q=…&message=…),
 // so a reload, the browser's back or a shared link shows them again; the messages ticked for
 // "Reenviar los elegidos" are kept in the tab for the same user and list (app.js's keepPicks()).
-import { api, download, extend, fill, h, keepPicks, keptPicks, register, segment, templateTitle, toast } from "./app.js";
+import { api, extend, fill, h, keepPicks, keptPicks, register, segment, templateTitle, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
   attempt,
   autoSubmittedNote,
   companyFormat,
+  downloadExcel,
   empty,
   field,
   flaggedNote,
-  follow,
   formValues,
   input,
   label,
@@ -349,48 +349,18 @@ async function render(main, ctx) {
   // answers ExportTooLarge and the export is built in the background: its rows written so far shown
   // while it runs, then a button that asks for a fresh link (each lasts 5 minutes) and saves the file.
   const exporting = h("div", { id: "b-history-exporting", role: "status", "aria-live": "polite" });
-  async function exportExcel() {
+  const exportExcel = () => {
     const channel = applied.channel;
-    try {
-      await download(`/history/${segment(channel)}/export${query(filters())}`, `historial-${channel}.xlsx`);
-    } catch (err) {
-      if (err && err.code === "ExportTooLarge") await exportInBackground(channel, filters());
-      else showError(err);
-    }
-  }
-  async function exportInBackground(channel, chosen) {
-    const started = await attempt(() => api("POST", `/history/${segment(channel)}/exports`, chosen));
-    if (!started) return;
-    const path = () => `/history/${segment(channel)}/exports/${segment(started.export_id)}`;
-    const draw = (job) => {
-      if (job.state === "done") {
-        fill(
-          exporting,
-          h("p", {}, `El Excel está listo: ${job.rows.toLocaleString("es")} mensajes. `),
-          h("button", { type: "button", id: "b-history-export-file", onclick: () => saveExport(path) }, "Guardar el Excel"),
-        );
-      } else if (job.state === "failed" || job.state === "expired") {
-        fill(exporting, h("p", { class: "error" }, job.state === "failed" ? `No se pudo exportar: ${job.error}` : "La exportación venció: pídala de nuevo."));
-      } else {
-        const rows = job.rows.toLocaleString("es");
-        fill(exporting, h("p", {}, `Son más mensajes de los que se descargan al instante: el Excel se prepara en segundo plano (${rows} mensajes escritos)…`));
-      }
-    };
-    draw(started);
-    await follow(path, exporting, draw, (job) => !["queued", "running"].includes(job.state), 1500);
-  }
-  async function saveExport(path) {
-    const job = await attempt(() => api("GET", path()));
-    if (!job || !job.download_url) {
-      if (job) toast("La exportación ya no está disponible: pídala de nuevo.", "error");
-      return;
-    }
-    // A link S3 signed for 5 minutes, answered as an attachment: the browser saves it, the page stays.
-    const link = h("a", { href: job.download_url, download: "" });
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-  }
+    return downloadExcel({
+      file: `/history/${segment(channel)}/export${query(filters())}`,
+      name: `historial-${channel}.xlsx`,
+      exports: `/history/${segment(channel)}/exports`,
+      filters: filters(),
+      box: exporting,
+      rows: ["mensajes", "los", "escritos"],
+      ids: "b-history",
+    });
+  };
 
   fill(main,
     h("h1", {}, "Historial"),

@@ -1,7 +1,7 @@
 // Small pieces the work screens share (B's screens: sends, history, clients, inbound, notes,
 // reminders, documents). Not a screen itself: it registers nothing. Everything a tenant or a client
 // typed goes into the page through h() as text, never as markup.
-import { api, clearErrors, errorText, h, showErrors, toast } from "./app.js";
+import { api, clearErrors, download, errorText, fill, h, segment, showErrors, toast } from "./app.js";
 
 export const ALL_LEVELS = [1, 2, 3, 4];
 
@@ -268,4 +268,55 @@ export function reveal(box) {
 
 export function section(title, ...children) {
   return h("section", { class: "b-section" }, h("h2", {}, title), ...children);
+}
+
+// «Descargar Excel» of a listing (the history, a client's register, the notes report): the file at
+// once when it fits in one request (10,000 rows); past that the API answers ExportTooLarge and the
+// export is built in the background (`POST <exports>` with the same filters): its rows written so far
+// shown in `box` while it runs, then a button that asks for a fresh link (each lasts 5 minutes) and
+// saves the file; a failed export says why (the API's reason, in the user's language).
+// `rows`: what its rows are, as [plural, "los"/"las", "escritos"/"escritas"] (["mensajes", "los",
+// "escritos"], ["notas", "las", "escritas"]); `ids`: the prefix of the id of the button that saves it.
+export async function downloadExcel({ file, name, exports, filters, box, rows, ids }) {
+  try {
+    await download(file, name);
+  } catch (err) {
+    if (err && err.code === "ExportTooLarge") await exportInBackground(exports, filters, box, rows, ids);
+    else showError(err);
+  }
+}
+
+async function exportInBackground(exports, filters, box, [rows, many, done], ids) {
+  const started = await attempt(() => api("POST", exports, filters));
+  if (!started) return;
+  const path = () => `${exports}/${segment(started.export_id)}`;
+  const draw = (job) => {
+    if (job.state === "done") {
+      fill(
+        box,
+        h("p", {}, `El Excel está listo: ${job.rows.toLocaleString("es")} ${rows}. `),
+        h("button", { type: "button", id: `${ids}-export-file`, onclick: () => saveExport(path) }, "Guardar el Excel"),
+      );
+    } else if (job.state === "failed" || job.state === "expired") {
+      fill(box, h("p", { class: "error" }, job.state === "failed" ? `No se pudo exportar: ${job.error}` : "La exportación venció: pídala de nuevo."));
+    } else {
+      const written = job.rows.toLocaleString("es");
+      fill(box, h("p", {}, `Son más ${rows} de ${many} que se descargan al instante: el Excel se prepara en segundo plano (${written} ${rows} ${done})…`));
+    }
+  };
+  draw(started);
+  await follow(path, box, draw, (job) => !["queued", "running"].includes(job.state), 1500);
+}
+
+async function saveExport(path) {
+  const job = await attempt(() => api("GET", path()));
+  if (!job || !job.download_url) {
+    if (job) toast("La exportación ya no está disponible: pídala de nuevo.", "error");
+    return;
+  }
+  // A link S3 signed for 5 minutes, answered as an attachment: the browser saves it, the page stays.
+  const link = h("a", { href: job.download_url, download: "" });
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
 }

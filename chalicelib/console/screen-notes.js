@@ -2,7 +2,7 @@
 // filters, options and Excel file. Who sees which notes is the API's rule (N2): level 1 the company,
 // 2 its branch, 3 its department, 4 its own. From the report, a note's author edits it and an
 // administrator (level 1: "Solo el nivel 1 ... podrá eliminar las notas") deletes it.
-import { api, download, extend, fill, h, register, segment, toast } from "./app.js";
+import { api, extend, fill, h, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attempt,
@@ -18,6 +18,7 @@ import {
   table,
   textarea,
   when,
+  downloadExcel,
 } from "./screen-kit.js";
 
 const REPORT_FILTERS = ["client", "branch", "department", "user", "from", "to", "last_three", "group_by"];
@@ -164,6 +165,7 @@ async function render(main, ctx) {
     return picked;
   };
   const rows = h("div", { id: "b-notes-report" });
+  const notesExporting = h("div", { id: "b-notes-exporting", role: "status", "aria-live": "polite" });
   const departmentName = Object.fromEntries(((departments && departments.items) || []).map((u) => [u.code, u.name]));
   let lastGroup; // the department the grouped report's last shown row is in ("Más" may continue it)
 
@@ -202,7 +204,9 @@ async function render(main, ctx) {
     const before = people.size;
     for (const n of page.items) if (!people.has(n.author)) people.set(n.author, n.author_name || n.author);
     if (people.size !== before) drawPeople();
-    if (!page.items.length) extend(rows, cursor ? null : empty("Ninguna nota con estos filtros."));
+    // a big client's report reads a bounded part of the notes a page: one may come back empty with a cursor
+    if (!page.items.length && page.next_cursor) extend(rows, empty("Ninguna en esta parte de las notas; «Más» sigue buscando en las siguientes."));
+    else if (!page.items.length) extend(rows, cursor ? null : empty("Ninguna nota con estos filtros."));
     else if (asked.group_by === "department") extend(rows, ...grouped(page.items));
     else extend(rows, table([...noteColumns, ["", actions]], page.items));
     if (page.next_cursor)
@@ -220,10 +224,21 @@ async function render(main, ctx) {
         {
           type: "button",
           id: "b-notes-export",
-          onclick: () => attempt(() => download(`/notes/report/export${query(criteria())}`, "informe-de-notas.xlsx")),
+          // past 10,000 rows the export is built in the background (screen-kit's downloadExcel)
+          onclick: () =>
+            downloadExcel({
+              file: `/notes/report/export${query(criteria())}`,
+              name: "informe-de-notas.xlsx",
+              exports: "/notes/report/exports",
+              filters: criteria(),
+              box: notesExporting,
+              rows: ["notas", "las", "escritas"],
+              ids: "b-notes",
+            }),
         },
         "Descargar Excel",
       ),
+      notesExporting,
       rows,
       editBox,
     ),

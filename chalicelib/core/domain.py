@@ -1034,8 +1034,10 @@ class HistoryExport:
 
     company_id: str
     export_id: str
-    channel: str
-    criteria: dict[str, str]  # the history's query parameters (HistoryCriteria.as_params)
+    channel: (
+        str  # the history's channel, or "register" (a client's, named in criteria) or "notes" (the report)
+    )
+    criteria: dict[str, str]  # the listing's query parameters (for the history: HistoryCriteria.as_params)
     created_by: str
     creator_level: int  # the creator's level when asked: a level-4 user's export holds their own
     state: str  # queued | running | done | failed
@@ -1048,3 +1050,6 @@ class HistoryExport:
     file_name: str | None = None
     file_size: int | None = None
     error: str | None = None
+    # the creator's branch and department when asked: a notes report's export holds what they showed
+    creator_branch: str | None = None
+    creator_department: str | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
@@ -142,9 +143,24 @@ def export_pages(
         cursor = page.cursor
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """A spreadsheet as a background export writes it: its title, headers, the file's name, the
+    zone and locale of its times, and its rows a page at a time (each page: its rows' cells and
+    how many of the listing's items they hold, what the export counts)."""
+
+    title: str
+    columns: list[str]
+    file_name: str
+    pages: Iterator[tuple[list[list[Any]], int]]
+    time_zone: str = "UTC"
+    locale: str = "en_US"
+
+
 class ExportTooLarge(ValidationFailed):
-    """An export past what one request builds (422, ``"error": "ExportTooLarge"``); the history's
-    answer also names its background export (``export_in_background``), which builds more."""
+    """An export past what one request builds (422, ``"error": "ExportTooLarge"``); the answer of
+    the history's, a register's and the notes report's also names its background export
+    (``export_in_background``), which builds more."""
 
     background: str | None = None
 

@@ -7,7 +7,7 @@ staff directory (docs/decisions/0007-notes-and-staff.md). Who sees what: level 1
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -447,64 +447,138 @@ def _all_rows(
     return sorted(rows, key=lambda r: _row_order(r, by_id, criteria.by_department))
 
 
-def report_rows(viewer: Principal, criteria: ReportCriteria) -> list[NoteView]:
-    """Every row of the report, in its order (for the export); at most MAX_REPORT_ROWS. The
-    directory and the company are read once for all the pages."""
+def _report_pages(viewer: Principal, criteria: ReportCriteria, cap: int) -> Iterator[list[NoteView]]:
+    """The report's rows in its order, a page at a time; past ``cap`` rows, 422 ``ExportTooLarge``.
+    The directory and the company are read once for all the pages."""
+    from chalicelib.records.exports import ExportTooLarge
+
     authors, created = _authors(viewer, criteria), _created(viewer, criteria)
-    rows: list[NoteView] = []
+    rows = 0
     cursor: dict[str, Any] | None = None
     while True:
-        size = MAX_REPORT_ROWS + 1 if criteria.last_three else _READ_PAGE
-        page = _page(viewer, criteria, authors, created, min(size, MAX_REPORT_ROWS + 1 - len(rows)), cursor)
-        rows += page.rows
-        if len(rows) > MAX_REPORT_ROWS:
-            raise ValidationFailed(
-                [
-                    {
-                        "field": "from",
-                        "message": f"an export holds at most {MAX_REPORT_ROWS} rows: narrow the filters",
-                    }
-                ]
+        size = cap + 1 if criteria.last_three else _READ_PAGE
+        page = _page(viewer, criteria, authors, created, min(size, cap + 1 - rows), cursor)
+        rows += len(page.rows)
+        if rows > cap:
+            raise ExportTooLarge(
+                [{"field": "from", "message": f"an export holds at most {cap} rows: narrow the filters"}]
             )
+        yield page.rows
         if page.cursor is None:
-            return rows
+            return
         cursor = page.cursor
+
+
+def report_rows(viewer: Principal, criteria: ReportCriteria) -> list[NoteView]:
+    """Every row of the report, in its order (for the export); at most MAX_REPORT_ROWS."""
+    return [row for page in _report_pages(viewer, criteria, MAX_REPORT_ROWS) for row in page]
 
 
 EXPORT_COLUMNS = ("Department", "Branch", "User", "Client", "Date", "Note", "Location", "Treatment")
 
 
+def _lines(
+    pages: Iterable[list[NoteView]], by_department: bool, company: Any
+) -> Iterator[tuple[list[list[Any]], int]]:
+    """The export's lines a page at a time, with how many notes each holds; grouped by department,
+    each group opens with a line naming the department and how many notes it holds (a group's
+    rows are held until the next group starts: the report lists each department's together)."""
+    from chalicelib.core.localization import show_datetime
+
+    def line(row: NoteView) -> list[Any]:
+        return [
+            row.department,
+            row.branch,
+            row.author_name or row.note.author,
+            row.note.client_id,
+            show_datetime(row.note.created_at, company.time_zone, company.locale),
+            row.note.note,
+            row.note.location,
+            row.note.treatment,
+        ]
+
+    group: list[NoteView] = []
+    for page in pages:
+        if not by_department:
+            yield [line(row) for row in page], len(page)
+            continue
+        for row in page:
+            if group and (row.department or "") != (group[0].department or ""):
+                yield _group(group, company.language, line), len(group)
+                group = []
+            group.append(row)
+    if group:
+        yield _group(group, company.language, line), len(group)
+
+
+def _group(rows: list[NoteView], language: str, line: Any) -> list[list[Any]]:
+    return [[_group_line(rows[0].department or "", len(rows), language)], *(line(row) for row in rows)]
+
+
+def _columns(language: str) -> list[str]:
+    from chalicelib.records.exports import heading
+
+    return [heading(name, language) for name in EXPORT_COLUMNS]
+
+
+def _sheet_title(language: str) -> str:
+    from chalicelib.records.exports import word
+
+    return word("Notes", language) or "Notes"
+
+
 def export_report(viewer: Principal, criteria: ReportCriteria) -> bytes:
     """The report as an .xlsx file: the same rows in the same order; grouped by department, each
-    group opens with a row naming the department and how many notes it holds."""
-    from chalicelib.core.localization import show_datetime
-    from chalicelib.records.exports import heading, word, workbook
+    group opens with a row naming the department and how many notes it holds. More than
+    :data:`MAX_REPORT_ROWS` rows: 422 ``ExportTooLarge`` naming the background export."""
+    from chalicelib.records.exports import ExportTooLarge, workbook
     from chalicelib.tenants.companies import get_company
 
     company = get_company(viewer.company_id)
-    language = company.language
-    rows = report_rows(viewer, criteria)
-    lines: list[list[Any]] = []
-    group: str | None = None
-    for row in rows:
-        if criteria.by_department and (row.department or "") != group:
-            group = row.department or ""
-            count = sum(1 for r in rows if (r.department or "") == group)
-            lines.append([_group_line(group, count, language)])
-        lines.append(
-            [
-                row.department,
-                row.branch,
-                row.author_name or row.note.author,
-                row.note.client_id,
-                show_datetime(row.note.created_at, company.time_zone, company.locale),
-                row.note.note,
-                row.note.location,
-                row.note.treatment,
-            ]
-        )
-    columns = [heading(name, language) for name in EXPORT_COLUMNS]
-    return workbook(word("Notes", language) or "Notes", columns, lines)
+    try:
+        rows = report_rows(viewer, criteria)
+    except ExportTooLarge as too_large:
+        too_large.background = "POST /notes/report/exports"
+        raise
+    lines = [cells for page, _count in _lines([rows], criteria.by_department, company) for cells in page]
+    return workbook(_sheet_title(company.language), _columns(company.language), lines)
+
+
+# What a background export of the report keeps of its query parameters.
+EXPORT_FILTERS = ("client", "branch", "department", "user", "from", "to", "last_three", "group_by")
+
+
+def start_export(viewer: Principal, params: Mapping[str, str | None]) -> Any:
+    """Ask for the report's export in the background (its filters checked now: a 4xx naming the
+    field, nothing written); it holds what the viewer's level, branch and department show now."""
+    from chalicelib.records.history.exports import NOTES, queue_export
+
+    report_criteria(params)
+    kept = {name: str(params[name]).strip() for name in EXPORT_FILTERS if (params.get(name) or "").strip()}
+    return queue_export(viewer, NOTES, kept)
+
+
+def find_export(viewer: Principal, export_id: str) -> Any:
+    """A background export of the report: its creator's, or any for level 1 (one holds what its
+    creator's branch or department shows)."""
+    from chalicelib.records.history.exports import NOTES
+    from chalicelib.records.history.exports import find_export as find
+
+    export = find(viewer, NOTES, export_id, viewer.kind == "user" and viewer.level == staff.ADMIN_LEVEL)
+    if export is None:
+        raise NotFound(f"there is no notes report export {export_id!r}")
+    return export
+
+
+def report_sheet(viewer: Principal, criteria: Mapping[str, str], cap: int) -> Any:
+    """What a background export of the report writes, read a page at a time as ``viewer`` reads it."""
+    from chalicelib.records.exports import Sheet
+    from chalicelib.tenants.companies import get_company
+
+    company = get_company(viewer.company_id)
+    chosen = report_criteria(criteria)
+    pages = _lines(_report_pages(viewer, chosen, cap), chosen.by_department, company)
+    return Sheet(_sheet_title(company.language), _columns(company.language), "notes-report.xlsx", pages)
 
 
 def _group_line(department: str, count: int, language: str) -> str:

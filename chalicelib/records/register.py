@@ -131,6 +131,155 @@ def export_rows(
     return every_row(lambda limit, cursor: _query(viewer, client_id, criteria, limit, cursor), cap)
 
 
+# --- its Excel export (H2): built in the API call up to 10,000 rows, or in the background ------
+
+# The register's query parameters an export keeps (the client is named as ``client``).
+EXPORT_FILTERS = ("from", "to", "type", "motive", "area", "direction", "q")
+_COLUMNS = (
+    "Type",
+    "Direction",
+    "Initiated by",
+    "Subject",
+    "Motive",
+    "Area",
+    "Created by",
+    "State",
+    "Attachments",
+    "Notes / text",
+)
+
+
+@dataclass(frozen=True)
+class RegisterLayout:
+    """How a client's register is laid out in a spreadsheet for its company's staff."""
+
+    viewer: Principal
+    client_id: str
+    language: str
+    time_zone: str
+    locale: str
+
+    @property
+    def title(self) -> str:
+        from chalicelib.records.exports import word
+
+        return f"{word('Register', self.language)} {self.client_id}"
+
+    @property
+    def file_name(self) -> str:
+        return f"register-{self.client_id}.xlsx"
+
+    def columns(self) -> list[str]:
+        from chalicelib.records.exports import heading
+
+        language = self.language
+        return [heading("Id", language), heading("Date", language, self.time_zone)] + [
+            heading(name, language) for name in _COLUMNS
+        ]
+
+    def rows(self, records: list[Communication], names: dict[str, str]) -> list[list[Any]]:
+        """Each record's cells; ``names``: the creators' names (``tenants.staff.staff_names``)."""
+        from chalicelib.records.exports import word
+        from chalicelib.tenants.staff import name_or_shown
+
+        language = self.language
+        return [
+            [
+                c.communication_id,
+                c.created_at,
+                word(c.record_type or c.channel, language),
+                word(c.direction, language),
+                word(c.initiated_by or ("client" if c.direction == "in" else "staff"), language),
+                c.subject,
+                c.motive,
+                c.area,
+                name_or_shown(self.viewer, names, c.created_by),
+                word(c.shown_state, language),
+                [a.name for a in c.attachments],
+                c.text,
+            ]
+            for c in records
+        ]
+
+
+def _layout(viewer: Principal, client_id: str) -> RegisterLayout:
+    from chalicelib.tenants.companies import get_company
+
+    company = get_company(viewer.company_id)
+    return RegisterLayout(viewer, client_id, company.language, company.time_zone, company.locale)
+
+
+def export_register(viewer: Principal, client_id: str, params: Mapping[str, str | None]) -> tuple[bytes, str]:
+    """The client's filtered register as an .xlsx file and its name, built now: at most
+    :data:`~chalicelib.records.exports.MAX_EXPORT_ROWS` rows; past that, 422 ``ExportTooLarge``
+    naming the background export."""
+    from chalicelib.records import exports
+    from chalicelib.tenants.staff import staff_names
+
+    layout = _layout(viewer, client_id)
+    criteria = register_criteria(params, layout.time_zone)
+    try:
+        rows = export_rows(viewer, client_id, criteria, exports.MAX_EXPORT_ROWS)
+    except exports.ExportTooLarge as too_large:
+        too_large.background = f"POST /clients/{client_id}/register/exports"
+        raise
+    names = staff_names(viewer.company_id, [c.created_by for c in rows])
+    data = exports.workbook(
+        layout.title,
+        layout.columns(),
+        layout.rows(rows, names),
+        time_zone=layout.time_zone,
+        locale=layout.locale,
+    )
+    return data, layout.file_name
+
+
+def start_export(viewer: Principal, client_id: str, params: Mapping[str, str | None]) -> Any:
+    """Ask for the client's register export in the background: its filters and the client are
+    checked now (a 4xx naming the field, nothing written)."""
+    from chalicelib.records.history.exports import REGISTER, queue_export
+    from chalicelib.tenants.companies import company_time_zone
+
+    register_criteria(params, company_time_zone(viewer.company_id))
+    _client(viewer, client_id)
+    kept = {name: str(params[name]).strip() for name in EXPORT_FILTERS if (params.get(name) or "").strip()}
+    return queue_export(viewer, REGISTER, {**kept, "client": client_id})
+
+
+def find_export(viewer: Principal, client_id: str, export_id: str) -> Any:
+    """A background export of the client's register: its creator's, or any for level 1 (it may
+    hold what another level does not read, a private mailbox's records)."""
+    from chalicelib.records.history.exports import REGISTER
+    from chalicelib.records.history.exports import find_export as find
+
+    export = find(viewer, REGISTER, export_id, viewer.kind == "user" and viewer.level == 1)
+    if export is None or export.criteria.get("client") != client_id:
+        raise NotFound(f"there is no register export {export_id!r} of client {client_id!r}")
+    return export
+
+
+def register_sheet(viewer: Principal, criteria: Mapping[str, str], cap: int, read_limit: int) -> Any:
+    """What a background export of a client's register writes (``criteria``: its query parameters
+    and ``client``), read a page at a time as ``viewer`` reads it."""
+    from chalicelib.records.exports import Sheet, export_pages
+    from chalicelib.tenants.staff import staff_names
+
+    client_id = criteria["client"]
+    layout = _layout(viewer, client_id)
+    chosen = register_criteria(criteria, layout.time_zone)
+
+    def pages() -> Any:
+        names: dict[str, str] = {}
+        for page in export_pages(
+            lambda limit, cursor: _query(viewer, client_id, chosen, limit, cursor), cap, read_limit
+        ):
+            new = [c.created_by for c in page if c.created_by and c.created_by not in names]
+            names.update(staff_names(viewer.company_id, new))
+            yield layout.rows(page, names), len(page)
+
+    return Sheet(layout.title, layout.columns(), layout.file_name, pages(), layout.time_zone, layout.locale)
+
+
 def may_read_record(viewer: Principal, comm: Communication) -> bool:
     """Who sees a register record, the one rule of every register route (view, edit, files, task,
     notices): levels 1-3 every record, level 4 only those they created (``may_see``), and a private

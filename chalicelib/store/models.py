@@ -1647,6 +1647,8 @@ class HistoryExportModel(BoundModel):
     criteria = UnicodeAttribute()  # JSON: the history's query parameters
     created_by = UnicodeAttribute()
     creator_level = NumberAttribute()
+    creator_branch = UnicodeAttribute(null=True)
+    creator_department = UnicodeAttribute(null=True)
     state = UnicodeAttribute()  # queued | running | done | failed
     rows = NumberAttribute(default=0)
     attempt = NumberAttribute(default=0)

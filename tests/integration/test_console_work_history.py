@@ -36,7 +36,14 @@ from tests.steps.console import (
     toast_says,
     wait_until,
 )
-from tests.steps.history import run_export_workers, send_email, write_history
+from tests.steps.history import (
+    LambdaTimedOut,
+    run_dead_export_workers,
+    run_export_workers,
+    send_email,
+    time_out_every_delivery,
+    write_history,
+)
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant
 
@@ -158,6 +165,44 @@ def test_an_export_past_the_limit_is_built_in_the_background_and_offered_when_re
     console_screenshot(browser, "history-export-ready")
     rows = downloaded_rows(browser, tmp_path, "b-history-export-file", "history-email.xlsx")
     assert [row[10] for row in rows] == [f"Resumen de cuenta {n}" for n in range(11, -1, -1)]
+
+
+def test_a_registers_export_past_the_limit_is_built_in_the_background_and_one_given_up_says_why(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import chalicelib.records.exports
+    import chalicelib.records.history.exports as exports
+
+    # Given an export made at once holds at most 3 rows (10,000 in production), and CLI-7 with 5 e-mails
+    monkeypatch.setattr(chalicelib.records.exports, "MAX_EXPORT_ROWS", 3)
+    put_client(api, tenant, "CLI-7")
+    write_history(tenant.company_id, 5, datetime(2026, 11, 2, 11, 0, tzinfo=timezone.utc), client_id="CLI-7")
+    # When an administrator opens the client and presses the register's «Descargar Excel»
+    sign_in(browser, site.web, tenant, 1)
+    open_screen(browser, "clients", "client=CLI-7")
+    browser.find_element(By.ID, "b-register-export").click()
+    # Then the console says the file is being prepared in the background, with no error
+    status = lambda d: d.find_element(By.ID, "b-register-exporting").text  # noqa: E731
+    wait_until(browser, lambda d: "segundo plano" in status(d), seconds=20)
+    assert browser.find_element(By.ID, "toasts").text == ""
+    # When its worker builds it, the console offers the file, which holds every record
+    assert run_export_workers() == [{"done": 1, "failed": 0, "skipped": 0}]
+    wait_until(browser, lambda d: "El Excel está listo: 5 registros" in status(d), seconds=20)
+    rows = downloaded_rows(browser, tmp_path, "b-register-export-file", "register-CLI-7.xlsx")
+    assert [row[5] for row in rows] == [f"Resumen de cuenta {n}" for n in range(4, -1, -1)]
+
+    # When it is asked for again and its worker is stopped at its time limit on every delivery
+    def times_out(*args: Any, **kwargs: Any) -> Any:
+        raise LambdaTimedOut
+
+    monkeypatch.setattr(exports, "_sheet", times_out)
+    browser.find_element(By.ID, "b-register-export").click()
+    wait_until(browser, lambda d: "segundo plano" in status(d), seconds=20)
+    assert time_out_every_delivery() == 5
+    assert run_dead_export_workers() == [{"failed": 1, "skipped": 0}]
+    # Then the console says it could not be exported, and why
+    wait_until(browser, lambda d: "No se pudo exportar" in status(d), seconds=20)
+    assert "pídala para un período más corto" in status(browser)
 
 
 def test_deleting_a_saved_filter_asks_first_and_cancelling_keeps_it(

@@ -12,13 +12,17 @@ from typing import Any
 from chalice.test import Client
 
 from tests.steps.answers import body
+from tests.steps.clients import put_client
 from tests.steps.history import (
     XLSX,
+    LambdaTimedOut,
     exported_rows,
     run_dead_export_workers,
     run_export_workers,
+    time_out_every_delivery,
     write_history,
 )
+from tests.steps.notes import staff_headers, write_note
 from tests.steps.tenants import IDENTITY, Tenant
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -191,11 +195,6 @@ def test_an_export_whose_every_attempt_failed_says_so(api: Client, tenant: Tenan
     assert failed["error"] == "no se pudo generar la exportación: vuelva a pedirla"
 
 
-class LambdaTimedOut(BaseException):
-    """What a Lambda function at its time limit is: stopped from outside, no ``except Exception``
-    of ours runs (so no attempt, not even the last, can mark its export failed)."""
-
-
 def test_an_export_whose_every_delivery_timed_out_fails_saying_why(
     api: Client, tenant: Tenant, monkeypatch: Any
 ) -> None:
@@ -212,15 +211,7 @@ def test_an_export_whose_every_delivery_timed_out_fails_saying_why(
     monkeypatch.setattr(exports, "query_history", times_out)
     # When SQS delivers its request to the worker again and again (at once visible again), until
     # it moves it to the dead-letter queue (the receive after the fifth)
-    stopped = 0
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if not run_export_workers(visibility_timeout=0):
-                break
-        except LambdaTimedOut:
-            stopped += 1
-    assert stopped == 5
+    assert time_out_every_delivery() == 5
     # Then the export still says running: no attempt could end it
     assert body(export_of(api, staff, export_id))["state"] == "running"
 
@@ -272,3 +263,95 @@ def test_only_staff_who_may_read_what_it_holds_see_an_export(
     assert export_of(api, tenant.key_headers(), clerks).status_code == 403
     # And an export of another channel is not found there
     assert api.http.get(f"/history/sms/exports/{clerks}", headers=tenant.staff_headers()).status_code == 404
+
+
+def test_a_register_and_a_notes_report_past_the_synchronous_cap_come_out_of_the_background(
+    api: Client, tenant: Tenant, monkeypatch: Any
+) -> None:
+    import chalicelib.records.exports
+    import chalicelib.records.notes
+
+    # Given an export built in the API call holds at most 3 rows (10,000 in production), CLI-7
+    # with 5 e-mails in its register, and 4 notes on it by Ana (level 1, department sales)
+    monkeypatch.setattr(chalicelib.records.exports, "MAX_EXPORT_ROWS", 3)
+    monkeypatch.setattr(chalicelib.records.notes, "MAX_REPORT_ROWS", 3)
+    put_client(api, tenant, "CLI-7")
+    ids = write_history(tenant.company_id, 5, NOW, client_id="CLI-7")
+    ana = staff_headers(tenant, "ana", 1, branch="north", department="sales", name="Ana")
+    for n in range(4):
+        write_note(api, ana, "CLI-7", f"nota {n}")
+    clerk = tenant.staff_headers()  # level 3
+
+    # When each is downloaded as today
+    register = api.http.get("/clients/CLI-7/register/export", headers={**clerk, "Accept": XLSX})
+    notes = api.http.get("/notes/report/export?client=CLI-7", headers={**ana, "Accept": XLSX})
+    # Then each is refused, naming the background export that builds it (on main the notes report
+    # named none, and neither had one)
+    for refused, route in [
+        (register, "POST /clients/CLI-7/register/exports"),
+        (notes, "POST /notes/report/exports"),
+    ]:
+        assert refused.status_code == 422, refused.body
+        assert (body(refused)["error"], body(refused)["export_in_background"]) == ("ExportTooLarge", route)
+
+    # When filters that are not valid are asked for in the background
+    cases = [
+        ("/clients/CLI-7/register/exports", {"direction": "sideways"}, 422, "direction"),
+        ("/clients/CLI-7/register/exports", {"from": "ayer"}, 422, "from"),
+        ("/clients/CLI-7/register/exports", {"desde": "2026-10-01"}, 422, "desde"),
+        ("/notes/report/exports", {"group_by": "author"}, 422, "group_by"),
+        ("/notes/report/exports", {"last_three": "maybe"}, 422, "last_three"),
+    ]
+    for path, filters, status, field in cases:
+        answer = api.http.post(path, headers=ana, body=json.dumps(filters))
+        # Then each is refused naming the field
+        assert (answer.status_code, body(answer)["field"]) == (status, field), (filters, answer.body)
+    # And a client the company does not have is not found
+    assert api.http.post("/clients/CLI-0/register/exports", headers=ana, body="{}").status_code == 404
+    # And no worker was asked for any
+    assert run_export_workers() == []
+
+    # When the clerk asks for the register and Ana for the report grouped by department, in the background
+    started = api.http.post(
+        "/clients/CLI-7/register/exports", headers=clerk, body=json.dumps({"from": "2026-10-01"})
+    )
+    assert started.status_code == 202, started.body
+    register_export = body(started)
+    assert (register_export["channel"], register_export["state"]) == ("register", "queued")
+    assert register_export["criteria"] == {"client": "CLI-7", "from": "2026-10-01"}
+    started = api.http.post(
+        "/notes/report/exports", headers=ana, body=json.dumps({"client": "CLI-7", "group_by": "department"})
+    )
+    assert started.status_code == 202, started.body
+    notes_export = body(started)
+    # And their worker runs (the history exports' own)
+    assert run_export_workers() == [{"done": 1, "failed": 0, "skipped": 0}] * 2
+
+    # Then the register's export is done with the 5 records, newest first
+    register_path = f"/clients/CLI-7/register/exports/{register_export['export_id']}"
+    done = body(api.http.get(register_path, headers=clerk))
+    assert (done["state"], done["rows"]) == ("done", 5)
+    rows = exported_rows(done["download_url"])
+    assert [row[0] for row in rows[1:]] == ids
+    assert dict(zip(rows[0], rows[1], strict=True))["Asunto"] == "Resumen de cuenta 4"
+    # And the report's holds its group line and the 4 notes, as the file built at once lays them out
+    report_path = f"/notes/report/exports/{notes_export['export_id']}"
+    done = body(api.http.get(report_path, headers=ana))
+    assert (done["state"], done["rows"]) == ("done", 4)
+    rows = exported_rows(done["download_url"])
+    assert rows[0][:3] == ("Departamento", "Sucursal", "Usuario")
+    assert rows[1][0] == "Departamento: sales (4 notas)"
+    assert [row[5] for row in rows[2:]] == ["nota 3", "nota 2", "nota 1", "nota 0"]
+
+    # And each is seen by its creator and level 1 only: not by another level-3 user, nor the
+    # clerk the report's (it holds what Ana's level shows), nor under another client or company
+    other_clerk = {"Authorization": "Bearer " + IDENTITY.mint(tenant.company_id, user_id="otro", level=3)}
+    assert api.http.get(register_path, headers=tenant.admin_headers()).status_code == 200
+    assert api.http.get(register_path, headers=other_clerk).status_code == 404
+    assert api.http.get(report_path, headers=clerk).status_code == 404
+    put_client(api, tenant, "CLI-8")
+    assert api.http.get(register_path.replace("CLI-7", "CLI-8"), headers=clerk).status_code == 404
+    assert (
+        api.http.get(f"/history/email/exports/{register_export['export_id']}", headers=clerk).status_code
+        == 404
+    )

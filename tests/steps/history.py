@@ -157,11 +157,18 @@ def set_company_zone(api: Any, tenant: Tenant, time_zone: str, locale: str) -> N
 
 
 def write_history(
-    company_id: str, count: int, newest: datetime, *, created_by: str | None = None, kind: str = "automatic"
+    company_id: str,
+    count: int,
+    newest: datetime,
+    *,
+    created_by: str | None = None,
+    kind: str = "automatic",
+    client_id: str | None = None,
 ) -> list[str]:
     """A long e-mail history written straight into the table (``store.communications.save_many``,
     as ``bench.big_tenant`` loads a year's): ``count`` sent messages a minute apart, the newest at
-    ``newest``, each to its own client (``CLI-00000`` the oldest). Returns their ids, newest first."""
+    ``newest``, each to its own client (``CLI-00000`` the oldest), or all to ``client_id``. Returns
+    their ids, newest first."""
     from datetime import timedelta
 
     from chalicelib.core.domain import Communication
@@ -182,7 +189,7 @@ def write_history(
                 updated_at=moment,
                 sent_at=moment,
                 message_type="statement",
-                client_id=f"CLI-{n:05d}",
+                client_id=client_id or f"CLI-{n:05d}",
                 outbox="billing",
                 sender_area="billing",
                 from_address="cobranzas@estudio.example",
@@ -209,6 +216,28 @@ def run_export_workers(visibility_timeout: int | None = None) -> list[dict[str, 
     while worker.poll_once(results=results):
         pass
     return results
+
+
+class LambdaTimedOut(BaseException):
+    """What a Lambda function at its time limit is: stopped from outside, no ``except Exception``
+    of ours runs (so no attempt, not even the last, can mark its export failed)."""
+
+
+def time_out_every_delivery(deadline_seconds: float = 15) -> int:
+    """Hand the export workers' requests to a worker that is stopped (:class:`LambdaTimedOut`, the
+    test's patch raising it) on each delivery, each visible again at once, until SQS moves them to
+    the dead-letter queue (the receive after the fifth); returns how many deliveries were stopped."""
+    import time
+
+    stopped = 0
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            if not run_export_workers(visibility_timeout=0):
+                return stopped
+        except LambdaTimedOut:
+            stopped += 1
+    raise AssertionError(f"the requests did not reach the dead-letter queue ({stopped} deliveries stopped)")
 
 
 def run_dead_export_workers() -> list[dict[str, int]]:

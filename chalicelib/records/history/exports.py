@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, HistoryExport
@@ -29,6 +29,9 @@ from chalicelib.records.history.browse import check_channel, criteria_for, query
 from chalicelib.records.history.criteria import history_criteria
 from chalicelib.records.history.export_queue import EXPORTS_QUEUE
 from chalicelib.tenants.auth.principal import Principal, may_see
+
+if TYPE_CHECKING:
+    from chalicelib.records.exports import Sheet
 
 Reasons = Callable[[str, str], str]
 #: What a background export holds and reads at most: its worker has 300 s at 1,024 MB
@@ -166,20 +169,33 @@ def export_history(
 def start_export(viewer: Principal, channel: str, params: dict[str, str | None]) -> HistoryExport:
     """Ask for the export in the background: its filters are checked now (a 4xx naming the field,
     nothing written), then it is kept and its worker asked for."""
+    check_channel(channel)
+    return queue_export(viewer, channel, criteria_for(viewer, params).as_params())
+
+
+#: What the exports other than a channel's history hold in ``channel``: a client's register (the
+#: client in ``criteria["client"]``) and the notes report.
+REGISTER = "register"
+NOTES = "notes"
+
+
+def queue_export(viewer: Principal, channel: str, criteria: dict[str, str]) -> HistoryExport:
+    """Keep an export of ``channel`` whose ``criteria`` (query parameters) were checked, and ask
+    its worker for it."""
     from chalicelib.core.aws import send_json_messages
     from chalicelib.store import communications
     from chalicelib.store import history_exports as store
 
-    check_channel(channel)
-    criteria = criteria_for(viewer, params)
     now = clock.now()
     export = HistoryExport(
         company_id=viewer.company_id,
         export_id=communications.new_communication_id(now),
         channel=channel,
-        criteria=criteria.as_params(),
+        criteria=criteria,
         created_by=viewer.subject,
         creator_level=viewer.level,
+        creator_branch=viewer.branch,
+        creator_department=viewer.department,
         state="queued",
         created_at=now,
         updated_at=now,
@@ -194,7 +210,8 @@ def start_export(viewer: Principal, channel: str, params: dict[str, str | None])
         store.fail_export(export.company_id, export.export_id, NOT_BUILT, clock.now())
         raise
     logger().info(
-        "history export asked for", extra={"company_id": export.company_id, "export_id": export.export_id}
+        "background export asked for",
+        extra={"company_id": export.company_id, "export_id": export.export_id, "channel": channel},
     )
     return export
 
@@ -207,12 +224,25 @@ def get_export(viewer: Principal, channel: str, export_id: str) -> HistoryExport
     """An export as ``viewer`` may see it: one of their company's, of this channel, that holds only
     what they may read (theirs, or any for levels 1-3); once past its time, ``expired`` and no
     file. Any other is not found."""
+    check_channel(channel)
+    export = find_export(viewer, channel, export_id, may_see(viewer, ""))
+    if export is None:
+        raise NotFound(f"there is no {channel} history export {export_id!r}")
+    return export
+
+
+def find_export(viewer: Principal, channel: str, export_id: str, sees_others: bool) -> HistoryExport | None:
+    """An export of ``channel`` as ``viewer`` may see it: their company's, their own or, when
+    ``sees_others``, anyone's; once past its time, ``expired`` and no file. None for any other."""
     from chalicelib.store import history_exports as store
 
-    check_channel(channel)
     export = store.get_export(viewer.company_id, export_id)
-    if export is None or export.channel != channel or not may_see(viewer, export.created_by):
-        raise NotFound(f"there is no {channel} history export {export_id!r}")
+    if (
+        export is None
+        or export.channel != channel
+        or (export.created_by != viewer.subject and not sees_others)
+    ):
+        return None
     if clock.now() >= export.expires_at:
         return replace(export, state="expired", file_key=None)
     return export
@@ -270,30 +300,61 @@ def give_up_export(company_id: str, export_id: str) -> bool:
     return failed
 
 
-def _build(export: HistoryExport, reason_in: Reasons) -> str:
-    from chalicelib.core.files import discard_files, put_file
-    from chalicelib.records.exports import XLSX_TYPE, export_pages, write_workbook
-    from chalicelib.store import history_exports as store
+def _history_pages(creator: Principal, export: HistoryExport, reason_in: Reasons) -> Sheet:
+    from chalicelib.records.exports import Sheet, export_pages
     from chalicelib.tenants.companies import company_time_zone
     from chalicelib.tenants.staff import staff_names
 
-    creator = Principal(export.company_id, "user", export.created_by, level=export.creator_level)
-    sheet = history_sheet(creator, export.channel, reason_in)
+    layout = history_sheet(creator, export.channel, reason_in)
     criteria = history_criteria(export.criteria, company_time_zone(export.company_id))
-    counted = {"rows": 0, "last": 0}
-    names: dict[str, str] = {}
 
-    def rows() -> Iterator[list[Any]]:
-        pages = export_pages(
+    def pages() -> Iterator[tuple[list[list[Any]], int]]:
+        names: dict[str, str] = {}
+        for page in export_pages(
             lambda limit, cursor: query_history(creator, export.channel, criteria, limit, cursor),
             MAX_BACKGROUND_ROWS,
             MAX_BACKGROUND_READ,
-        )
-        for page in pages:
+        ):
             new = [c.created_by for c in page if c.created_by and c.created_by not in names]
             names.update(staff_names(export.company_id, new))
-            yield from sheet.rows(page, names)
-            counted["rows"] += len(page)
+            yield list(layout.rows(page, names)), len(page)
+
+    return Sheet(layout.title, layout.columns(), layout.file_name, pages(), layout.time_zone, layout.locale)
+
+
+def _sheet(export: HistoryExport, reason_in: Reasons) -> Sheet:
+    """What the export writes, read as its creator reads it (a level-4 user's holds their own)."""
+    creator = Principal(
+        export.company_id,
+        "user",
+        export.created_by,
+        level=export.creator_level,
+        branch=export.creator_branch,
+        department=export.creator_department,
+    )
+    if export.channel == REGISTER:
+        from chalicelib.records.register import register_sheet
+
+        return register_sheet(creator, export.criteria, MAX_BACKGROUND_ROWS, MAX_BACKGROUND_READ)
+    if export.channel == NOTES:
+        from chalicelib.records.notes import report_sheet
+
+        return report_sheet(creator, export.criteria, MAX_BACKGROUND_ROWS)
+    return _history_pages(creator, export, reason_in)
+
+
+def _build(export: HistoryExport, reason_in: Reasons) -> str:
+    from chalicelib.core.files import discard_files, put_file
+    from chalicelib.records.exports import XLSX_TYPE, write_workbook
+    from chalicelib.store import history_exports as store
+
+    sheet = _sheet(export, reason_in)
+    counted = {"rows": 0, "last": 0}
+
+    def rows() -> Iterator[list[Any]]:
+        for cells, items in sheet.pages:
+            yield from cells
+            counted["rows"] += items
             if counted["rows"] - counted["last"] >= COUNT_EVERY:
                 if not store.count_rows(
                     export.company_id, export.export_id, export.attempt, counted["rows"], clock.now()
@@ -304,7 +365,7 @@ def _build(export: HistoryExport, reason_in: Reasons) -> str:
     with tempfile.TemporaryFile(suffix=".xlsx") as file:
         try:
             write_workbook(
-                file, sheet.title, sheet.columns(), rows(), time_zone=sheet.time_zone, locale=sheet.locale
+                file, sheet.title, sheet.columns, rows(), time_zone=sheet.time_zone, locale=sheet.locale
             )
         except _Overtaken:
             return "skipped"
@@ -324,7 +385,7 @@ def _build(export: HistoryExport, reason_in: Reasons) -> str:
         discard_files(export.company_id, [kept.key], "an overtaken history export's file", "overtaken")
         return "skipped"
     logger().info(
-        "history export done",
+        "background export done",
         extra={"company_id": export.company_id, "export_id": export.export_id, "rows": counted["rows"]},
     )
     return "done"
