@@ -164,8 +164,8 @@ class SavedFiltersOut(BaseModel):
     items: list[SavedFilterOut]
 
 
-class HistoryExportIn(_Strict):
-    """A background export's filters: the history's query parameters, by the same names."""
+class _ExportDays(_Strict):
+    """The days a background export covers (``from``, ``to``), as the listing's query says them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
@@ -175,6 +175,11 @@ class HistoryExportIn(_Strict):
         description="A day (YYYY-MM-DD, the company's) or a moment with its offset.",
     )
     to: FilterValue | None = None
+
+
+class HistoryExportIn(_ExportDays):
+    """A background export's filters: the history's query parameters, by the same names."""
+
     status: FilterValue | None = Field(default=None, description="sent, not_sent, bounced or received.")
     kind: FilterValue | None = Field(default=None, description="automatic or manual.")
     client: FilterValue | None = None
@@ -184,17 +189,9 @@ class HistoryExportIn(_Strict):
     )
 
 
-class RegisterExportIn(_Strict):
+class RegisterExportIn(_ExportDays):
     """A background export of a client's register: the register's query parameters, by the same names."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
-
-    from_: FilterValue | None = Field(
-        default=None,
-        alias="from",
-        description="A day (YYYY-MM-DD, the company's) or a moment with its offset.",
-    )
-    to: FilterValue | None = None
     type: FilterValue | None = Field(default=None, description="A record type or a channel.")
     motive: FilterValue | None = None
     area: FilterValue | None = None

@@ -131,32 +131,6 @@ READ_PER_PAGE = 1_000
 PAGE_READ = 200
 
 
-def filtered_page(
-    queried: Any,
-    partition: str,
-    range_condition: Any,
-    *,
-    filter_condition: Any,
-    limit: int,
-    cursor: dict[str, Any] | None,
-    scan_index_forward: bool = False,
-) -> tuple[list[Any], dict[str, Any] | None]:
-    """Up to ``limit`` items of ``queried`` (a model or an index) in ``partition`` that
-    ``filter_condition`` keeps, over as many requests as needed until :data:`READ_PER_PAGE`
-    items were read (PynamoDB's own ``limit`` reads on to the partition's end for them); the key
-    to go on from: after the last item given, or where the reading stopped (None at the end)."""
-    found, after, _read = filtered_read(
-        queried,
-        partition,
-        range_condition,
-        filter_condition=filter_condition,
-        limit=limit,
-        cursor=cursor,
-        scan_index_forward=scan_index_forward,
-    )
-    return found, after
-
-
 def filtered_read(
     queried: Any,
     partition: str,
@@ -168,9 +142,12 @@ def filtered_read(
     scan_index_forward: bool = False,
     read_at_most: int | None = None,
 ) -> tuple[list[Any], dict[str, Any] | None, int]:
-    """:func:`filtered_page` that reads at most ``read_at_most`` items (:data:`READ_PER_PAGE`
-    when None) and also says how many it read: for a page that reads several partitions within
-    one allowance."""
+    """Up to ``limit`` items of ``queried`` (a model or an index) in ``partition`` that
+    ``filter_condition`` keeps, over as many requests as needed until ``read_at_most`` items
+    (:data:`READ_PER_PAGE` when None) were read (PynamoDB's own ``limit`` reads on to the
+    partition's end for them); the key to go on from: after the last item given, or where the
+    reading stopped (None at the end); and how many it read (a page that reads several partitions
+    within one allowance)."""
     model = getattr(queried, "_model", queried)
     allowance = READ_PER_PAGE if read_at_most is None else max(read_at_most, 1)
     pages = queried.query(

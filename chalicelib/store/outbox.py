@@ -17,7 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.communications import count_outcomes, parse_stamp, stamp
-from chalicelib.store.fields import checked_cursor, filtered_page, item_from, record_from
+from chalicelib.store.fields import checked_cursor, filtered_read, item_from, record_from
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
 from chalicelib.store.tables import LOST_RACE, connection, transacted, written
 
@@ -931,7 +931,7 @@ def list_jobs(
     may hold fewer than ``limit``, even none, and a cursor to read on)."""
     start = checked_cursor(SendJobModel, company_id, cursor)
     if created_by:
-        items, after = filtered_page(
+        items, after, _read = filtered_read(
             SendJobModel,
             company_id,
             None,

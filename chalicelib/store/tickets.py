@@ -20,7 +20,7 @@ from chalicelib.core import domain
 from chalicelib.store.fields import (
     checked_cursor,
     cursor_within,
-    filtered_page,
+    filtered_read,
     item_from,
     page_of,
     record_from,
@@ -106,7 +106,7 @@ def tickets_page(
         checked_cursor(TicketModel.by_time, company_id, cursor), TicketModel.created_at, since
     )
     if client_id:
-        items, after = filtered_page(
+        items, after, _read = filtered_read(
             TicketModel.by_time,
             company_id,
             opened,
