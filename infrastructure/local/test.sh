@@ -21,6 +21,8 @@ fi
 # The others run in three processes on two cores (pytest-xdist, each test file whole in one
 # process, each process with its own DynamoDB Local and moto): a test waiting on a server, the
 # browser or a schedule leaves its core to another (two processes left a sixth of the CPU idle).
+# The heaviest files are handed out first (tests/run_order.py; on the path through PYTHONPATH, as
+# `-p` imports it before pytest adds the repository), so the run does not end on one long file.
 # That pytest collects only the files holding them: collecting every test file costs a process
 # ~20 CPU-seconds the others need (tests/unit/test_test_layout.py checks no marked test is elsewhere).
 beside_files=(tests/e2e tests/integration/test_infrastructure.py)
@@ -29,7 +31,7 @@ trap 'rm -f "$e2e_log"' EXIT
 "${UV[@]}" run pytest -m "e2e or beside" -p no:cacheprovider "${beside_files[@]}" >"$e2e_log" 2>&1 </dev/null &
 e2e=$!
 status=0
-"${UV[@]}" run pytest -m "not e2e and not beside" --numprocesses 3 --dist loadfile || status=$?
+PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" "${UV[@]}" run pytest -m "not e2e and not beside" --numprocesses 3 --dist loadfile -p tests.run_order || status=$?
 e2e_status=0
 wait "$e2e" || e2e_status=$?
 echo "----- end-to-end tests and deployment checks (pytest -m \"e2e or beside\", run beside the others): exit $e2e_status -----"

@@ -96,3 +96,15 @@ def test_every_end_to_end_or_beside_test_is_in_a_file_the_test_run_gives_that_py
     assert marked
     outside = [name for name in marked if not any((Path("tests") / name).is_relative_to(p) for p in given)]
     assert outside == []
+
+
+def test_the_whole_runs_heaviest_files_exist_and_the_run_hands_them_out_first() -> None:
+    from tests.run_order import HEAVIEST
+
+    # Given the files the whole run hands out first (tests/run_order.py) and the script it runs
+    script = (TESTS.parent / "infrastructure" / "local" / "test.sh").read_text()
+    # Then each is a test file that is there (a renamed one would quietly go back to the end)
+    assert HEAVIEST and [name for name in HEAVIEST if not (TESTS.parent / name).is_file()] == []
+    assert len(set(HEAVIEST)) == len(HEAVIEST)
+    # And the whole run's main pytest loads that order
+    assert re.search(r"--dist loadfile -p tests\.run_order", script)
