@@ -1,11 +1,11 @@
-"""Every page a person uses, on a small Android (360 x 640), an iPhone (390 x 844) and an upright iPad
-(768 x 1024), with the long names, addresses, ids and subjects real companies have: the public
-pages (tracking page, alert form, confirmation and unsubscribe pages, the manual unsubscribe), the
-tracking pages again in a company's colours, and every screen of the staff console. On each: the
-page does not scroll sideways, no text is cut off or drawn over other text, tap targets are 24 x 24
-px at least (or spaced), fields are at 16 px (iOS does not zoom), dialogs fit, the focus outline
-reads at 3:1, the console's navigation is within reach; and axe-core's width-dependent rules find
-nothing serious at 360 px. A failure lists every offending element by page and size. One browser
+"""Every page a person uses, on a small Android (360 x 640) and an upright iPad (768 x 1024), with
+the long names, addresses, ids and subjects real companies have: the public pages (tracking page,
+alert form, confirmation and unsubscribe pages, the manual unsubscribe), the tracking pages again
+in a company's colours, and every screen of the staff console. On each: the page does not scroll
+sideways, no text is cut off or drawn over other text, tap targets are 24 x 24 px at least (or
+spaced), fields are at 16 px (iOS does not zoom), dialogs fit, the focus outline reads at 3:1, the
+console's navigation is within reach; and axe-core's width-dependent rules find nothing serious at
+360 px. A failure lists every offending element by page and size. One browser
 session serves it all, resized through the DevTools protocol (docs/web.md, Small screens)."""
 
 from __future__ import annotations
@@ -61,12 +61,23 @@ class ScreenChecks:
     def __init__(self, driver: Any) -> None:
         self.driver = driver
         self.found: dict[str, list[str]] = {}
+        self.size: tuple[int, int] | None = None  # the window's, as last set
+
+    def resize(self, size: tuple[int, int] | None) -> None:
+        if size != self.size:
+            sized(self.driver, size)
+            self.size = size
+
+    def sizes(self) -> list[tuple[int, int]]:
+        """Every size, the one the page was opened at first (a page opened after the previous
+        one's checks is drawn at the size they ended at: one resize a page, not one a size)."""
+        return sorted(SIZES, key=lambda size: size != self.size)
 
     def check(self, name: str, within: str | None = None) -> None:
         """The page shown, at every size: its layout; and its focus outlines and axe-core at 360 px
         (``within``: only there, a console screen whose shell was checked once)."""
-        for width, height in SIZES:
-            sized(self.driver, (width, height))
+        for width, height in self.sizes():
+            self.resize((width, height))
             smallest = (width, height) == SIZES[0]
             if smallest:  # (the focus outline's colours are the same at every size)
                 keyboard_used(self.driver)
@@ -79,8 +90,8 @@ class ScreenChecks:
 
     def menu(self, name: str) -> None:
         """The console's navigation within reach at every size."""
-        for width, height in SIZES:
-            sized(self.driver, (width, height))
+        for width, height in self.sizes():
+            self.resize((width, height))
             problem = menu_problem(self.driver, width)
             self.found[f"{name} navigation @ {width}x{height}"] = [problem] if problem else []
 
@@ -128,7 +139,7 @@ def test_every_public_page_fits_a_phone_and_a_tablet_plain_and_in_company_colour
         # And the tracking pages of the company with its own colours
         tracking_pages(checks, site.web, branded, "branded", PARCEL)
     finally:
-        sized(checks.driver, None)
+        checks.resize(None)
     # Then nothing scrolls sideways, is cut off or too small, and the focus reads, on any of them
     print(checks.summary())
     assert not any(checks.found.values()), checks.summary()
@@ -178,7 +189,7 @@ def test_every_console_screen_fits_a_phone_and_a_tablet_with_long_names_and_many
         checks.check("branded history")
         sign_out(browser)
     finally:
-        sized(browser, None)
+        checks.resize(None)
     # Then nothing scrolls sideways, is cut off or too small, and the focus reads, on any of them
     print(checks.summary())
     assert not any(checks.found.values()), checks.summary()

@@ -12,8 +12,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-# A small Android, a current iPhone, an iPad held upright.
-SIZES = ((360, 640), (390, 844), (768, 1024))
+# A small Android and an iPad held upright. Not a 390 x 844 iPhone: it is on the same side of every
+# breakpoint as 360 x 640 (the console's 700 and 760 px, the fields' 1024 px) and larger both ways,
+# so what fits at 360 x 640 fits there too (session 37 found nothing at 390 it did not find at 360);
+# the console's other browser tests use it as their phone (test_console_shell, _webhooks, ...).
+SIZES = ((360, 640), (768, 1024))
 
 _SCRIPT = Path(__file__).with_name("screens.js")
 
