@@ -19,6 +19,7 @@ from chalicelib.api.manual_unsubscribe import manual_unsubscribe
 from chalicelib.api.notes import notes
 from chalicelib.api.operators import operators
 from chalicelib.api.parcels import parcels
+from chalicelib.api.portal import portal
 from chalicelib.api.public import public
 from chalicelib.api.push import push
 from chalicelib.api.register import register
@@ -75,6 +76,7 @@ app.register_blueprint(send_job_events)
 app.register_blueprint(history)
 app.register_blueprint(history_export_events)
 app.register_blueprint(register)
+app.register_blueprint(portal)
 app.register_blueprint(notes)
 app.register_blueprint(staff)
 app.register_blueprint(agent_change_events)

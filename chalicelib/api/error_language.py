@@ -1365,6 +1365,34 @@ CATALOG: dict[str, str] = {
         "solo se agregan adjuntos a registros manuales y a correos registrados desde un buzón del personal; "
         "un mensaje que Pregón envió o recibió conserva los adjuntos con los que se envió"
     ),
+    # the client's document portal (docs/portal.md)
+    "at most {limit}": "como máximo {limit}",
+    "is not a cursor of this listing": "no es un cursor de esta lista",
+    "is not a document portal link": "no es un enlace al portal de documentos",
+    "is not a file name": "no es un nombre de archivo",
+    "is not a page of this portal": "no es una página de este portal",
+    "not categories of the company (see /register/categories): {codes}": (
+        "no son categorías de la empresa (vea /register/categories): {codes}"
+    ),
+    "the file was not kept, or was deleted after sending: nothing to publish": (
+        "el archivo no se guardó, o se borró después del envío: no hay nada que publicar"
+    ),
+    "the link expired: ask the company for a new one": "el enlace venció: pida uno nuevo a la empresa",
+    "the record has {n} files": "el registro tiene {n} archivos",
+    "there is nothing at this link any more": "ya no hay nada en este enlace",
+    "this file is published already: change or unpublish that publication": (
+        "este archivo ya está publicado: cambie esa publicación o retírela"
+    ),
+    "a user sends at most {limit} portal access e-mails an hour": (
+        "un usuario envía como máximo {limit} e-mails de acceso al portal por hora"
+    ),
+    "too many requests to the document portal from this address": (
+        "demasiadas solicitudes al portal de documentos desde esta dirección"
+    ),
+    "client {client_id} has no publication {publication_id}": (
+        "el cliente {client_id} no tiene la publicación {publication_id}"
+    ),
+    "there is no such document": "no existe ese documento",
     "a record holds at most {limit} attachments": "un registro tiene como máximo {limit} adjuntos",
     "an attachment is at most 5 MiB (5242880 bytes)": "un adjunto tiene como máximo 5 MiB (5242880 bytes)",
     "an attachment is at most {limit} bytes": "un adjunto tiene como máximo {limit} bytes",

@@ -253,6 +253,18 @@ class HistoryExportOut(BaseModel):
 # --- register (H2) ---------------------------------------------------------------------------
 
 
+class RegisterAttachmentOut(AttachmentOut):
+    """A record's file, and whether it is published to the client's document portal (docs/portal.md)."""
+
+    published: bool = Field(
+        default=False, description="Published to the client's document portal (the console's *Publicado*)."
+    )
+    publication_id: str | None = Field(
+        default=None,
+        description="Its publication (`/clients/{id}/publications/{publication_id}`), if published.",
+    )
+
+
 class RegisterRecordIn(_Strict):
     """A record written by hand; "created by" and the time are set by Pregón."""
 
@@ -324,7 +336,7 @@ class RegisterRecordDetailOut(RegisterRecordOut):
     html: str | None
     to_address: str | None
     from_address: str | None
-    attachments: list[AttachmentOut]
+    attachments: list[RegisterAttachmentOut]
     error: str | None = Field(
         description="What went wrong with it: why a message was not sent, what a received one's "
         "MIME got wrong, or that a staff mailbox's message was too large to keep whole "

@@ -167,7 +167,7 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
 
 
 #: The longest value a query parameter takes, as the API document says (api/openapi.py reads it).
-QUERY_MAX_LENGTH = {"client_id": 64, "q": 254}
+QUERY_MAX_LENGTH = {"client_id": 64, "q": 254, "category": 64}
 
 
 def query_param(request: Request, name: str, default: str | None = None) -> str | None:
@@ -441,6 +441,7 @@ QUERY_PARAMETERS = (
     "q",
     "channel",
     "auto_submitted",
+    "category",
 )
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
 # "one_click": a page, its refusals a page for a browser (a request accepting text/html) and JSON

@@ -79,7 +79,8 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "token",
         "in": "query",
         "required": True,
-        "description": "The signed token of the link in the e-mail (unsubscribe, or confirm a subscription).",
+        "description": "The signed token of the link in the e-mail (unsubscribe, confirm a subscription, or "
+        "open the client's document portal).",
         "schema": {"type": "string"},
     },
     "tracking_id": {
@@ -132,6 +133,22 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "receipts and bulk mail: `auto_submitted` null); `true`: only what a machine sent; leave it out for "
         "all. A page may then hold fewer than `limit` items: go on while `next_cursor` is not null.",
         "schema": {"type": "boolean"},
+    },
+    "cursor /public/portal": {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "Where the page of older documents starts (its link on the page); leave it out for "
+        "the newest.",
+        "schema": {"type": "string", "maxLength": 24},
+    },
+    "category": {
+        "name": "category",
+        "in": "query",
+        "required": False,
+        "description": "Only the documents filed under this category (a code of the company's "
+        "`/register/categories`); an unknown one shows them all.",
+        "schema": {"type": "string", "maxLength": QUERY_MAX_LENGTH["category"]},
     },
     "channel": {
         "name": "channel",

@@ -118,7 +118,13 @@ def form_fields(request: Request) -> dict[str, Any]:
 #: /public/subscriptions/confirm) and ``manual`` (a manual or bulk send's, /public/manual-sends/unsubscribe).
 #: The value is the way back to the app's root from the page (its links are relative, so they work
 #: under an API Gateway stage too).
-LINK_ROOTS = {"unsubscribe": "../", "confirm": "../../", "manual": "../../"}
+LINK_ROOTS = {
+    "unsubscribe": "../",
+    "confirm": "../../",
+    "manual": "../../",
+    "portal": "../",  # a client's document portal (/public/portal) and its files
+    "portal_file": "../../../",
+}
 
 # What the API document says of a link page's refusals (each a page, docs/web.md).
 LINK_REFUSED = (

@@ -66,12 +66,29 @@ def _detail(comm: Communication, viewer: Principal) -> dict[str, Any]:
         "html": comm.html,
         "to_address": comm.to_address,
         "from_address": comm.from_address,
-        "attachments": [attachment_out(a) for a in comm.attachments],
+        "attachments": _attachments(comm, viewer),
         "error": comm.error,
         "flagged": comm.flagged,
         "notices": [notice_out(n, viewer, people) for n in comm.notices],
     }
     return named(viewer, record, "created_by")
+
+
+def _attachments(comm: Communication, viewer: Principal) -> list[dict[str, Any]]:
+    """A record's files, each saying whether it is published to the client's portal (*Publicado*)."""
+    from chalicelib.records.portal import record_publications
+
+    published = (
+        record_publications(viewer, comm.client_id or "", comm.communication_id) if comm.attachments else {}
+    )
+    return [
+        {
+            **attachment_out(a),
+            "published": i in published,
+            "publication_id": published[i].publication_id if i in published else None,
+        }
+        for i, a in enumerate(comm.attachments)
+    ]
 
 
 def notice_out(notice: RecordNotice, viewer: Principal, people: dict[str, str]) -> dict[str, Any]:
@@ -292,7 +309,8 @@ def _entry_out(entry: RegisterLookup) -> dict[str, str]:
 
 @route("GET /register/{table}", STAFF, response="RegisterTableOut")
 def list_table(caller: Principal, table: str) -> Response:
-    """The company's register motives or areas (table: motives | areas)"""
+    """The company's register motives, areas or document portal categories (table: motives | areas |
+    categories; the categories start as a default list, written the first time it is read)"""
     from chalicelib.records.register import list_table as fetch
 
     return json_response({"items": [_entry_out(e) for e in fetch(caller.company_id, table)]})
@@ -307,7 +325,7 @@ def list_table(caller: Principal, table: str) -> Response:
     errors={409: "The `code` exists already in that table."},
 )
 def add_entry(caller: Principal, table: str) -> Response:
-    """Add a motive or an area (admins)"""
+    """Add a motive, an area or a portal category (admins)"""
     from chalicelib.api.history_schemas import RegisterTableEntryIn
     from chalicelib.records.register import add_entry as add
 
@@ -323,7 +341,7 @@ def add_entry(caller: Principal, table: str) -> Response:
     versioned=True,
 )
 def rename_entry(caller: Principal, table: str, code: str) -> Response:
-    """Rename a motive or an area (admins)"""
+    """Rename a motive, an area or a portal category (admins)"""
     from chalicelib.api.history_schemas import RegisterTableRenameIn
     from chalicelib.records.register import rename_entry as rename
 
@@ -335,7 +353,7 @@ def rename_entry(caller: Principal, table: str, code: str) -> Response:
 
 @route("DELETE /register/{table}/{code}", ADMIN, status=204)
 def delete_entry(caller: Principal, table: str, code: str) -> Response:
-    """Delete a motive or an area (admins); records keep its code"""
+    """Delete a motive, an area or a portal category (admins); records and publications keep its code"""
     from chalicelib.records.register import delete_entry as delete
 
     delete(caller.company_id, table, code)

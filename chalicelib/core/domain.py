@@ -640,6 +640,26 @@ class BusinessEvent:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """A file of a client's register published to the client's document portal (seed 004's
+    "Publicar en a3doc cloud"): a copy of the file under its own name, the company's categories
+    it is filed under, and whether the client sees it ("Visible para el cliente")."""
+
+    company_id: str
+    client_id: str
+    publication_id: str  # time-ordered (newest first in a listing)
+    name: str
+    categories: tuple[str, ...]
+    visible: bool
+    file: AttachmentRef  # the portal's own copy (``<company>/portal/...``)
+    record_id: str  # the register record it was published from
+    attachment: int  # which of that record's attachments (its place in the list)
+    created_at: datetime
+    created_by: str | None = None  # who published it (a level-4 user sees their own only)
+    private_to: str | None = None  # the record came from this user's private mailbox (H3)
+
+
+@dataclass(frozen=True)
 class RegisterLookup:
     """A motive or an area of a company's register (H2)."""
 

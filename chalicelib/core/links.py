@@ -15,6 +15,7 @@ key keeps the links of e-mails already sent working (docs/decisions/0022-link-ke
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -164,6 +165,35 @@ def tracking_alert_headers(
         "List-Unsubscribe-Post": ONE_CLICK,
         "Auto-Submitted": AUTO_SUBMITTED,
     }
+
+
+PORTAL_PATH = "/public/portal"
+PORTAL_PURPOSE = "portal"  # a portal token's ``p``: no other link of Pregón's opens the portal
+PORTAL_LINK_DAYS = 30  # a portal link works at least this long (to the end of the UTC day 30 days on)
+
+
+def portal_link_expiry(now: datetime) -> int:
+    """The end of the UTC day :data:`PORTAL_LINK_DAYS` on (seconds): every portal link made for a
+    client in one day is the same link, so a bulk send signs once a client and a day."""
+    day = now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int((day + timedelta(days=PORTAL_LINK_DAYS + 1)).timestamp())
+
+
+@lru_cache(maxsize=4096)
+def _portal_token(key: str, company_id: str, client_id: str, exp: int) -> str:
+    import jwt
+
+    claims = {"p": PORTAL_PURPOSE, "c": company_id, "k": client_id, "exp": exp}
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def portal_url(company_id: str, client_id: str) -> str:
+    """The client's document portal link (decision 0035): signed (HS256, the link key), naming
+    the company and the client, expiring (:func:`portal_link_expiry`)."""
+    from chalicelib.core import clock
+
+    token = _portal_token(link_signing_key(), company_id, client_id, portal_link_expiry(clock.now()))
+    return f"{get_settings().public_base_url}{PORTAL_PATH}?token={token}"
 
 
 def plus_reply_address(company_id: str, communication_id: str) -> str | None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -158,8 +158,14 @@ CLIENT_VARIABLES = (
     _v("client.balance", "The client's outstanding balance, formatted (e.g. $ 15.300,00)."),
 )
 CLIENT_NAME = (CLIENT_VARIABLES[1],)
+PORTAL_LINK = _v(
+    "portal_link",
+    "The client's document portal: a signed link to the documents published to them, valid 30 days "
+    "(docs/portal.md).",
+)
+SAMPLE_PORTAL_LINK = "https://pregon.example/public/portal?token=sample"
 # What a manual send renders every template with (producers/sends/manual.py, ``_data``).
-MANUAL_SEND_VARIABLES = frozenset(v.name for v in (*CLIENT_VARIABLES, *COMPANY_VARIABLES))
+MANUAL_SEND_VARIABLES = frozenset(v.name for v in (*CLIENT_VARIABLES, *COMPANY_VARIABLES)) | {"portal_link"}
 
 SAMPLE_COMPANY = {
     "name": "Cargas del Sur",
@@ -471,7 +477,30 @@ _TYPES: tuple[MessageType, ...] = (
     ),
 )
 
-MESSAGE_TYPES: dict[str, MessageType] = {t.key: t for t in _TYPES}
+_TYPES += (
+    MessageType(
+        key="portal_access",
+        title="Document portal access",
+        sender_area="documents",
+        variables=(*CLIENT_VARIABLES, PORTAL_LINK, *COMPANY_VARIABLES),
+        sample={"client": SAMPLE_CLIENT, "portal_link": SAMPLE_PORTAL_LINK, "company": SAMPLE_COMPANY},
+    ),
+)
+
+
+def _with_portal_link(kind: MessageType) -> MessageType:
+    """Every type that names a client offers ``portal_link`` too (its client's document portal)."""
+    names = {v.name for v in kind.variables}
+    if "portal_link" in names or not any(n.startswith("client.") for n in names):
+        return kind
+    return replace(
+        kind,
+        variables=(*kind.variables, PORTAL_LINK),
+        sample={**kind.sample, "portal_link": SAMPLE_PORTAL_LINK},
+    )
+
+
+MESSAGE_TYPES: dict[str, MessageType] = {t.key: _with_portal_link(t) for t in _TYPES}
 
 
 def custom_type(key: str) -> MessageType:
@@ -479,8 +508,8 @@ def custom_type(key: str) -> MessageType:
         key=key,
         title="Custom template",
         sender_area=CUSTOM_AREA,
-        variables=(*CLIENT_VARIABLES, *COMPANY_VARIABLES),
-        sample={"client": SAMPLE_CLIENT, "company": SAMPLE_COMPANY},
+        variables=(*CLIENT_VARIABLES, PORTAL_LINK, *COMPANY_VARIABLES),
+        sample={"client": SAMPLE_CLIENT, "portal_link": SAMPLE_PORTAL_LINK, "company": SAMPLE_COMPANY},
     )
 
 
@@ -894,7 +923,24 @@ def render_for(
 ) -> tuple[EffectiveTemplate, RenderedMessage]:
     """What a sender needs: the effective template of ``key`` rendered with real ``variables``."""
     template = effective_template(company_id, key)
-    return template, render_untrusted(template.sources, _with_branding(company_id, variables))
+    given = with_portal_link(company_id, template.sources, variables)
+    return template, render_untrusted(template.sources, _with_branding(company_id, given))
+
+
+def with_portal_link(
+    company_id: str, sources: tuple[str, ...], variables: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``variables`` with ``portal_link``, the client's document portal link (docs/portal.md), when
+    the template's ``sources`` use it and the variables name a client (``client.code``): a link is
+    signed only for the templates that print it."""
+    client = variables.get("client")
+    if "portal_link" in variables or not isinstance(client, Mapping) or not client.get("code"):
+        return dict(variables)
+    if not any(source and "portal_link" in source for source in sources):
+        return dict(variables)
+    from chalicelib.core.links import portal_url
+
+    return {**variables, "portal_link": portal_url(company_id, str(client["code"]))}
 
 
 def _with_branding(company_id: str, variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -915,7 +961,8 @@ def render_channel(company_id: str, key: str, channel: str, variables: Mapping[s
     ``push_body`` (``text``). A part the template lacks falls back to the plain-text body / subject.
     A channel the template has no text for is refused (422 on ``channel``)."""
     template, rendered = render_for(company_id, key, variables)
-    return for_channel(template, channel, variables, rendered)
+    sms = (template.sms_text or "", template.push_title or "", template.push_body or "")
+    return for_channel(template, channel, with_portal_link(company_id, sms, variables), rendered)
 
 
 def for_channel(

@@ -24,7 +24,17 @@ RECORD_TYPES = ("visit", "call", "email", "meeting", "other")
 LISTED_TYPES = (*RECORD_TYPES, "sms", "push")
 INITIATED_BY = ("client", "staff")
 DIRECTIONS = ("out", "in", "note")
-TABLES = {"motives": "motive", "areas": "area"}
+TABLES = {"motives": "motive", "areas": "area", "categories": "category"}
+# The document portal's categories a company starts with (seed 004's a3doc categories): written
+# the first time its list is read, then the company's own to rename, delete or add to.
+DEFAULT_CATEGORIES = (
+    ("facturas", "Facturas"),
+    ("impuestos", "Impuestos"),
+    ("contabilidad", "Contabilidad"),
+    ("laboral", "Laboral y nóminas"),
+    ("contratos", "Contratos"),
+    ("otros", "Otros documentos"),
+)
 # What may change on a record that Pregón wrote by itself (a message sent or received).
 AUTOMATIC_EDITABLE = frozenset({"motive", "area"})
 MANUAL_EDITABLE = frozenset({"record_type", "motive", "area", "initiated_by", "subject", "text"})
@@ -512,7 +522,13 @@ def _table(name: str) -> str:
 
 
 def list_table(company_id: str, name: str) -> list[RegisterLookup]:
-    return sorted(lookups.list_lookups(company_id, _table(name)), key=lambda e: e.code)
+    entries = lookups.list_lookups(company_id, _table(name))
+    if name == "categories" and not entries and lookups.seed_once(company_id, "category"):
+        now = clock.now()
+        for code, title in DEFAULT_CATEGORIES:
+            lookups.add_lookup(RegisterLookup(company_id, "category", code, title, now), "pregon")
+        entries = lookups.list_lookups(company_id, "category")
+    return sorted(entries, key=lambda e: e.code)
 
 
 def add_entry(admin: Principal, name: str, code: str, title: str) -> RegisterLookup:

@@ -52,6 +52,7 @@ from chalicelib.store.models import (
     TicketDayModel,
     TicketModel,
 )
+from chalicelib.store.publications import item_keys
 from chalicelib.store.tables import Check, existing_items, key_of, transacted, written
 
 # In order; each is done when its Query finds nothing left. ``client`` deletes the client's item
@@ -593,12 +594,26 @@ def is_being_erased(company_id: str, client_id: str, erasing: frozenset[str]) ->
 
 
 def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str]) -> Page:
-    """What is left under the client's code and addresses, each small: its reminder settings, open
+    """What is left under the client's code and addresses, each small: its document portal's
+    publications (and their files) first, then its reminder settings, open
     movements, push devices, tickets and tickets' day counts, the address, phone and search
     (``GET /clients?q=``) indexes; and its suppressions, put back under their digest
     (:func:`hashed_address`)."""
     company_id, client_id = job.company_id, str(job.client_id)
     page = Page()
+    published = item_keys(company_id, client_id)[: ITEMS_PAGE // 2]
+    if published:  # its document portal's publications and their files, a page of their own
+        from chalicelib.core.settings import get_settings
+
+        bucket = get_settings().files_bucket
+        for item, key in published:
+            page.deletions.append(item)
+            page.count("other_items")
+            if key:
+                page.files.add(f"{bucket}/{key}")
+        page.count("files", len(page.files))
+        page.listed = len(page.deletions)
+        return page
     candidates: list[Model] = [
         ReminderSettingsModel(company_id, f"client#{client_id}"),
         OpenMovementsModel(company_id, client_id),

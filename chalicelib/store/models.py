@@ -1138,9 +1138,10 @@ class ClientSearchModel(BoundModel):
 
 
 class RegisterLookupModel(BoundModel):
-    """H1/H2 lookups of a company: the register's motives and areas (``motive#<code>``,
-    ``area#<code>``, managed by admins) and each user's saved history filters
-    (``filter#<user>#<id>``, private to that user)."""
+    """H1/H2 lookups of a company: the register's motives, areas and portal categories
+    (``motive#<code>``, ``area#<code>``, ``category#<code>``, managed by admins), each user's saved
+    history filters (``filter#<user>#<id>``, private to that user) and the files published to
+    each client's document portal (``publication#<client>#<id>``: a client's are one Query)."""
 
     class Meta(_Meta):
         table_name = "register-lookups"
@@ -1155,6 +1156,10 @@ class RegisterLookupModel(BoundModel):
     version = NumberAttribute(null=True)
     created_by = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # A client's publication (``publication#<client>#<id>``, store.publications): whether the
+    # client sees it, and the categories it is filed under (none: absent); its file in ``data``.
+    visible = BooleanAttribute(null=True)
+    categories = UnicodeSetAttribute(null=True)
 
 
 class PasswordAttemptModel(BoundModel):

@@ -68,6 +68,18 @@ def list_lookups(company_id: str, table: str) -> list[domain.RegisterLookup]:
     return [_lookup(i) for i in items]
 
 
+def seed_once(company_id: str, table: str) -> bool:
+    """True the first time it is asked for a company's ``table`` (its defaults are to be written
+    then), False ever after: a marker ``seeded#<table>`` is written on condition it is not there."""
+    from chalicelib.core import clock
+
+    return written(
+        lambda: RegisterLookupModel(company_id, f"seeded#{table}", name=table, created_at=clock.now()).save(
+            condition=RegisterLookupModel.entry_key.does_not_exist()
+        )
+    )
+
+
 def delete_lookup(company_id: str, table: str, code: str) -> bool:
     return written(
         lambda: RegisterLookupModel(company_id, f"{table}#{code}").delete(

@@ -57,7 +57,12 @@ from chalicelib.messaging.outbox import (
 )
 from chalicelib.messaging.sandbox import render_untrusted
 from chalicelib.messaging.sms_text import render_sms, template_variables
-from chalicelib.messaging.templates import EffectiveTemplate, effective_template, message_type
+from chalicelib.messaging.templates import (
+    EffectiveTemplate,
+    effective_template,
+    message_type,
+    with_portal_link,
+)
 from chalicelib.producers.reminders import AFTER_DUE, ALERT_TYPE
 from chalicelib.producers.reminders.plan import due_today, planned
 from chalicelib.producers.reminders.settings import body_html, concepts, sms_text
@@ -402,7 +407,8 @@ class _Decider:
             headers={"Auto-Submitted": "auto-generated"},
         )
         try:
-            rendered = render_untrusted(sources, variables)
+            given = with_portal_link(rec.company_id, sources, variables)
+            rendered = render_untrusted(sources, given)
             base = replace(base, subject=rendered.subject.strip(), text=rendered.text, html=rendered.html)
         except ValidationFailed as exc:
             base = replace(base, error=f"the reminder template failed: {exc}")

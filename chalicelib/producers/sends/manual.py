@@ -155,7 +155,7 @@ def _checked_template(company_id: str, request: SendRequest) -> Any:
     """The effective template, rendered once with a sample client and the request's variables, so
     a template that cannot render with what was given is refused (422) before anything is sent."""
     from chalicelib.messaging.sandbox import render_untrusted
-    from chalicelib.messaging.templates import SAMPLE_CLIENT, effective_template
+    from chalicelib.messaging.templates import SAMPLE_CLIENT, SAMPLE_PORTAL_LINK, effective_template
 
     try:
         template = effective_template(company_id, request.template_key)
@@ -165,7 +165,7 @@ def _checked_template(company_id: str, request: SendRequest) -> Any:
         raise ValidationFailed([{"field": "template", "message": e["message"]} for e in exc.errors]) from exc
     try:
         sample = _data(request.variables, dict(SAMPLE_CLIENT), company_variables(None, "Sample"))
-        render_untrusted(template.sources, sample)
+        render_untrusted(template.sources, {"portal_link": SAMPLE_PORTAL_LINK, **sample})
     except ValidationFailed as exc:
         raise ValidationFailed(
             [{"field": "template", "message": _in_part(e["field"], e["message"])} for e in exc.errors]
@@ -466,7 +466,7 @@ class _Page:
     def messages_for(self, client: Client, key_prefix: str | None) -> tuple[list[OutgoingMessage], str]:
         """The client's messages, or none and why (no address, or the template failed for it)."""
         from chalicelib.messaging.sandbox import render_untrusted
-        from chalicelib.messaging.templates import for_channel
+        from chalicelib.messaging.templates import for_channel, with_portal_link
 
         if client.manual_sends_off_at is not None:
             return [], "unsubscribed from manual sends"
@@ -490,6 +490,9 @@ class _Page:
         if balance is not None:  # none pushed: a balance the request's variables give stays
             values["balance"] = balance
         data = _data(self.variables, values, self.company)
+        template = self.template
+        channel_parts = (template.sms_text or "", template.push_title or "", template.push_body or "")
+        data = with_portal_link(self.company_id, (*template.sources, *channel_parts), data)
         try:
             # SMS and push carry the template's own texts (its sms_text, push title and body) when it has them
             rendered = for_channel(
