@@ -606,8 +606,8 @@ def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: It
         from chalicelib.core.settings import get_settings
 
         bucket = get_settings().files_bucket
-        for item, key in published:
-            page.deletions.append(item)
+        for publication, key in published:
+            page.deletions.append(publication)
             page.count("other_items")
             if key:
                 page.files.add(f"{bucket}/{key}")

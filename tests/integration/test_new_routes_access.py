@@ -25,6 +25,13 @@ ROUTES = [
     ("GET", "/staff/colleagues"),
     ("POST", "/clients/CLI-1/register/R1/notify"),
     ("GET", "/clients/CLI-1/register/R1/task.ics"),
+    # session 38: the client's document portal (docs/portal.md), the register's rule at each
+    ("GET", "/clients/CLI-1/publications"),
+    ("POST", "/clients/CLI-1/publications"),
+    ("GET", "/clients/CLI-1/publications/P1"),
+    ("PATCH", "/clients/CLI-1/publications/P1"),
+    ("DELETE", "/clients/CLI-1/publications/P1"),
+    ("POST", "/clients/CLI-1/portal-access"),
 ]
 ADMIN_ONLY = {
     "/sender-accounts",

@@ -1,0 +1,339 @@
+"""Seed 004, "Adjuntar documentos y publicar en a3doc cloud": staff publish a file of a client's
+register to the client's document portal; the client opens it from a signed link (docs/portal.md,
+decision 0035). Real DynamoDB Local, moto's S3, the SMTP server's raw bytes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from datetime import timedelta
+from email import message_from_bytes, policy
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.history import add_register_record
+from tests.steps.hostile_mail import company_files
+from tests.steps.mail import text_of, wire_problems
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import IDENTITY, Tenant, smtp_sender_account
+
+PDF = b"%PDF-1.4\n% Declaracion de IVA de octubre\n" + bytes(range(256)) * 8
+
+
+def level(tenant: Tenant, user: str, n: int) -> dict[str, str]:
+    token = IDENTITY.mint(tenant.company_id, user_id=f"{user}@{tenant.company_id}", level=n, department="ops")
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def a_record_with_a_file(api: Client, headers: dict[str, str], client_id: str = "CLI-1") -> str:
+    """Staff note a visit in the client's register and attach the signed declaration to it."""
+    record = add_register_record(api, headers, client_id, record_type="visit", subject="Firma de la DDJJ")
+    rid = str(record["communication_id"])
+    attached = api.http.post(
+        f"/clients/{client_id}/register/{rid}/attachments",
+        headers=headers,
+        body=json.dumps(
+            {
+                "name": "ddjj.pdf",
+                "content_type": "application/pdf",
+                "content_base64": base64.b64encode(PDF).decode(),
+            }
+        ),
+    )
+    assert attached.status_code == 201, attached.body
+    return rid
+
+
+def publish(api: Client, headers: dict[str, str], client_id: str = "CLI-1", **fields: Any) -> Any:
+    return api.http.post(f"/clients/{client_id}/publications", headers=headers, body=json.dumps(fields))
+
+
+def portal_link_in(raw: bytes) -> str:
+    """The portal link a client clicks, read from the e-mail's bytes as its mail program would."""
+    message = message_from_bytes(raw, policy=policy.default)
+    [link] = re.findall(r"https?://\S+/public/portal\?token=[\w.\-]+", text_of(message))
+    return link
+
+
+def opened(api: Client, link: str, **headers: str) -> Any:
+    """The browser opens ``link`` (the app's path and query)."""
+    parts = urlsplit(link)
+    return api.http.get(f"{parts.path}?{parts.query}" if parts.query else parts.path, headers=headers)
+
+
+def downloads(page: str) -> list[str]:
+    return re.findall(r'href="(portal/files/[0-9a-f]{24}\?token=[^"]+)"', page)
+
+
+def test_a_clerk_publishes_a_file_and_the_client_downloads_it_from_the_emailed_link(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a firm with a general sender account, and a client with a visit in its register
+    # carrying the signed declaration
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Sur", "avisos@cargasdelsur.example")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    staff = tenant.staff_headers()
+    rid = a_record_with_a_file(api, staff)
+    # And the company's categories, a default list until it changes it
+    categories = body(api.http.get("/register/categories", headers=staff))["items"]
+    assert ("impuestos", "Impuestos") in {(c["code"], c["name"]) for c in categories}
+    # When the clerk publishes it under another name, in "Impuestos", leaving "Visible" as it comes
+    answer = publish(
+        api, staff, record_id=rid, attachment=0, name="DDJJ IVA octubre.pdf", categories=["impuestos"]
+    )
+    assert answer.status_code == 201, answer.body
+    published = body(answer)
+    assert (published["name"], published["categories"], published["visible"]) == (
+        "DDJJ IVA octubre.pdf",
+        ["impuestos"],
+        True,
+    )
+    # Then the record's file reads "Publicado", and a second publication of it is refused
+    detail = body(api.http.get(f"/clients/CLI-1/register/{rid}", headers=staff))
+    assert [(a["published"], a["publication_id"]) for a in detail["attachments"]] == [
+        (True, published["publication_id"])
+    ]
+    again = publish(api, staff, record_id=rid, attachment=0)
+    assert (again.status_code, body(again)["field"]) == (409, "attachment")
+
+    # When the clerk sends the client its access ("Enviar acceso al portal") and the e-mail goes out
+    sent = api.http.post("/clients/CLI-1/portal-access", headers=staff, body=b"")
+    assert sent.status_code == 202, sent.body
+    assert deliver_outboxes()["sent"] == 1
+    mailbox.wait_for(1)
+    raw = mailbox.files()[0].read_bytes()
+    assert wire_problems(raw) == []
+    link = portal_link_in(raw)
+    # And the client opens the link from the e-mail's bytes
+    page = opened(api, link, **{"Accept-Language": "es"})
+    # Then a page in the company's look lists the document by its category
+    assert page.status_code == 200, page.body
+    html = page.body.decode() if isinstance(page.body, bytes) else page.body
+    assert "Documentos de Ana Pérez" in html and "DDJJ IVA octubre.pdf" in html and "Impuestos" in html
+    assert f"track/{tenant.company_id}/brand.css" in html
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    # And its download is a one-minute presigned link to the very bytes the clerk attached
+    [download] = downloads(html)
+    got = api.http.get("/public/" + download.replace("&amp;", "&"))
+    assert got.status_code == 302
+    [expires] = re.findall(r"[?&]Expires=(\d+)", got.headers["Location"])  # S3's own clock: the real one
+    assert 0 < int(expires) - time.time() <= 61
+    fetched = requests.get(got.headers["Location"], timeout=10)
+    assert fetched.content == PDF
+    assert "DDJJ%20IVA%20octubre.pdf" in fetched.headers["Content-Disposition"]
+
+    # When the clerk unpublishes it
+    gone = api.http.delete(f"/clients/CLI-1/publications/{published['publication_id']}", headers=staff)
+    assert gone.status_code == 204
+    # Then the portal no longer lists it, its link is a 404 page, its copy is deleted, the record's
+    # file stays and reads "No"
+    html = opened(api, link).body.decode()
+    assert "DDJJ IVA octubre.pdf" not in html and "Todavía no hay documentos" in html
+    refused = api.http.get("/public/" + download.replace("&amp;", "&"), headers={"Accept-Language": "es"})
+    assert refused.status_code == 404 and "Este documento ya no está" in refused.body.decode()
+    assert company_files(tenant.company_id, "portal") == []
+    detail = body(api.http.get(f"/clients/CLI-1/register/{rid}", headers=staff))
+    assert [(a["published"], a["download_url"] is not None) for a in detail["attachments"]] == [(False, True)]
+
+
+def test_hidden_unpublished_another_clients_and_another_companys_documents_are_out_of_reach(
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any
+) -> None:
+    from chalicelib.core.links import manual_unsubscribe_token, portal_url
+
+    # Given two clients, each with a file published, and a third file published hidden
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    put_client(api, tenant, "CLI-2", emails=["luis@example.com"], name="Luis Díaz")
+    staff = tenant.staff_headers()
+    mine = body(publish(api, staff, record_id=a_record_with_a_file(api, staff), attachment=0, name="ana.pdf"))
+    theirs = body(
+        publish(api, staff, "CLI-2", record_id=a_record_with_a_file(api, staff, "CLI-2"), attachment=0)
+    )
+    hidden = publish(
+        api,
+        staff,
+        record_id=a_record_with_a_file(api, staff),
+        attachment=0,
+        name="borrador.pdf",
+        visible=False,
+    )
+    assert hidden.status_code == 201
+    link = portal_url(tenant.company_id, "CLI-1")
+    token = link.split("token=")[1]
+    # When Ana's link is used for her page, Luis's document, and the hidden one
+    html = opened(api, link).body.decode()
+    luis = api.http.get(f"/public/portal/files/{theirs['publication_id']}?token={token}")
+    draft = api.http.get(f"/public/portal/files/{body(hidden)['publication_id']}?token={token}")
+    # Then she sees her visible document only, and the others are the same 404
+    assert "ana.pdf" in html and "borrador.pdf" not in html and len(downloads(html)) == 1
+    assert (luis.status_code, draft.status_code) == (404, 404)
+    own = api.http.get(f"/public/portal/files/{mine['publication_id']}?token={token}")
+    assert own.status_code == 302
+
+    # When a link is forged: its signature changed, another kind of signed link, a made-up id
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    unsubscribe = manual_unsubscribe_token(tenant.company_id, "CLI-1")
+    for bad in (forged, unsubscribe, "x"):
+        answer = api.http.get(f"/public/portal?token={bad}", headers={"Accept-Language": "es"})
+        # Then it is refused with a page that names no company and lists nothing
+        assert answer.status_code == 422, (bad, answer.status_code)
+        assert "Este enlace no funciona" in answer.body.decode() and "ana.pdf" not in answer.body.decode()
+    assert api.http.get(f"/public/portal/files/{'0' * 24}?token={token}").status_code == 404
+    # And another company's link to a client of the same code shows that company's only
+    put_client(api, other_tenant, "CLI-1", emails=["otra@example.com"], name="Otra Ana")
+    other = opened(api, portal_url(other_tenant.company_id, "CLI-1")).body.decode()
+    assert "Otra Ana" in other and "ana.pdf" not in other
+    # And another company's staff find no publication of this company's client
+    for method, path in [
+        ("GET", "/clients/CLI-2/publications"),
+        ("GET", f"/clients/CLI-2/publications/{theirs['publication_id']}"),
+        ("DELETE", f"/clients/CLI-2/publications/{theirs['publication_id']}"),
+    ]:
+        assert api.http.request(method, path, headers=other_tenant.admin_headers()).status_code == 404
+
+    # When the link is 31 days old and a day more
+    clock.set_now(clock.now() + timedelta(days=32))
+    late = api.http.get(f"/public/portal?token={token}", headers={"Accept-Language": "es"})
+    # Then it has expired: a 410 page, in the company's look, saying to ask for a new one
+    assert late.status_code == 410 and "Este enlace venció" in late.body.decode()
+    assert api.http.get(f"/public/portal/files/{mine['publication_id']}?token={token}").status_code == 410
+
+
+def test_a_closed_company_and_an_erased_client_show_nothing(
+    api: Client, tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core.links import portal_url
+    from chalicelib.records.leaving import close_company, reopen_company
+    from tests.steps.erasure import erase, erasure_in_the_request
+
+    # Given a client with a published document
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    staff = tenant.staff_headers()
+    published = body(publish(api, staff, record_id=a_record_with_a_file(api, staff), attachment=0))
+    link = portal_url(tenant.company_id, "CLI-1")
+    assert opened(api, link).status_code == 200
+    # When the company is closed
+    close_company(tenant.company_id, by="ops")
+    # Then its portal is a 410 page
+    closed = opened(api, link, **{"Accept-Language": "es"})
+    assert closed.status_code == 410
+    reopen_company(tenant.company_id, by="ops")
+    # When the client is erased
+    erasure_in_the_request(monkeypatch)
+    assert erase(api, tenant.admin_headers(), "CLI-1").status_code in (200, 202)
+    # Then the publication and its copy are gone, and the link finds nothing
+    assert company_files(tenant.company_id, "portal") == []
+    assert opened(api, link).status_code == 404
+    from chalicelib.store import publications
+
+    assert publications.get(tenant.company_id, "CLI-1", published["publication_id"]) is None
+
+
+def test_each_level_publishes_and_sees_what_the_register_lets_it_see(api: Client, tenant: Tenant) -> None:
+    # Given a record noted by a level-4 user, and one by a level-3 user
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    junior, other_junior, senior = (
+        level(tenant, "junior", 4),
+        level(tenant, "otro", 4),
+        level(tenant, "jefa", 3),
+    )
+    juniors = a_record_with_a_file(api, junior)
+    seniors = a_record_with_a_file(api, senior)
+    # When the level-4 user publishes the senior's record's file, and then their own
+    refused = publish(api, junior, record_id=seniors, attachment=0)
+    own = publish(api, junior, record_id=juniors, attachment=0, categories=["facturas"])
+    # Then the senior's is not found (as the register answers) and their own is published
+    assert refused.status_code == 404 and own.status_code == 201, (refused.body, own.body)
+    pid = body(own)["publication_id"]
+    by_senior = body(publish(api, senior, record_id=seniors, attachment=0))["publication_id"]
+    # And each sees the publications the register's rule lets them see
+    listed = {
+        who: [
+            p["publication_id"] for p in body(api.http.get("/clients/CLI-1/publications", headers=h))["items"]
+        ]
+        for who, h in {"junior": junior, "other junior": other_junior, "senior": senior}.items()
+    }
+    assert listed == {"junior": [pid], "other junior": [], "senior": [by_senior, pid]}
+    # And another level-4 user can neither read, change nor unpublish the junior's
+    for method, payload in [("GET", None), ("PATCH", {"visible": False}), ("DELETE", None)]:
+        answer = api.http.request(
+            method,
+            f"/clients/CLI-1/publications/{pid}",
+            headers=other_junior,
+            body=json.dumps(payload).encode() if payload else b"",
+        )
+        assert answer.status_code == 404, (method, answer.status_code)
+    # And the senior hides it and files it elsewhere; a category the company lacks is refused
+    changed = api.http.patch(
+        f"/clients/CLI-1/publications/{pid}",
+        headers=senior,
+        body=json.dumps({"visible": False, "categories": ["contratos"]}),
+    )
+    assert (body(changed)["visible"], body(changed)["categories"]) == (False, ["contratos"])
+    wrong = api.http.patch(
+        f"/clients/CLI-1/publications/{pid}", headers=senior, body=json.dumps({"categories": ["yates"]})
+    )
+    assert (wrong.status_code, body(wrong)["field"]) == (422, "categories")
+    # And the page of older ones starts after the last one listed
+    first = body(api.http.get("/clients/CLI-1/publications?limit=1", headers=senior))
+    second = body(
+        api.http.get(f"/clients/CLI-1/publications?limit=1&cursor={first['next_cursor']}", headers=senior)
+    )
+    assert [p["publication_id"] for p in first["items"] + second["items"]] == [by_senior, pid]
+    assert second["next_cursor"] is None
+
+
+def test_reading_the_portal_is_rate_limited_per_address_bad_links_counted_too(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core.links import portal_url
+    from chalicelib.records import portal
+    from chalicelib.store.rate_limits import Limit
+
+    # Given an allowance of 3 requests an hour from one address (300 in production)
+    monkeypatch.setattr(portal, "VIEWS_PER_ADDRESS", Limit("portal-address-test", 3, 3600))
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    link = portal_url(tenant.company_id, "CLI-1")
+    # When a guesser tries two made-up links, then the real one twice
+    statuses = [api.http.get(f"/public/portal?token=guess{n}").status_code for n in range(2)]
+    statuses += [opened(api, link).status_code for _ in range(2)]
+    # Then the guesses spent the allowance: the fourth request is 429 with Retry-After
+    assert statuses == [422, 422, 200, 429]
+    assert int(opened(api, link).headers["Retry-After"]) > 0
+
+
+def test_any_template_prints_the_clients_portal_link(api: Client, tenant: Tenant) -> None:
+    from chalicelib.messaging.templates import render_for
+
+    # Given an invoice template the company wrote with {{ portal_link }}
+    saved = api.http.put(
+        "/templates/invoice",
+        headers=tenant.admin_headers(),
+        body=json.dumps(
+            {
+                "subject": "Factura {{ invoice.number }}",
+                "text": "Vea sus documentos: {{ portal_link }}",
+                "html": '<p><a href="{{ portal_link }}">Sus documentos</a></p>',
+            }
+        ),
+    )
+    assert saved.status_code == 200, saved.body
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    # When an invoice for the client is rendered
+    _, rendered = render_for(
+        tenant.company_id,
+        "invoice",
+        {"client": {"code": "CLI-1", "name": "Ana"}, "invoice": {"number": "A-1"}},
+    )
+    # Then it carries the client's portal link, which opens the client's portal
+    [link] = re.findall(r"https?://\S+/public/portal\?token=\S+", rendered.text)
+    assert "Documentos de Ana Pérez" in opened(api, link).body.decode()
