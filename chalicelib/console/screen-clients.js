@@ -6,7 +6,6 @@
 import { api, download, extend, fill, h, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
-  attachmentList,
   attempt,
   autoSubmittedNote,
   clientPage,
@@ -16,6 +15,7 @@ import {
   flaggedNote,
   mailMark,
   fileBase64,
+  fileSize,
   formValues,
   input,
   label,
@@ -262,6 +262,8 @@ async function lookups() {
 const REGISTER_TABLES = [
   ["motives", "Motivos"],
   ["areas", "Áreas"],
+  // seed 004's a3doc categories: what a published document is filed under in the client's portal
+  ["categories", "Categorías del portal de documentos"],
 ];
 
 function registerTables() {
@@ -427,7 +429,7 @@ async function clientList(main, ctx) {
     status,
     list,
     section("Alta de cliente", newClientForm(ctx)),
-    ctx.user.level === 1 ? section("Motivos y áreas del registro", registerTables()) : null,
+    ctx.user.level === 1 ? section("Motivos, áreas y categorías del registro", registerTables()) : null,
   );
   await load();
 }
@@ -671,7 +673,7 @@ async function clientRegister(main, ctx, clientId) {
         notifyForm(recordPath, colleagues, () => view(record.communication_id)),
         messageFrame(record.html, undefined, { received: record.direction === "in" }),
         record.text ? h("pre", { class: "b-text" }, record.text) : null,
-        attachmentList(record.attachments),
+        attachmentTable(record),
         // files are added to records written by hand and to mail logged from a staff mailbox (H2)
         record.automatic && record.channel !== "mailbox"
           ? null
@@ -712,6 +714,93 @@ async function clientRegister(main, ctx, clientId) {
       ),
     );
     reveal(detail);
+  }
+
+  // Seed 004's "Adjuntos" with its a3doc column: each file of the record, whether it is published to
+  // the client's document portal (Publicado: Sí/No), and "Publicar documento" or "Retirar".
+  function attachmentTable(record) {
+    const files = (record.attachments || []).map((a, i) => ({ ...a, index: i }));
+    if (!files.length) return null;
+    const box = h("div", { id: "b-publish-box" });
+    return h(
+      "div",
+      { class: "b-attachment-table" },
+      h("h4", {}, "Adjuntos"),
+      table(
+        [
+          ["Archivo", (a) => (a.download_url ? h("a", { href: a.download_url, rel: "noopener noreferrer", target: "_blank" }, a.name) : a.name)],
+          ["Tamaño", (a) => `${fileSize(a.size)}${a.deleted_at ? ", borrado" : ""}${a.omitted ? ", no guardado" : ""}${a.added_by ? `, adjuntado por ${a.added_by_name || a.added_by}` : ""}`],
+          ["Publicado", (a) => (a.published ? "Sí" : "No")],
+          [
+            null,
+            (a) =>
+              a.published
+                ? h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "b-danger",
+                      "data-unpublish": String(a.index),
+                      onclick: async () => {
+                        if (!confirm(`¿Retirar «${a.name}» del portal del cliente?`)) return;
+                        if ((await attempt(() => api("DELETE", `${base}/publications/${segment(a.publication_id)}`))) !== undefined) {
+                          toast(`Retirado del portal: ${a.name}`);
+                          view(record.communication_id);
+                        }
+                      },
+                    },
+                    "Retirar",
+                  )
+                : a.download_url
+                  ? h("button", { type: "button", "data-publish": String(a.index), onclick: () => publishForm(box, record, a) }, "Publicar documento")
+                  : null,
+          ],
+        ],
+        files,
+        { id: "b-attachments" },
+      ),
+      box,
+    );
+  }
+
+  // "Publicar documento en a3doc": the file's name (editable), the company's categories, and
+  // "Visible para el cliente", ticked as it comes.
+  async function publishForm(box, record, file) {
+    const categories = ((await attempt(() => api("GET", "/register/categories"))) || {}).items || [];
+    const form = h(
+      "form",
+      {
+        class: "b-form",
+        id: "b-publish",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const chosen = categories.filter((c) => form.elements[`category-${c.code}`].checked).map((c) => c.code);
+          const payload = {
+            record_id: record.communication_id,
+            attachment: file.index,
+            name: form.elements.name.value.trim(),
+            categories: chosen,
+            visible: form.elements.visible.checked,
+          };
+          if (await attempt(() => api("POST", `${base}/publications`, payload), form)) {
+            toast(`Publicado en el portal del cliente: ${payload.name}`);
+            view(record.communication_id);
+          }
+        },
+      },
+      h("h4", {}, "Publicar documento en el portal del cliente"),
+      field("Nombre del archivo", input("name", { id: "b-publish-name", required: "", maxlength: "120", value: file.name })),
+      h(
+        "fieldset",
+        { id: "b-publish-categories" },
+        h("legend", {}, "Categorías"),
+        categories.map((c) => check(`category-${c.code}`, c.name, false)),
+      ),
+      check("visible", "Visible para el cliente", true),
+      h("button", { type: "submit" }, "Publicar"),
+    );
+    fill(box, form);
+    form.elements.name.focus();
   }
 
   // Edit a record (seed 004, "Edición de registro"): one written by hand, every field; one logged
@@ -853,6 +942,22 @@ async function clientRegister(main, ctx, clientId) {
     ),
     section("Nuevo registro manual", add),
     section("Datos del cliente", cardBox),
+    section(
+      "Portal de documentos",
+      h("p", { class: "b-muted" }, "Los documentos publicados desde el registro, por categoría. El enlace que recibe el cliente sirve 30 días."),
+      h(
+        "button",
+        {
+          type: "button",
+          id: "b-portal-access",
+          onclick: async () => {
+            const sent = await attempt(() => api("POST", `${base}/portal-access`));
+            if (sent) toast(`Acceso al portal enviado a ${sent.to_address}`);
+          },
+        },
+        "Enviar acceso al portal",
+      ),
+    ),
   );
   await load();
   if (ctx.params.get("record")) await view(ctx.params.get("record")); // drawn with the screen
