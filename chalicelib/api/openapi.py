@@ -329,7 +329,15 @@ def build_openapi(app: Any = None) -> dict[str, Any]:
                 "description": "Manual sends to one or many clients, as a job (C8).",
             },
             {"name": "history", "description": "History per channel: view, resend, my filters, export (H1)."},
-            {"name": "register", "description": "A client's communications register, motives, areas (H2)."},
+            {
+                "name": "register",
+                "description": "A client's communications register, motives, areas, portal categories (H2).",
+            },
+            {
+                "name": "portal",
+                "description": "A client's document portal: publish a register file, categories, the access "
+                "e-mail (seed 004; docs/portal.md).",
+            },
             {"name": "notes", "description": "Client notes by access level, the notes report (N1-N3)."},
             {
                 "name": "staff",
