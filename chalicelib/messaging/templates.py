@@ -559,6 +559,11 @@ class EffectiveTemplate:
         return (self.subject, self.text, self.html)
 
     @property
+    def channel_sources(self) -> tuple[str, str, str]:
+        """Its SMS text, push title and push body (empty when it has none): what SMS and push print."""
+        return (self.sms_text or "", self.push_title or "", self.push_body or "")
+
+    @property
     def has_email(self) -> bool:
         """False for a custom template saved without subject, text and html (SMS or push only)."""
         return bool(self.subject or self.text or self.html)
@@ -961,8 +966,8 @@ def render_channel(company_id: str, key: str, channel: str, variables: Mapping[s
     ``push_body`` (``text``). A part the template lacks falls back to the plain-text body / subject.
     A channel the template has no text for is refused (422 on ``channel``)."""
     template, rendered = render_for(company_id, key, variables)
-    sms = (template.sms_text or "", template.push_title or "", template.push_body or "")
-    return for_channel(template, channel, with_portal_link(company_id, sms, variables), rendered)
+    given = with_portal_link(company_id, template.channel_sources, variables)
+    return for_channel(template, channel, given, rendered)
 
 
 def for_channel(

@@ -506,7 +506,7 @@ def _decide_sms(
 ) -> None:
     from chalicelib.messaging.accounts.sms import get_sms_settings
     from chalicelib.messaging.outbox import OutgoingMessage
-    from chalicelib.messaging.templates import for_channel, render_for, sms_prints
+    from chalicelib.messaging.templates import for_channel, render_for, sms_prints, with_portal_link
 
     if company_refusal:
         decision.skipped.append(SkippedRecipient("sms", company_refusal))
@@ -531,7 +531,8 @@ def _decide_sms(
             # the answer tells the back office what to send.
             decision.skipped.append(SkippedRecipient("sms", NO_BALANCE))
             return
-        text = for_channel(template, "sms", variables, rendered).text
+        given = with_portal_link(company.company_id, template.channel_sources, variables)
+        text = for_channel(template, "sms", given, rendered).text
     except ValidationFailed as exc:  # the company's template: a failed message, not a refused event
         text, error = "", f"the template cannot be rendered: {exc}"
     decision.messages.append(

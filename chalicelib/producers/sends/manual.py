@@ -490,9 +490,8 @@ class _Page:
         if balance is not None:  # none pushed: a balance the request's variables give stays
             values["balance"] = balance
         data = _data(self.variables, values, self.company)
-        template = self.template
-        channel_parts = (template.sms_text or "", template.push_title or "", template.push_body or "")
-        data = with_portal_link(self.company_id, (*template.sources, *channel_parts), data)
+        sources = (*self.template.sources, *self.template.channel_sources)
+        data = with_portal_link(self.company_id, sources, data)
         try:
             # SMS and push carry the template's own texts (its sms_text, push title and body) when it has them
             rendered = for_channel(
