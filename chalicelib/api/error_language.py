@@ -1370,7 +1370,6 @@ CATALOG: dict[str, str] = {
     "is not a cursor of this listing": "no es un cursor de esta lista",
     "is not a document portal link": "no es un enlace al portal de documentos",
     "is not a file name": "no es un nombre de archivo",
-    "is not a page of this portal": "no es una página de este portal",
     "not categories of the company (see /register/categories): {codes}": (
         "no son categorías de la empresa (vea /register/categories): {codes}"
     ),

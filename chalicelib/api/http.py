@@ -167,7 +167,7 @@ def pydantic_errors(exc: Any) -> list[dict[str, str]]:
 
 
 #: The longest value a query parameter takes, as the API document says (api/openapi.py reads it).
-QUERY_MAX_LENGTH = {"client_id": 64, "q": 254, "category": 64}
+QUERY_MAX_LENGTH = {"client_id": 64, "q": 254}
 
 
 def query_param(request: Request, name: str, default: str | None = None) -> str | None:

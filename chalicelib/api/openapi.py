@@ -148,7 +148,7 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "Only the documents filed under this category (a code of the company's "
         "`/register/categories`); an unknown one shows them all.",
-        "schema": {"type": "string", "maxLength": QUERY_MAX_LENGTH["category"]},
+        "schema": {"type": "string"},
     },
     "channel": {
         "name": "channel",

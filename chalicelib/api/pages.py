@@ -195,7 +195,14 @@ def link_refusal_page(request: Request, exc: PregonError, link: str) -> Response
     says nothing of any company, client or parcel. A signed one shows no more than it names."""
     from urllib.parse import quote
 
-    from chalicelib.core.errors import Conflict, Gone, NotFound, ServiceUnavailable, ValidationFailed
+    from chalicelib.core.errors import (
+        Conflict,
+        Gone,
+        NotFound,
+        ServiceUnavailable,
+        TooManyRequests,
+        ValidationFailed,
+    )
     from chalicelib.core.links import signed_link_claims
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.producers.tracking.subscriptions import ParcelFull
@@ -216,6 +223,8 @@ def link_refusal_page(request: Request, exc: PregonError, link: str) -> Response
         problem = "gone"
     elif isinstance(exc, ServiceUnavailable):
         problem = "try_later"
+    elif isinstance(exc, TooManyRequests) and link in ("portal", "portal_file"):
+        problem = "too_many"
     else:
         return None
     claims = signed_link_claims(token) if token else None

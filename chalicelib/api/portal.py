@@ -183,8 +183,10 @@ def _page(request: Any, token: str) -> str:
     from chalicelib.records.portal import portal_page as read
     from chalicelib.tenants.branding import page_brand
 
-    category = query_param(request, "category") or None
-    before = query_param(request, "cursor") or None
+    # a person's page: a category or a cursor it cannot use shows the first page of all, no refusal
+    params: Any = request.query_params or {}
+    category = str(params.get("category") or "") or None
+    before = str(params.get("cursor") or "") or None
     found = read(token, client_ip(request), category, before)
     company, client = found.reader.company, found.reader.client
     names = dict(found.categories)

@@ -94,7 +94,7 @@ def portal_page(token: str, client_ip: str | None, category: str | None, before:
     if category is not None and category not in dict(categories):
         category = None
     if before is not None and not _is_id(before):
-        raise ValidationFailed([{"field": "cursor", "message": "is not a page of this portal"}])
+        before = None
     items, next_before = store.page(
         reader.company.company_id,
         reader.client.client_id,

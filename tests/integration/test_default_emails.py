@@ -112,4 +112,4 @@ def test_every_default_email_reads_on_a_phone_and_a_desktop(width: str, logo: st
             if column > 600 or (width == "phone" and column < 300):
                 problems.append(f"{key}/{language}: the message column is {column} px wide")
     assert not problems, "\n".join(problems)
-    assert len(rendered) == 2 * len(default_emails()) == 22
+    assert len(rendered) == 2 * len(default_emails()) == 24
