@@ -17,6 +17,7 @@ import {
   fileBase64,
   fileSize,
   formValues,
+  OMITTED,
   input,
   label,
   messageFrame,
@@ -729,7 +730,8 @@ async function clientRegister(main, ctx, clientId) {
       table(
         [
           ["Archivo", (a) => (a.download_url ? h("a", { href: a.download_url, rel: "noopener noreferrer", target: "_blank" }, a.name) : a.name)],
-          ["Tamaño", (a) => `${fileSize(a.size)}${a.deleted_at ? ", borrado" : ""}${a.omitted ? ", no guardado" : ""}${a.added_by ? `, adjuntado por ${a.added_by_name || a.added_by}` : ""}`],
+          // the size, and as the list of files always said: not kept and why, deleted, who added it
+          ["Tamaño", (a) => `${fileSize(a.size)}${a.omitted ? `, ${OMITTED[a.omitted] || a.omitted}` : ""}${a.deleted_at ? ", borrado" : ""}${a.added_by ? `, adjuntado por ${a.added_by_name || a.added_by}` : ""}`],
           ["Publicado", (a) => (a.published ? "Sí" : "No")],
           [
             null,
@@ -757,7 +759,7 @@ async function clientRegister(main, ctx, clientId) {
           ],
         ],
         files,
-        { id: "b-attachments" },
+        { id: "b-attachments", class: "b-table b-attachments" },
       ),
       box,
     );

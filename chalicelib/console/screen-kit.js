@@ -157,7 +157,7 @@ export function messageFrame(html, title = "Mensaje tal como se envió", { recei
 }
 
 // Why a file was not kept, as the API says it, in the console's words.
-const OMITTED = {
+export const OMITTED = {
   "omitted (too large)": "no se guardó: demasiado grande",
   "withheld (SES found a virus in the message)": "retenido: se encontró un virus en el mensaje",
 };

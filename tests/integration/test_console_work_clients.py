@@ -55,6 +55,13 @@ def register_subjects(driver: Any) -> list[str]:
     )
 
 
+def attachment_rows(driver: Any) -> list[str]:
+    """A record's files as its *Adjuntos* table shows them: "<name> (<size, and notes>)"."""
+    rows = driver.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments tbody tr")
+    cells = [[td.text for td in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    return [f"{c[0]} ({c[1]})" for c in cells]
+
+
 def test_a_client_opened_after_another_stays_shown_when_the_first_ones_answer_comes_last(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
@@ -417,11 +424,7 @@ def test_what_pregon_did_not_keep_of_a_mailbox_message_is_said_in_spanish_in_its
     # And the other message lists both files with their sizes, the one not kept saying why
     rows = browser.find_elements(By.CSS_SELECTOR, ".b-register tbody tr")
     next(r for r in rows if "Facturas de octubre" in r.text).find_element(By.TAG_NAME, "button").click()
-    files = wait_until(
-        browser,
-        lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments li")] or None,
-        seconds=20,
-    )
+    files = wait_until(browser, lambda d: attachment_rows(d) or None, seconds=20)
     assert files == ["resumen.txt (840 bytes)", "facturas.pdf (1,3 MB, no se guardó: demasiado grande)"]
 
 
@@ -457,10 +460,7 @@ def test_staff_attach_a_file_to_and_answer_a_mail_logged_from_the_offices_mailbo
     # Then its detail lists the file and who attached it
     wait_until(
         browser,
-        lambda d: any(
-            "balance 2025.pdf" in li.text and "adjuntado por" in li.text
-            for li in d.find_elements(By.CSS_SELECTOR, ".b-detail .b-attachments li")
-        ),
+        lambda d: any("balance 2025.pdf" in row and "adjuntado por" in row for row in attachment_rows(d)),
     )
     console_screenshot(browser, "clients-register-mailbox-attachment")
     # And the clerk answers it from the same detail view: the client gets the answer
