@@ -159,6 +159,14 @@ def public_pages(
     manual = manual_unsubscribe_token(company, "CLI-1")
     driver.get(f"{web}/public/manual-sends/unsubscribe?token={manual}")
     findings.check(f"{key} manual unsubscribe")  # (its form posts to the public base URL: not here)
+    # the client's document portal (docs/portal.md), with nothing published yet
+    from urllib.parse import urlsplit
+
+    from chalicelib.core.links import portal_url
+
+    portal = urlsplit(portal_url(company, "CLI-1"))
+    driver.get(f"{web}{portal.path}?{portal.query}")
+    findings.check(f"{key} document portal")
 
 
 def pressed(driver: Any) -> None:
