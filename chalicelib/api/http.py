@@ -442,6 +442,7 @@ QUERY_PARAMETERS = (
     "channel",
     "auto_submitted",
     "category",
+    "date",
 )
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
 # "one_click": a page, its refusals a page for a browser (a request accepting text/html) and JSON

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.access import STAFF
+from chalicelib.api.access import ADMIN, STAFF
 from chalicelib.api.http import Routes, flag_param, json_response, page_request, page_response, parse_body
 from chalicelib.api.webhook_schemas import NOT_ANNOUNCED
 from chalicelib.tenants.auth.principal import Principal
@@ -84,6 +84,47 @@ def list_unassigned(caller: Principal) -> Response:
     request = inbound.current_request
     page = unassigned(caller, *page_request(request), automatic=flag_param(request, "auto_submitted"))
     return page_response(page.items, page.cursor, _summary)
+
+
+@route("GET /inbound/held", ADMIN, response="HeldMailOut", query=("date",))
+def list_held(caller: Principal) -> Response:
+    """Received e-mail held past the day's ceilings (decision 0037): how many, and from whom
+
+    The held messages are not in the unassigned list nor in any register; each sender's first 20
+    of the day may be released."""
+    from chalicelib.api.http import query_param
+    from chalicelib.records.inbound_flood import held_on, parse_day
+
+    company = _company(caller)
+    return json_response(held_on(company, parse_day(query_param(inbound.current_request, "date"))))
+
+
+@route(
+    "POST /inbound/held/release",
+    ADMIN,
+    body="ReleaseHeldIn",
+    response="ReleasedOut",
+    errors={404: "No held mail from that address on that day (or it was released already)."},
+)
+def release_held(caller: Principal) -> Response:
+    """Record a sender's held e-mails of a day as if no ceiling had held them (decision 0037)
+
+    Each is matched, threaded and announced as on arrival; it is taken off the held list."""
+    from chalicelib.api.inbound_schemas import ReleaseHeldIn
+    from chalicelib.records.inbound_flood import release
+
+    body = parse_body(inbound.current_request, ReleaseHeldIn)
+    return json_response({"released": release(_company(caller), body.date, body.address)})
+
+
+def _company(caller: Principal) -> Any:
+    from chalicelib.core.errors import NotFound
+    from chalicelib.store.companies import get_company
+
+    company = get_company(caller.company_id)
+    if company is None:
+        raise NotFound("there is no such company")
+    return company
 
 
 @route("GET /inbound/{communication_id}", STAFF, response="InboundMessageOut")

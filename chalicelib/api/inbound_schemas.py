@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date as Day
 from datetime import datetime
 from typing import Literal
 
@@ -72,3 +73,29 @@ class InboundMessageOut(InboundSummaryOut):
 class InboundPageOut(BaseModel):
     items: list[InboundSummaryOut]
     next_cursor: str | None
+
+
+class HeldSenderOut(BaseModel):
+    address: str = Field(description="The sender's address (lower case), as the message named it.")
+    received: int = Field(description="Messages from this address that day, recorded and held.")
+    releasable: list[str] = Field(
+        description="SES message ids of the held messages kept for release (the first 20 of the day)."
+    )
+
+
+class HeldMailOut(BaseModel):
+    date: Day = Field(description="The company's day.")
+    channel: Literal["email"]
+    held: int = Field(description="Messages held that day past the ceilings (decision 0037).")
+    senders: list[HeldSenderOut] = Field(description="Senders held that day (the first 100).")
+
+
+class ReleaseHeldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    date: Day = Field(description="The company's day the mail was held on.")
+    address: str = Field(min_length=1, max_length=254, description="The sender, as the held list names it.")
+
+
+class ReleasedOut(BaseModel):
+    released: list[str] = Field(description="Ids of the received e-mails recorded now.")

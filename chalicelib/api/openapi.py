@@ -150,6 +150,13 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "`/register/categories`); an unknown one shows them all.",
         "schema": {"type": "string"},
     },
+    "date": {
+        "name": "date",
+        "in": "query",
+        "required": False,
+        "description": "The company's day (`2026-11-02`, in its time zone); leave it out for today.",
+        "schema": {"type": "string", "format": "date"},
+    },
     "channel": {
         "name": "channel",
         "in": "query",

@@ -49,6 +49,11 @@ class Settings:
     # Confirmation e-mails (double opt-in) a company's public tracking site may send a day, whoever
     # asks (decision 0013): many IPv4 addresses pass the per-client limits, not this one
     public_confirmations_per_day: int = 1000
+    # Received mail recorded a company day (decision 0037): per stranger's address, per known
+    # client's address, and from strangers in all; past them a message is held (kept raw, counted)
+    inbound_per_sender_per_day: int = 50
+    inbound_per_client_address_per_day: int = 500
+    inbound_strangers_per_company_per_day: int = 2000
     # O1/O2: the SHA-256 (hex) of the operator token; empty: no operator may call /operator/...
     operator_token_sha256: str = ""
     # W2: who signs staff into the console: a local identity server (the stack's), or Cognito's
@@ -138,6 +143,11 @@ def get_settings() -> Settings:
         reputation_bounce_rate=float(_env("PREGON_REPUTATION_BOUNCE_RATE", "0.05")),
         reputation_complaint_rate=float(_env("PREGON_REPUTATION_COMPLAINT_RATE", "0.001")),
         public_confirmations_per_day=int(_env("PREGON_PUBLIC_CONFIRMATIONS_PER_DAY", "1000")),
+        inbound_per_sender_per_day=int(_env("PREGON_INBOUND_PER_SENDER_PER_DAY", "50")),
+        inbound_per_client_address_per_day=int(_env("PREGON_INBOUND_PER_CLIENT_ADDRESS_PER_DAY", "500")),
+        inbound_strangers_per_company_per_day=int(
+            _env("PREGON_INBOUND_STRANGERS_PER_COMPANY_PER_DAY", "2000")
+        ),
         operator_token_sha256=_env("PREGON_OPERATOR_TOKEN_SHA256").strip().lower(),
         console_identity_url=_url("PREGON_CONSOLE_IDENTITY_URL"),
         cognito_domain=_url("PREGON_COGNITO_DOMAIN", bare_host=True),

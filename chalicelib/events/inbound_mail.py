@@ -35,7 +35,8 @@ def receive_inbound_mail(event: Any) -> dict[str, Any]:
         return {"logged": 0, "duplicates": 0, "ignored": str(exc)}
     return {
         "logged": sum(1 for o in outcomes if o.created),
-        "duplicates": sum(1 for o in outcomes if not o.created),
+        "duplicates": sum(1 for o in outcomes if not o.created and not o.held),
+        "held": sum(1 for o in outcomes if o.held),
         "communications": [o.communication_id for o in outcomes],
         "errors": [o.error for o in outcomes if o.error],
     }

@@ -30,11 +30,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core import clock, files
-from chalicelib.core.domain import AttachmentRef, Communication
+from chalicelib.core.domain import AttachmentRef, Communication, Company
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.messaging.addresses import company_of, inbound_address, reply_tag
 from chalicelib.records.automatic_mail import DELIVERY_REPORT, automatic_kind
+from chalicelib.records.inbound_flood import HeldMail, admitted
 from chalicelib.records.mime import ParsedMail, Report, parse_mail
 from chalicelib.store import clients as client_store
 from chalicelib.store import communications as store
@@ -152,12 +153,59 @@ class Logged:
     client_id: str | None = None
     error: str | None = None
     automatic: str | None = None  # a machine sent it (``records.automatic_mail``): no webhook event
+    held: bool = False  # past the day's ceilings (``records.inbound_flood``): not logged, counted
 
 
 def receive_notification(notification: dict[str, Any]) -> list[Logged]:
-    """Log the message an SES notification announces, once per company it was addressed to."""
-    receipt = receipt_of(notification)
+    """Log the message an SES notification announces, once per company it was addressed to (past
+    the day's ceilings, held instead: ``records.inbound_flood``)."""
+    return _receive(receipt_of(notification), ceilings=True)
+
+
+def record_held(company_id: str, held: HeldMail) -> str | None:
+    """Log a message the ceilings held (staff release it): as it would have been, ceilings aside;
+    the id of its record (None when it cannot be: the company left, say)."""
+    receipt = Receipt(
+        bucket=held.bucket,
+        key=held.key,
+        ses_message_id=held.ses_message_id,
+        recipients=(held.recipient,),
+        source=held.source or None,
+        dmarc_failed="d" in held.flags,
+        dmarc_policy=held.flags.partition("d")[2].partition(",")[0] or None,
+        virus_found="v" in held.flags.partition("d")[0],
+        spam_found="s" in held.flags.partition("d")[0],
+        spf_passed="p" in held.flags.partition("d")[0],
+        null_sender="n" in held.flags.partition("d")[0],
+    )
+    outcomes = [o for o in _receive(receipt, ceilings=False) if o.company_id == company_id]
+    return outcomes[0].communication_id if outcomes else None
+
+
+def held_mail(receipt: Receipt, company_id: str) -> HeldMail:
+    """What :func:`record_held` needs of a receipt to log its message later."""
+    flags = "".join(
+        flag
+        for flag, on in (
+            ("v", receipt.virus_found),
+            ("s", receipt.spam_found),
+            ("p", receipt.spf_passed),
+            ("n", receipt.null_sender),
+        )
+        if on
+    )
+    if receipt.dmarc_failed:
+        flags += f"d{receipt.dmarc_policy or ''},"
+    recipient = next(
+        (r for r in receipt.recipients if company_of(r) == company_id), inbound_address(company_id)
+    )
+    source = "<>" if receipt.null_sender else (receipt.source or "")
+    return HeldMail(receipt.ses_message_id, receipt.bucket, receipt.key, recipient, flags, source)
+
+
+def _receive(receipt: Receipt, *, ceilings: bool) -> list[Logged]:
     companies = []
+    in_service = {}
     for recipient in receipt.recipients:
         company_id = company_of(recipient)
         if not company_id or company_id in companies:
@@ -171,6 +219,7 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
             logger().warning("inbound mail for a suspended company dropped", extra={"company_id": company_id})
         elif company is not None:
             companies.append(company_id)
+            in_service[company_id] = company
     if not companies:
         logger().error(
             "inbound mail for no known company",
@@ -193,7 +242,8 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
         if raw is None and read_error is None:
             raw, read_error = _read_raw(receipt)
         try:
-            outcomes.append(_log(company_id, receipt, raw or b"", read_error, key))
+            counted = in_service[company_id] if ceilings else None
+            outcomes.append(_log(company_id, receipt, raw or b"", read_error, key, counted))
         except Exception as exc:
             if not unloggable(exc):
                 raise  # a transient failure: the invocation is retried (logging is idempotent)
@@ -204,7 +254,7 @@ def receive_notification(notification: dict[str, Any]) -> list[Logged]:
                 f"the message could not be read ({type(exc).__name__}); it was logged from SES's"
                 f" envelope only: the raw mail is kept at {receipt.raw_key}"
             )
-            outcomes.append(_log(company_id, receipt, b"", problem, key))
+            outcomes.append(_log(company_id, receipt, b"", problem, key, counted))
     for logged in outcomes:
         if logged.created and logged.client_id and logged.communication_id and not logged.automatic:
             _announce(logged.company_id, logged.client_id, logged.communication_id)
@@ -252,7 +302,11 @@ def _read_raw(receipt: Receipt) -> tuple[bytes | None, str | None]:
         raise  # a transient failure: the invocation is retried (logging is idempotent)
 
 
-def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, key: str) -> Logged:
+def _log(
+    company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, key: str, counted: Company | None
+) -> Logged:
+    """Log one received message for one company; ``counted``: the company whose day's ceilings
+    it counts against (None: none, a message staff released), held past them."""
     parsed = parse_mail(raw) if read_error is None else ParsedMail(defects=[read_error])
     envelope = receipt.source.strip("<>").lower() if receipt.source and "@" in receipt.source else None
     if parsed.from_address is None and envelope:
@@ -289,6 +343,10 @@ def _log(company_id: str, receipt: Receipt, raw: bytes, read_error: str | None, 
         if automatic == DELIVERY_REPORT and parent is not None and parsed.report is not None:
             # before the record is written: a failure here is retried with the whole message
             apply_report(parent, parsed.report, receipt.ses_message_id)
+    if counted is not None and not admitted(
+        counted, "email", parsed.from_address, held_mail(receipt, company_id), known=client_id is not None
+    ):
+        return Logged(company_id, None, created=False, held=True)
     withheld = OMITTED_VIRUS if receipt.virus_found else None
 
     def records(attachments: tuple[AttachmentRef, ...]) -> list[Communication]:

@@ -1,0 +1,257 @@
+"""Ceilings on received mail (decision 0037): anyone may write to a company's inbound address, and
+each message recorded costs DynamoDB writes, S3 bytes, webhooks and a place in the unassigned list.
+
+Per company day (its calendar day in its time zone, ``company_day``), a sender address has
+``PREGON_INBOUND_PER_SENDER_PER_DAY`` messages recorded (a known client's address,
+``PREGON_INBOUND_PER_CLIENT_ADDRESS_PER_DAY``), and strangers in all
+``PREGON_INBOUND_STRANGERS_PER_COMPANY_PER_DAY``; a known client's mail never counts against the
+strangers' ceiling, so a flood of strangers does not hold a client's reply. Past a ceiling the
+message is *held*: its raw form stays in the inbound bucket, where SES wrote it; nothing is
+written to the register, no webhook, no ticket; it is counted, the first
+:data:`KEPT_PER_SENDER` held from each sender are listed for staff (``GET /inbound/held``), who
+may release them (``POST /inbound/held/release``); the company's administrators are told once a
+day, in their language; the operator's metric ``InboundMailHeld`` counts each.
+
+Each check is O(1) requests: one counter update for the sender, one for the strangers (a stranger
+under its own ceiling), and, for a held message, one for the day's held count and at most two
+bounded set updates (the sender in the day's list, the message in the sender's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from chalicelib.core import clock
+from chalicelib.core.domain import Company
+from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.observability import logger
+from chalicelib.store import inbound_flood as store
+
+KEPT_PER_SENDER = 20  # held messages of one sender listed (and releasable) a day
+SENDERS_LISTED = 100  # senders listed a day
+_SENDER_TRIES = 1000  # held messages of a day that may still add their sender to the list
+
+
+@dataclass(frozen=True)
+class HeldMail:
+    """What is needed to record a held message later: SES's receipt, as :class:`Receipt` has it."""
+
+    ses_message_id: str
+    bucket: str
+    key: str
+    recipient: str
+    flags: str  # v virus, s spam, p SPF passed, n null sender, d<policy>, DMARC failed
+    source: str  # the envelope sender
+
+    def reference(self) -> str:
+        fields = (self.ses_message_id, self.bucket, self.key, self.recipient, self.flags, self.source)
+        return "\t".join(f.replace("\t", " ") for f in fields)
+
+    @classmethod
+    def of(cls, reference: str) -> HeldMail:
+        return cls(*(reference.split("\t") + [""] * 6)[:6])
+
+
+def ceiling(known: bool) -> int:
+    from chalicelib.core.settings import get_settings
+
+    settings = get_settings()
+    return settings.inbound_per_client_address_per_day if known else settings.inbound_per_sender_per_day
+
+
+def sender_of(address: str | None) -> str:
+    return (address or "").strip().lower() or "(no sender)"
+
+
+def _digest(sender: str) -> str:
+    return hashlib.sha256(sender.encode("utf-8")).hexdigest()[:24]
+
+
+def _key(company: Company, now: datetime, channel: str, what: str) -> tuple[str, datetime]:
+    from chalicelib.messaging.accounts.domain_checks import company_day
+
+    return company_day(company, now, f"inbound-{channel}-{what}")
+
+
+def admitted(company: Company, channel: str, address: str | None, held: HeldMail, *, known: bool) -> bool:
+    """Count one received message from ``address``; True when it is recorded as usual, False when
+    it is held (counted, listed, the administrators told once a day)."""
+    from chalicelib.core.settings import get_settings
+
+    now, sender = clock.now(), sender_of(address)
+    sender_key, day_end = _key(company, now, channel, f"from#{_digest(sender)}")
+    from_sender, most = store.counted(sender_key, day_end), ceiling(known)
+    if from_sender <= most:
+        if known:
+            return True
+        strangers_key, _ = _key(company, now, channel, "strangers")
+        if store.counted(strangers_key, day_end) <= get_settings().inbound_strangers_per_company_per_day:
+            return True
+    _hold(company, channel, sender, held, from_sender - most if from_sender > most else from_sender, now)
+    return False
+
+
+def _hold(company: Company, channel: str, sender: str, held: HeldMail, nth: int, now: datetime) -> None:
+    from chalicelib.core.observability import metrics
+
+    count_key, day_end = _key(company, now, channel, "held")
+    held_today = store.counted(count_key, day_end)
+    if nth <= KEPT_PER_SENDER:
+        store.kept(
+            _key(company, now, channel, f"held#{_digest(sender)}")[0],
+            held.reference(),
+            KEPT_PER_SENDER,
+            day_end,
+        )
+        if held_today <= _SENDER_TRIES:
+            store.kept(_key(company, now, channel, "held-senders")[0], sender, SENDERS_LISTED, day_end)
+    metrics().add_metric(name="InboundMailHeld", unit="Count", value=1)
+    logger().warning(
+        "inbound mail held past the day's ceiling",
+        extra={"company_id": company.company_id, "channel": channel, "held_today": held_today,
+               "ses_message_id": held.ses_message_id},
+    )  # fmt: skip
+    if held_today == 1:
+        _tell_administrators(company, channel)
+
+
+# --- staff: what was held, releasing it ----------------------------------------------------------
+
+
+def held_on(company: Company, day: date | None, channel: str = "email") -> dict[str, Any]:
+    """The day's held mail (today's, in the company's time zone, unless ``day``): how many, and
+    per sender listed how many came that day and the held messages kept for release."""
+    from chalicelib.core.localization import day_start, today
+
+    day = day or today(company.time_zone, clock.now())
+    moment = day_start(day, company.time_zone)
+    count, _ = store.read(_key(company, moment, channel, "held")[0])
+    listed = []
+    for sender in store.read(_key(company, moment, channel, "held-senders")[0])[1]:
+        received, _ = store.read(_key(company, moment, channel, f"from#{_digest(sender)}")[0])
+        kept = store.read(_key(company, moment, channel, f"held#{_digest(sender)}")[0])[1]
+        listed.append(
+            {
+                "address": sender,
+                "received": received,
+                "releasable": [HeldMail.of(r).ses_message_id for r in kept],
+            }
+        )
+    return {"date": day.isoformat(), "channel": channel, "held": count, "senders": listed}
+
+
+def release(company: Company, day: date, address: str) -> list[str]:
+    """Record the held messages of ``address`` kept for ``day`` as if no ceiling held them (each
+    once: a message released is taken off the list first); the ids of the records written."""
+    from chalicelib.core.localization import day_start
+    from chalicelib.records.inbound_mail import record_held
+
+    moment = day_start(day, company.time_zone)
+    sender = sender_of(address)
+    key = _key(company, moment, "email", f"held#{_digest(sender)}")[0]
+    references = store.read(key)[1]
+    if not references:
+        raise NotFound(f"no held mail from {sender!r} on {day.isoformat()}")
+    recorded = []
+    for reference in references:
+        if store.forget_member(key, reference):
+            outcome = record_held(company.company_id, HeldMail.of(reference))
+            if outcome is not None:
+                recorded.append(outcome)
+    return recorded
+
+
+def parse_day(raw: str | None, field: str = "date") -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValidationFailed([{"field": field, "message": "must be a date (YYYY-MM-DD)"}]) from exc
+
+
+# --- the administrators' notice ------------------------------------------------------------------
+
+
+def _tell_administrators(company: Company, channel: str) -> None:
+    from chalicelib.messaging.accounts.sms_credit import tell_once_a_day
+
+    try:
+        tell_once_a_day(
+            company,
+            f"inbound-held-{channel}-notice",
+            "held inbound mail",
+            lambda group: notice_message(company, group),
+        )
+    except Exception:  # the mail is held and counted either way; the notice is not worth a retry
+        logger().exception("held inbound mail notice failed", extra={"company_id": company.company_id})
+
+
+def notice_message(company: Company, administrators: list[str]) -> EmailMessage:
+    """The notice that mail to the company's inbound address is being held today, in the company's
+    language (Spanish unless English), with the ceilings in its locale."""
+    from chalicelib.core.localization import show_count
+    from chalicelib.core.settings import get_settings, notice_from
+    from chalicelib.messaging.addresses import inbound_address
+
+    settings = get_settings()
+    texts = _TEXTS.get(company.language, _TEXTS["es"])
+    values = {
+        "company": company.name,
+        "address": inbound_address(company.company_id),
+        "per_sender": show_count(settings.inbound_per_sender_per_day, company.locale),
+        "per_client": show_count(settings.inbound_per_client_address_per_day, company.locale),
+        "strangers": show_count(settings.inbound_strangers_per_company_per_day, company.locale),
+        "link": f"{settings.public_base_url}/console#/inbound",
+    }
+    message = EmailMessage()
+    message["From"] = f"Pregón <{notice_from()}>"
+    message["To"] = ", ".join(administrators)
+    message["Subject"] = texts["subject"].format(**values)
+    message["Date"] = format_datetime(clock.now())
+    message["Message-ID"] = make_msgid(domain=settings.mail_domain)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-reply comes back
+    body = "\n\n".join(texts[p].format(**values) for p in ("held", "kept", "look", "closing"))
+    message.set_content(body + "\n", cte="quoted-printable")
+    return message
+
+
+_TEXTS = {
+    "es": {
+        "subject": "Pregón: se retiene correo recibido en {address}",
+        "held": (
+            "Hoy {company} recibió en {address} más correo del que Pregón registra en un día: "
+            "{per_sender} mensajes por remitente desconocido, {per_client} por dirección de un "
+            "cliente y {strangers} de remitentes desconocidos en total. Suele ser un bucle de "
+            "respuestas automáticas, un sistema mal configurado o alguien que inunda la dirección."
+        ),
+        "kept": (
+            "Lo que pasó del límite no entra en la lista de correo sin asignar ni en el registro de los "
+            "clientes, no abre tickets ni avisa a sus webhooks: queda guardado tal como llegó, y "
+            "contado. El correo de sus clientes no se retiene por lo que manden los desconocidos."
+        ),
+        "look": "Vea qué se retuvo, de quién, y libere lo que sea de un cliente, en la consola: {link}",
+        "closing": "Pregón envía este aviso a los administradores de {company}, una vez al día como máximo.",
+    },
+    "en": {
+        "subject": "Pregón: mail received at {address} is being held",
+        "held": (
+            "Today {company} received more mail at {address} than Pregón records in a day: "
+            "{per_sender} messages per unknown sender, {per_client} per client address and "
+            "{strangers} from unknown senders in all. It is usually an auto-reply loop, a "
+            "misconfigured system, or someone flooding the address."
+        ),
+        "kept": (
+            "What came past the ceiling is not in the unassigned list nor in clients' registers, opens "
+            "no ticket and tells no webhook: it is kept as it arrived, and counted. Your clients' mail "
+            "is not held for what strangers send."
+        ),
+        "look": "See what was held, from whom, and release what is a client's, in the console: {link}",
+        "closing": "Pregón sends this notice to {company}'s administrators, at most once a day.",
+    },
+}

@@ -1,0 +1,143 @@
+"""Anyone may write to a company's inbound address: a stranger's flood, a mail loop, a company's own
+misconfigured system mailing it all day. Past the day's ceilings (decision 0037) the mail is held:
+kept raw, counted, listed for the administrators (told once a day), not in the unassigned list,
+no register, no webhook; a known client's reply still lands. The ceilings are set low here
+through the settings, as an operator would set them (``PREGON_INBOUND_*``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.domains import notices_by_recipient, pregon_notice_sender_verified
+from tests.steps.inbound import receive_mail
+from tests.steps.tenants import Tenant, staff_user
+from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue
+
+CLIENT = "ana@cliente.example"
+STRANGER = "robot@loop.example"
+
+
+@pytest.fixture
+def low_ceilings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """2 a day per stranger's address, 2 per client's address, 3 from strangers in all."""
+    from chalicelib.core.settings import get_settings
+
+    monkeypatch.setenv("PREGON_INBOUND_PER_SENDER_PER_DAY", "2")
+    monkeypatch.setenv("PREGON_INBOUND_PER_CLIENT_ADDRESS_PER_DAY", "2")
+    monkeypatch.setenv("PREGON_INBOUND_STRANGERS_PER_COMPANY_PER_DAY", "3")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    drain_webhook_queue()
+    with Receiver() as running:
+        yield running
+
+
+def writes(api: Client, tenant: Tenant, sender: str, times: int) -> list[dict[str, Any]]:
+    return [
+        receive_mail(api, tenant.company_id, sender, f"Mensaje {n}", f"Texto {n} de {sender}")
+        for n in range(1, times + 1)
+    ]
+
+
+def unassigned_senders(api: Client, tenant: Tenant) -> list[str]:
+    page = body(api.http.get("/inbound/unassigned?limit=100", headers=tenant.staff_headers()))
+    return sorted(item["from_address"] for item in page["items"])
+
+
+def in_register(api: Client, tenant: Tenant) -> list[str]:
+    items = body(api.http.get("/clients/CLI-1/register", headers=tenant.staff_headers()))["items"]
+    return [i["communication_id"] for i in items if i["direction"] == "in"]
+
+
+def test_a_flood_is_held_past_the_ceilings_while_a_clients_mail_lands_and_staff_release_it(
+    api: Client, tenant: Tenant, receiver: Receiver, low_ceilings: None, local_aws: dict[str, str]
+) -> None:
+    company = tenant.company_id
+    pregon_notice_sender_verified()
+    # Given a company whose administrator is Olga, its client Ana, and its help desk listening
+    # for client mail
+    staff_user(company, "olga", f"olga@{company}.example", level=1)
+    put_client(api, tenant, "CLI-1", name="Ana", emails=[CLIENT])
+    hook = api.http.post(
+        "/webhooks",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"url": receiver.url, "events": ["inbound.received"]}),
+    )
+    assert hook.status_code == 201, hook.body
+
+    # When a stranger's robot mails the inbound address 4 times, and then 2 other strangers once
+    flood = writes(api, tenant, STRANGER, 4)
+    others = [writes(api, tenant, f"persona{n}@otro.example", 1)[0] for n in (1, 2)]
+    # And then Ana (a known client) writes 3 times, the strangers' ceiling reached
+    hers = writes(api, tenant, CLIENT, 3)
+
+    # Then the robot's first 2 are recorded, the other 2 held; the first other stranger fits in
+    # the strangers' 3 of the day, the second is held
+    assert [(r["logged"], r["held"]) for r in flood] == [(1, 0), (1, 0), (0, 1), (0, 1)]
+    assert [(r["logged"], r["held"]) for r in others] == [(1, 0), (0, 1)]
+    assert unassigned_senders(api, tenant) == sorted([STRANGER, STRANGER, "persona1@otro.example"])
+    # And Ana's 2 first land in her register whatever strangers sent; her 3rd is past her own ceiling
+    assert [(r["logged"], r["held"]) for r in hers] == [(1, 0), (1, 0), (0, 1)]
+    assert len(in_register(api, tenant)) == 2
+    # And the help desk hears of her 2 messages only
+    deliver_webhooks()
+    assert [got.event["type"] for got in receiver.received] == ["inbound.received"] * 2
+
+    # And Olga gets one notice, not one per held message, in the company's language
+    [notice] = notices_by_recipient(local_aws["moto"], [f"olga@{company}.example"])[f"olga@{company}.example"]
+    assert notice["Subject"] == f"Pregón: se retiene correo recibido en {company}@inbound.pregon.local"
+    assert notice["Auto-Submitted"] == "auto-generated"
+    text = notice.get_body(("plain",)).get_content()
+    assert "2 mensajes por remitente desconocido, 2 por dirección de un cliente y 3" in text
+    assert "/console#/inbound" in text
+
+    # And the administrators see what was held today, and from whom
+    held = body(api.http.get("/inbound/held", headers=tenant.admin_headers()))
+    assert held["held"] == 4
+    by_sender = {s["address"]: s for s in held["senders"]}
+    assert sorted(by_sender) == sorted([STRANGER, "persona2@otro.example", CLIENT])
+    assert by_sender[STRANGER]["received"] == 4 and len(by_sender[STRANGER]["releasable"]) == 2
+    assert by_sender[CLIENT]["received"] == 3 and len(by_sender[CLIENT]["releasable"]) == 1
+    # (a clerk does not: the list is the administrators')
+    assert api.http.get("/inbound/held", headers=tenant.staff_headers()).status_code == 403
+
+    # When Olga releases Ana's held message
+    released = api.http.post(
+        "/inbound/held/release",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"date": held["date"], "address": CLIENT.upper()}),
+    )
+
+    # Then it is in Ana's register as if it had landed, and the help desk hears of it
+    assert released.status_code == 200, released.body
+    [record] = body(released)["released"]
+    assert record in in_register(api, tenant) and len(in_register(api, tenant)) == 3
+    deliver_webhooks()
+    assert [got.event["data"]["message_id"] for got in receiver.received][-1] == record
+    # And it is off the list: releasing it again finds nothing
+    again = api.http.post(
+        "/inbound/held/release",
+        headers=tenant.admin_headers(),
+        body=json.dumps({"date": held["date"], "address": CLIENT}),
+    )
+    assert again.status_code == 404, again.body
+    shown = {
+        s["address"]: s
+        for s in body(api.http.get("/inbound/held", headers=tenant.admin_headers()))["senders"]
+    }
+    assert shown[CLIENT]["releasable"] == []
+    # And a day that is no date is refused, naming the field
+    bad = api.http.get("/inbound/held?date=ayer", headers=tenant.admin_headers())
+    assert bad.status_code == 422 and "date" in bad.body.decode()
