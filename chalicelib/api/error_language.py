@@ -1399,6 +1399,9 @@ CATALOG: dict[str, str] = {
     "was deleted after sending": "se borró después del envío",
     "is no longer stored": "ya no está guardado",
     "there is no received e-mail {communication_id}": "no existe el e-mail recibido {communication_id}",
+    "no held mail to release from {sender} on {day}": (
+        "no hay correo retenido de {sender} el {day} para liberar"
+    ),
     "only a record that came from an e-mail can be answered": (
         "solo se puede responder un registro que vino de un e-mail"
     ),

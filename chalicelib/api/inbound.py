@@ -86,7 +86,7 @@ def list_unassigned(caller: Principal) -> Response:
     return page_response(page.items, page.cursor, _summary)
 
 
-@route("GET /inbound/held", ADMIN, response="HeldMailOut", query=("date",))
+@route("GET /inbound/held", ADMIN, response="HeldMailOut", query=("date", "channel"))
 def list_held(caller: Principal) -> Response:
     """Received e-mail held past the day's ceilings (decision 0037): how many, and from whom
 
@@ -95,8 +95,9 @@ def list_held(caller: Principal) -> Response:
     from chalicelib.api.http import query_param
     from chalicelib.records.inbound_flood import held_on, parse_day
 
-    company = _company(caller)
-    return json_response(held_on(company, parse_day(query_param(inbound.current_request, "date"))))
+    request = inbound.current_request
+    day, channel = parse_day(query_param(request, "date")), query_param(request, "channel")
+    return json_response(held_on(_company(caller), day, channel))
 
 
 @route(

@@ -79,13 +79,14 @@ class HeldSenderOut(BaseModel):
     address: str = Field(description="The sender's address (lower case), as the message named it.")
     received: int = Field(description="Messages from this address that day, recorded and held.")
     releasable: list[str] = Field(
-        description="SES message ids of the held messages kept for release (the first 20 of the day)."
+        description="SES message ids of the held e-mails kept for release (the first 20 of the day); "
+        "none for SMS (an SMS held is counted, not kept)."
     )
 
 
 class HeldMailOut(BaseModel):
     date: Day = Field(description="The company's day.")
-    channel: Literal["email"]
+    channel: Literal["email", "sms"]
     held: int = Field(description="Messages held that day past the ceilings (decision 0037).")
     senders: list[HeldSenderOut] = Field(description="Senders held that day (the first 100).")
 

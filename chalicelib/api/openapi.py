@@ -157,6 +157,13 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "The company's day (`2026-11-02`, in its time zone); leave it out for today.",
         "schema": {"type": "string", "format": "date"},
     },
+    "channel /inbound/held": {
+        "name": "channel",
+        "in": "query",
+        "required": False,
+        "description": "`email` (the default) or `sms`.",
+        "schema": {"type": "string", "enum": ["email", "sms"]},
+    },
     "channel": {
         "name": "channel",
         "in": "query",

@@ -101,15 +101,15 @@ def _hold(company: Company, channel: str, sender: str, held: HeldMail, nth: int,
 
     count_key, day_end = _key(company, now, channel, "held")
     held_today = store.counted(count_key, day_end)
-    if nth <= KEPT_PER_SENDER:
+    if nth <= KEPT_PER_SENDER and channel == "email":  # an SMS has no raw copy to record later
         store.kept(
             _key(company, now, channel, f"held#{_digest(sender)}")[0],
             held.reference(),
             KEPT_PER_SENDER,
             day_end,
         )
-        if held_today <= _SENDER_TRIES:
-            store.kept(_key(company, now, channel, "held-senders")[0], sender, SENDERS_LISTED, day_end)
+    if nth <= KEPT_PER_SENDER and held_today <= _SENDER_TRIES:
+        store.kept(_key(company, now, channel, "held-senders")[0], sender, SENDERS_LISTED, day_end)
     metrics().add_metric(name="InboundMailHeld", unit="Count", value=1)
     logger().warning(
         "inbound mail held past the day's ceiling",
@@ -117,17 +117,20 @@ def _hold(company: Company, channel: str, sender: str, held: HeldMail, nth: int,
                "ses_message_id": held.ses_message_id},
     )  # fmt: skip
     if held_today == 1:
-        _tell_administrators(company, channel)
+        _tell_administrators(company, channel, held.recipient)
 
 
 # --- staff: what was held, releasing it ----------------------------------------------------------
 
 
-def held_on(company: Company, day: date | None, channel: str = "email") -> dict[str, Any]:
+def held_on(company: Company, day: date | None, channel: str | None = None) -> dict[str, Any]:
     """The day's held mail (today's, in the company's time zone, unless ``day``): how many, and
     per sender listed how many came that day and the held messages kept for release."""
     from chalicelib.core.localization import day_start, today
 
+    channel = channel or "email"
+    if channel not in ("email", "sms"):
+        raise ValidationFailed([{"field": "channel", "message": "must be one of email, sms"}])
     day = day or today(company.time_zone, clock.now())
     moment = day_start(day, company.time_zone)
     count, _ = store.read(_key(company, moment, channel, "held")[0])
@@ -156,7 +159,7 @@ def release(company: Company, day: date, address: str) -> list[str]:
     key = _key(company, moment, "email", f"held#{_digest(sender)}")[0]
     references = store.read(key)[1]
     if not references:
-        raise NotFound(f"no held mail from {sender!r} on {day.isoformat()}")
+        raise NotFound(f"no held mail to release from {sender} on {day}")
     recorded = []
     for reference in references:
         if store.forget_member(key, reference):
@@ -172,13 +175,13 @@ def parse_day(raw: str | None, field: str = "date") -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise ValidationFailed([{"field": field, "message": "must be a date (YYYY-MM-DD)"}]) from exc
+        raise ValidationFailed([{"field": field, "message": "must be a day: YYYY-MM-DD"}]) from exc
 
 
 # --- the administrators' notice ------------------------------------------------------------------
 
 
-def _tell_administrators(company: Company, channel: str) -> None:
+def _tell_administrators(company: Company, channel: str, recipient: str) -> None:
     from chalicelib.messaging.accounts.sms_credit import tell_once_a_day
 
     try:
@@ -186,13 +189,15 @@ def _tell_administrators(company: Company, channel: str) -> None:
             company,
             f"inbound-held-{channel}-notice",
             "held inbound mail",
-            lambda group: notice_message(company, group),
+            lambda group: notice_message(company, group, channel, recipient),
         )
     except Exception:  # the mail is held and counted either way; the notice is not worth a retry
         logger().exception("held inbound mail notice failed", extra={"company_id": company.company_id})
 
 
-def notice_message(company: Company, administrators: list[str]) -> EmailMessage:
+def notice_message(
+    company: Company, administrators: list[str], channel: str = "email", recipient: str = ""
+) -> EmailMessage:
     """The notice that mail to the company's inbound address is being held today, in the company's
     language (Spanish unless English), with the ceilings in its locale."""
     from chalicelib.core.localization import show_count
@@ -203,7 +208,7 @@ def notice_message(company: Company, administrators: list[str]) -> EmailMessage:
     texts = _TEXTS.get(company.language, _TEXTS["es"])
     values = {
         "company": company.name,
-        "address": inbound_address(company.company_id),
+        "address": inbound_address(company.company_id) if channel == "email" else recipient,
         "per_sender": show_count(settings.inbound_per_sender_per_day, company.locale),
         "per_client": show_count(settings.inbound_per_client_address_per_day, company.locale),
         "strangers": show_count(settings.inbound_strangers_per_company_per_day, company.locale),
@@ -212,18 +217,20 @@ def notice_message(company: Company, administrators: list[str]) -> EmailMessage:
     message = EmailMessage()
     message["From"] = f"Pregón <{notice_from()}>"
     message["To"] = ", ".join(administrators)
-    message["Subject"] = texts["subject"].format(**values)
+    message["Subject"] = texts[f"subject.{channel}"].format(**values)
     message["Date"] = format_datetime(clock.now())
     message["Message-ID"] = make_msgid(domain=settings.mail_domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-reply comes back
-    body = "\n\n".join(texts[p].format(**values) for p in ("held", "kept", "look", "closing"))
+    paragraphs = ("held", "kept", "look") if channel == "email" else ("held", "kept.sms", "look.sms")
+    body = "\n\n".join(texts[p].format(**values) for p in (*paragraphs, "closing"))
     message.set_content(body + "\n", cte="quoted-printable")
     return message
 
 
 _TEXTS = {
     "es": {
-        "subject": "Pregón: se retiene correo recibido en {address}",
+        "subject.email": "Pregón: se retiene correo recibido en {address}",
+        "subject.sms": "Pregón: se retienen SMS recibidos en {address}",
         "held": (
             "Hoy {company} recibió en {address} más correo del que Pregón registra en un día: "
             "{per_sender} mensajes por remitente desconocido, {per_client} por dirección de un "
@@ -236,10 +243,17 @@ _TEXTS = {
             "contado. El correo de sus clientes no se retiene por lo que manden los desconocidos."
         ),
         "look": "Vea qué se retuvo, de quién, y libere lo que sea de un cliente, en la consola: {link}",
+        "kept.sms": (
+            "Los SMS que pasaron del límite no se registran, no abren tickets, no se responden ni avisan "
+            "a sus webhooks: solo se cuentan (BAJA y ALTA se atienden siempre). Los de sus clientes "
+            "no se retienen por lo que manden los desconocidos."
+        ),
+        "look.sms": "Vea cuántos se retuvieron y de qué números con GET /inbound/held?channel=sms.",
         "closing": "Pregón envía este aviso a los administradores de {company}, una vez al día como máximo.",
     },
     "en": {
-        "subject": "Pregón: mail received at {address} is being held",
+        "subject.email": "Pregón: mail received at {address} is being held",
+        "subject.sms": "Pregón: SMS received at {address} are being held",
         "held": (
             "Today {company} received more mail at {address} than Pregón records in a day: "
             "{per_sender} messages per unknown sender, {per_client} per client address and "
@@ -252,6 +266,12 @@ _TEXTS = {
             "is not held for what strangers send."
         ),
         "look": "See what was held, from whom, and release what is a client's, in the console: {link}",
+        "kept.sms": (
+            "SMS past the ceiling are not logged, open no ticket, get no reply and tell no webhook: they "
+            "are only counted (STOP and START are always honoured). Your clients' SMS are not held for "
+            "what strangers send."
+        ),
+        "look.sms": "See how many were held and from which numbers with GET /inbound/held?channel=sms.",
         "closing": "Pregón sends this notice to {company}'s administrators, at most once a day.",
     },
 }

@@ -16,7 +16,7 @@ from chalice.test import Client
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.domains import notices_by_recipient, pregon_notice_sender_verified
-from tests.steps.inbound import receive_mail
+from tests.steps.inbound import inbound_ceilings, receive_mail
 from tests.steps.tenants import Tenant, staff_user
 from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue
 
@@ -27,14 +27,8 @@ STRANGER = "robot@loop.example"
 @pytest.fixture
 def low_ceilings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """2 a day per stranger's address, 2 per client's address, 3 from strangers in all."""
-    from chalicelib.core.settings import get_settings
-
-    monkeypatch.setenv("PREGON_INBOUND_PER_SENDER_PER_DAY", "2")
-    monkeypatch.setenv("PREGON_INBOUND_PER_CLIENT_ADDRESS_PER_DAY", "2")
-    monkeypatch.setenv("PREGON_INBOUND_STRANGERS_PER_COMPANY_PER_DAY", "3")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    with inbound_ceilings(monkeypatch, sender=2, client=2, strangers=3):
+        yield
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from tests.steps.answers import body
+from tests.steps.inbound import inbound_ceilings
 from tests.steps.operators import configure_operator_token, operator_headers
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.sms import assign_number, free_inbound_number, sns_notification
@@ -363,6 +364,40 @@ def test_a_bad_since_is_refused_naming_it(sms_company: SmsCompany) -> None:
 
 
 # --- STOP / START / HELP ------------------------------------------------------------------------
+
+
+def test_a_flood_of_sms_is_held_past_the_days_ceilings_and_stop_still_works(
+    sms_company: SmsCompany, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store.outbox import list_suppressions
+
+    company_id, stranger = sms_company.company_id, "+5491155550000"
+    # Given the day's ceilings on received messages: 2 per number, for a stranger and for a client
+    with inbound_ceilings(monkeypatch, sender=2, client=2, strangers=5):
+        # When a stranger texts "saldo" 3 times, and then BAJA
+        flood = [sms_company.receive("saldo", sender=stranger)["outcome"] for _ in range(3)]
+        stop = sms_company.receive("BAJA", sender=stranger)
+        # And Ana, a client, asks for her balance 3 times
+        hers = [sms_company.receive("saldo") for _ in range(3)]
+
+        # Then the stranger's third SMS is held (not logged), and BAJA is honoured all the same
+        assert flood == ["logged", "logged", "held"]
+        assert stop["outcome"] == "stopped"
+        assert [s.address for s in list_suppressions(company_id, 10, None)[0]] == [stranger]
+        # And Ana's first 2 are answered, her third held: no record, no reply, no webhook
+        assert [h["outcome"] for h in hers] == ["replied", "replied", "held"]
+        assert hers[2]["communication_id"] is None and hers[2]["reply_id"] is None
+        assert len([c for c in sms_history(company_id) if c.direction == "in"]) == 5
+        assert deliver_outboxes()["sent"] == 2
+        # And the administrators see how many were held, and from which numbers
+        held = body(
+            sms_company.api.http.get("/inbound/held?channel=sms", headers=sms_company.tenant.admin_headers())
+        )
+        assert held["held"] == 2 and held["channel"] == "sms"
+        assert sorted((s["address"], s["received"], s["releasable"]) for s in held["senders"]) == [
+            (stranger, 3, []),
+            (ANA_PHONE, 3, []),
+        ]
 
 
 def test_stop_suppresses_every_later_sms_and_start_lifts_it(

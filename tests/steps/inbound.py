@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
@@ -166,3 +169,25 @@ def raw_mail_kept(raw_key: str) -> bool:
     except ClientError:
         return False
     return True
+
+
+@contextmanager
+def inbound_ceilings(
+    monkeypatch: pytest.MonkeyPatch, sender: int, client: int, strangers: int
+) -> Iterator[None]:
+    """The day's ceilings on received messages (decision 0037) set low, as an operator sets them
+    (``PREGON_INBOUND_*``): per stranger's address, per known client's, and from strangers in all.
+    The settings in force are kept but for those (reading them again from this process's
+    environment would lose what the test stage's configuration set)."""
+    from dataclasses import replace
+
+    from chalicelib.core import settings
+
+    low = replace(
+        settings.get_settings(),
+        inbound_per_sender_per_day=sender,
+        inbound_per_client_address_per_day=client,
+        inbound_strangers_per_company_per_day=strangers,
+    )
+    monkeypatch.setattr(settings, "get_settings", lambda: low)
+    yield

@@ -50,6 +50,8 @@ DEFAULT_HELP_TEXT = "%empresa%: escriba BAJA para no recibir más mensajes."
 # Why an SMS from a two-way number of Pregón's gets no automatic reply: it is a company's own
 # automatic reply (another company's, or this one's to itself), and answering it would start two
 # robots answering each other (docs/inbound-sms.md, "Robots answering robots").
+# Why an SMS was not logged: the day's ceilings on received messages held it (decision 0037).
+HELD = "past the day's ceilings on received messages: held (counted, not logged, no reply)"
 FROM_PREGON = "the sender is a two-way number Pregón sends from (a company's automatic reply): no reply"
 
 
@@ -73,9 +75,8 @@ class InboundSms:
 class InboundOutcome:
     """What became of one notification (returned by the handler, for logs and tests)."""
 
-    outcome: (
-        str  # replied | logged | capped | stopped | started | duplicate | no_company | suspended | rejected
-    )
+    # replied | logged | capped | held | stopped | started | duplicate | no_company | suspended | rejected
+    outcome: str
     company_id: str | None = None
     communication_id: str | None = None
     client_id: str | None = None
@@ -228,6 +229,8 @@ def _handle(company_id: str, sms: InboundSms) -> InboundOutcome:
     region = phone_region(company_id)
     sender = _e164(sms.origination, region)
     client, contact_id = _client_of(company_id, sender) if sender else (None, None)
+    if not _admitted(company_id, sms, sender, client):
+        return InboundOutcome("held", company_id, client_id=client.client_id if client else None, reason=HELD)
     record, fresh, received_at, matched = _log_inbound(company_id, sms, sender, client, contact_id)
     if not matched:  # logged under no client: its client was being erased
         client, contact_id = None, None
@@ -237,6 +240,25 @@ def _handle(company_id: str, sms: InboundSms) -> InboundOutcome:
     outcome = _decide(company_id, sms, sender, client, contact_id, record)
     _announce(outcome)
     return outcome if fresh else _with(outcome, "duplicate")
+
+
+def _admitted(company_id: str, sms: InboundSms, sender: str | None, client: domain.Client | None) -> bool:
+    """Whether the SMS is within the day's ceilings on received messages (decision 0037): past
+    them it is held (counted, listed, not logged: no webhook, no ticket, no reply). STOP and START
+    are always honoured, and uncounted; an SMS logged already (a notification delivered again) is
+    not counted again."""
+    from chalicelib.records.inbound_flood import HeldMail, admitted
+    from chalicelib.store.companies import get_company
+
+    if compliance_action(sms.body) in ("stop", "start"):
+        return True
+    if comm_store.existing_key(company_id, f"sms-in:{sms.inbound_id}") is not None:
+        return True
+    company = get_company(company_id)
+    if company is None:
+        return True
+    held = HeldMail(sms.inbound_id, "", "", sms.destination, "", sms.origination)
+    return admitted(company, "sms", sender or sms.origination, held, known=client is not None)
 
 
 def _announce(outcome: InboundOutcome) -> None:
