@@ -595,6 +595,14 @@ def _alarms(template: Json) -> None:
         metric="PublicConfirmationsCapped",
         dimensions=service,
     )
+    alarms["InboundMailHeldAlarm"] = _metric_alarm(
+        "Received mail or SMS was held past a company's day's ceilings (decision 0037): a flood, a mail "
+        "loop, or a system writing to its inbound address without end.",
+        "received-mail-is-held",
+        namespace="Pregon",
+        metric="InboundMailHeld",
+        dimensions=service,
+    )
     alarms["SesBounceRateAlarm"] = _metric_alarm(
         f"The account's SES bounce rate reached {SES_BOUNCE_ALARM:.0%} (SES reviews at 5 %).",
         "bounces-or-complaints-are-high",
