@@ -56,6 +56,39 @@ async function render(main, ctx) {
       extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
 
+  // Administrators: what the day's ceilings held (decision 0037: a flood, a mail loop); each sender's
+  // first 20 of the day may be released into the register or the list, as if they had just arrived.
+  const admin = ctx.user.level === 1;
+  const held = h("div", { id: "b-held" });
+
+  async function loadHeld() {
+    const day = await attempt(() => api("GET", "/inbound/held"));
+    if (!day) return;
+    if (!day.held) return fill(held, empty("Hoy no se retuvo correo."));
+    fill(held,
+      h("p", {}, `Hoy se retuvieron ${day.held} mensajes que pasaron del límite diario de correo recibido.`),
+      table(
+        [
+          ["De", (s) => s.address],
+          ["Recibidos hoy", (s) => String(s.received)],
+          ["Para liberar", (s) => String(s.releasable.length)],
+          ["", (s) => s.releasable.length
+            ? h("button", { type: "button", class: "b-release", "aria-label": `Liberar el correo de ${s.address}`, onclick: () => release(day.date, s.address) }, "Liberar")
+            : null],
+        ],
+        day.senders,
+        { class: "b-table b-held" },
+      ),
+    );
+  }
+
+  async function release(date, address) {
+    const done = await attempt(() => api("POST", "/inbound/held/release", { date, address }));
+    if (!done) return;
+    toast(`Liberados ${done.released.length} de ${address}`);
+    await Promise.all([load(), loadHeld()]);
+  }
+
   // The open message in the address (as the clients' register and the tickets do): a reload, or the
   // sign-in after a session that ended, opens it again, and with it what was typed in its assign form
   // (app.js's drafts, kept per screen address and put back once the screen is drawn).
@@ -146,8 +179,10 @@ async function render(main, ctx) {
       list,
       detail,
     ),
+    admin ? section("Retenido hoy", held) : null,
   );
   await load();
+  if (admin) await loadHeld();
   if (ctx.params.get("message")) await view(ctx.params.get("message")); // drawn with the screen
 }
 

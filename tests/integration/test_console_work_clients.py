@@ -32,7 +32,7 @@ from tests.steps.console import (
     sign_in_again,
     wait_until,
 )
-from tests.steps.inbound import receive_mail
+from tests.steps.inbound import inbound_ceilings, receive_mail
 from tests.steps.mail import text_of
 from tests.steps.mailboxes import add_mailbox, filed_mail, run_syncs
 from tests.steps.outbox import deliver_outboxes
@@ -163,6 +163,30 @@ def assign_and_follow(browser: Any, form: Any, client_id: str, subject: str) -> 
     )
     browser.find_element(By.LINK_TEXT, f"Verlo en el registro de {client_id}").click()
     wait_until(browser, lambda d: register_subjects(d) == [subject], seconds=20)
+
+
+def test_an_administrator_sees_what_the_days_ceilings_held_and_releases_it(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with inbound_ceilings(monkeypatch, sender=1, client=1, strangers=5):
+        # Given a robot that wrote twice to the inbound address, one a day allowed: one held
+        for n in (1, 2):
+            receive_mail(api, tenant.company_id, "robot@loop.example", f"Aviso {n}", "Mensaje automático")
+        # When the administrator opens the received mail
+        sign_in(browser, site.web, tenant, 1, screen="inbound")
+        # Then the day's held mail shows, with its sender, and the unassigned list holds the first
+        row = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-held tbody tr"), seconds=20)
+        assert (
+            "robot@loop.example" in row[0].text
+            and "Hoy se retuvieron 1 mensajes" in browser.find_element(By.ID, "b-held").text
+        )
+        assert len(browser.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view")) == 1
+        # When the administrator releases it, Then it joins the unassigned list
+        browser.find_element(By.CSS_SELECTOR, ".b-held .b-release").click()
+        wait_until(
+            browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view")) == 2, seconds=20
+        )
+        wait_until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".b-held .b-release"), seconds=20)
 
 
 def test_staff_assign_an_unassigned_mail_to_a_client(
