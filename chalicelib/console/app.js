@@ -330,7 +330,9 @@ export function errorText(error) {
   return messages.length ? messages.join("; ") : (error && error.message) || String(error || "Error");
 }
 
-// Show an ApiError next to the fields it names (inputs by `name`), or at the top of the form.
+// Show an ApiError next to the fields it names (inputs by `name`), or at the top of the form. A
+// field's message is a <span> (a block by console.css): most inputs sit inside their <label>, which
+// may hold phrasing content only (a <p> there is invalid HTML, docs/decisions/0034).
 export function showErrors(form, error) {
   clearErrors(form);
   if (error && error.status === 412) {
@@ -345,7 +347,7 @@ export function showErrors(form, error) {
     const id = `${input.id || field.replace(/\W/g, "-")}-error`;
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", id);
-    input.insertAdjacentElement("afterend", h("p", { class: "field-error", id }, message));
+    input.insertAdjacentElement("afterend", h("span", { class: "field-error", id }, message));
     if (!placed) input.focus();
     placed = true;
   }

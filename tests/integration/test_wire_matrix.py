@@ -790,7 +790,7 @@ def test_every_page_served_and_every_email_sent_is_valid_html(
     kinds = {name: "fragment" if "manual" in name or "send job" in name else "e-mail" for name in documents}
     # (Pregón's notices to administrators and a clerk's reply are plain text: nothing to check)
     # And a sample of the console's screens as the browser leaves them, once its script drew them
-    documents |= console_screens(browser, site.web, tenant)
+    documents |= console_screens(browser, site.web, tenant, api)
     # And every public page as the app answers it (bytes of the HTTP answer): the tracking page in
     # its states, the alert form with a mistake, the confirmation and unsubscribe pages and their
     # answers, refused links, a closed company's 410 pages, 404s; and the console's shell

@@ -221,25 +221,108 @@ def served_pages(api: Client, web: str, tenant: Tenant) -> dict[str, bytes]:
     return pages
 
 
-def console_screens(driver: Any, web: str, tenant: Tenant) -> dict[str, bytes]:
-    """A sample of the console's screens as the browser leaves them once its script drew them:
-    the sign-in screen, and each screen the navigation offers an administrator (the document as
-    the DOM holds it, ``<!doctype html>`` and ``outerHTML``: what a screen reader reads)."""
+def console_screens(driver: Any, web: str, tenant: Tenant, api: Client) -> dict[str, bytes]:
+    """The console's screens as the browser leaves them once its script drew them (the document
+    as the DOM holds it, ``<!doctype html>`` and ``outerHTML``: what a screen reader reads): the
+    sign-in screen; for an administrator and for a level-4 user, each screen the navigation offers
+    and a client's page with its card open; for the administrator also a client's register with a
+    received e-mail open (its sandboxed frame, the reply and notify forms), the history's detail
+    of a sent and of a received e-mail, the inbound screen's, and forms refused with their
+    messages beside the fields (a frequency past a week, «Alta de cliente» with a code in use and
+    with an address the API refuses). The console speaks Spanish only: there is no English to walk."""
     from selenium.webdriver.common.by import By
 
+    from tests.steps.clients import put_client
     from tests.steps.console import nav_screens, open_screen, sign_in, sign_out, wait_until
+    from tests.steps.history import send_email
+    from tests.steps.inbound import inbound_address, receive
+    from tests.steps.outbox import deliver_outboxes
 
     def dom() -> bytes:
         html = driver.execute_script("return document.documentElement.outerHTML")
         return as_served(f"<!DOCTYPE html>\n{html}".encode(), "utf-8")
 
+    def drawn(css: str) -> None:
+        wait_until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, css))
+
+    # a client with a sent e-mail and an HTML e-mail it wrote, in its register and the history
+    put_client(api, tenant, "CLI-MARKUP")
+    sent_id = send_email(tenant, "cli-markup@example.com", "Factura de marzo", client_id="CLI-MARKUP")
+    deliver_outboxes()
+    raw = (
+        b"From: Cliente <cli-markup@example.com>\r\nTo: " + inbound_address(tenant).encode() + b"\r\n"
+        b"Subject: Consulta por la factura\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/alternative; boundary=b1\r\n\r\n"
+        b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHola, una consulta.\r\n"
+        b"--b1\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hola, <b>una consulta</b>.</p>\r\n"
+        b"--b1--\r\n"
+    )
+    received = receive(api, raw, to=[inbound_address(tenant)], source="cli-markup@example.com")
+    received_id = received["communications"][0]
+
     screens: dict[str, bytes] = {}
     driver.get(f"{web}/console")
     wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
     screens["console sign-in (DOM)"] = dom()
-    sign_in(driver, web, tenant, level=1)
-    for screen in nav_screens(driver):
-        open_screen(driver, screen)
-        screens[f"console {screen} (DOM)"] = dom()
-    sign_out(driver)
+    for level in (1, 4):
+        sign_in(driver, web, tenant, level=level)
+        for screen in nav_screens(driver):
+            open_screen(driver, screen)
+            screens[f"console level {level} {screen} (DOM)"] = dom()
+        open_screen(driver, "clients", "client=CLI-MARKUP&card=1")
+        drawn("#b-client-card")
+        screens[f"console level {level} client's page, its card open (DOM)"] = dom()
+        if level == 1:
+            screens |= admin_details(driver, sent_id, received_id, dom)
+        sign_out(driver)
+    return screens
+
+
+# What makes the browser refuse a form itself, before the API could: taken off a field to see the
+# API's refusal shown beside it.
+LIFT_CHECKS = "for (const a of ['max', 'min', 'required', 'type', 'pattern']) arguments[0].removeAttribute(a)"
+
+
+def admin_details(driver: Any, sent_id: str, received_id: str, dom: Any) -> dict[str, bytes]:
+    """What ``console_screens`` draws for the administrator past the navigation's screens."""
+    from selenium.webdriver.common.by import By
+
+    from tests.steps.console import open_screen, type_into, wait_until
+
+    def drawn(css: str) -> None:
+        wait_until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, css))
+
+    def refused(form: str, fields: dict[str, str]) -> None:
+        """Fill the form with the ``id`` → text of ``fields`` (the browser's own checks lifted, so
+        the API refuses), send it and wait for the refusal shown beside a field (one shown before
+        is taken away first, as the console does when a form is sent)."""
+        for element_id, text in fields.items():
+            driver.execute_script(LIFT_CHECKS, driver.find_element(By.ID, element_id))
+            type_into(driver, element_id, text)
+        driver.execute_script(
+            "document.querySelectorAll(arguments[0]).forEach((e) => e.remove())",
+            f"#{form} .field-error, #{form} .form-error",
+        )
+        driver.find_element(By.CSS_SELECTOR, f"#{form} button[type=submit]").click()
+        drawn(f"#{form} .field-error, #{form} .form-error")
+
+    screens: dict[str, bytes] = {}
+    open_screen(driver, "clients", f"client=CLI-MARKUP&record={received_id}")
+    drawn(".b-detail iframe.b-message")
+    screens["console client's register, a received e-mail open (DOM)"] = dom()
+    for name, message in (("sent", sent_id), ("received", received_id)):
+        open_screen(driver, "history", f"message={message}")
+        drawn(f'.b-detail[data-id="{message}"]')
+        screens[f"console history, a {name} e-mail open (DOM)"] = dom()
+    open_screen(driver, "inbound", f"message={received_id}")
+    drawn(".b-detail iframe.b-message")
+    screens["console inbound, a received e-mail open (DOM)"] = dom()
+    open_screen(driver, "monitor")
+    refused("alert-tracking-form", {"alert-tracking-frequency": "99999"})
+    screens["console monitor, a frequency refused (DOM)"] = dom()
+    open_screen(driver, "clients")
+    refused("b-new-client", {"b-new-client-id": "CLI-MARKUP", "b-new-client-name": "Otro"})
+    screens["console «Alta de cliente», a code in use (DOM)"] = dom()
+    refused("b-new-client", {"b-new-client-id": "CLI-MARKUP-2", "b-new-client-emails": "no-es-un-email"})
+    screens["console «Alta de cliente», an address refused (DOM)"] = dom()
     return screens
