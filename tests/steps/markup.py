@@ -224,12 +224,13 @@ def served_pages(api: Client, web: str, tenant: Tenant) -> dict[str, bytes]:
 def console_screens(driver: Any, web: str, tenant: Tenant, api: Client) -> dict[str, bytes]:
     """The console's screens as the browser leaves them once its script drew them (the document
     as the DOM holds it, ``<!doctype html>`` and ``outerHTML``: what a screen reader reads): the
-    sign-in screen; for an administrator and for a level-4 user, each screen the navigation offers
-    and a client's page with its card open; for the administrator also a client's register with a
-    received e-mail open (its sandboxed frame, the reply and notify forms), the history's detail
-    of a sent and of a received e-mail, the inbound screen's, and forms refused with their
-    messages beside the fields (a frequency past a week, «Alta de cliente» with a code in use and
-    with an address the API refuses). The console speaks Spanish only: there is no English to walk."""
+    sign-in screen, and it refusing an empty company; for an administrator and for a level-4
+    user, each screen the navigation offers and a client's page with its card open; for the
+    administrator also a client's register with a received e-mail open (its sandboxed frame, the
+    reply and notify forms), the history's detail of a sent and of a received e-mail, the inbound
+    screen's, and forms refused with their messages beside the fields (a frequency past a week,
+    «Alta de cliente» with a code in use and with an address the API refuses). The console speaks
+    Spanish only: there is no English to walk."""
     from selenium.webdriver.common.by import By
 
     from tests.steps.clients import put_client
@@ -241,9 +242,6 @@ def console_screens(driver: Any, web: str, tenant: Tenant, api: Client) -> dict[
     def dom() -> bytes:
         html = driver.execute_script("return document.documentElement.outerHTML")
         return as_served(f"<!DOCTYPE html>\n{html}".encode(), "utf-8")
-
-    def drawn(css: str) -> None:
-        wait_until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, css))
 
     # a client with a sent e-mail and an HTML e-mail it wrote, in its register and the history
     put_client(api, tenant, "CLI-MARKUP")
@@ -264,13 +262,15 @@ def console_screens(driver: Any, web: str, tenant: Tenant, api: Client) -> dict[
     driver.get(f"{web}/console")
     wait_until(driver, lambda d: d.find_element(By.ID, "signin-company"))
     screens["console sign-in (DOM)"] = dom()
+    refused(driver, "sign-in-form", {"signin-company": ""})
+    screens["console sign-in, refused (DOM)"] = dom()
     for level in (1, 4):
         sign_in(driver, web, tenant, level=level)
         for screen in nav_screens(driver):
             open_screen(driver, screen)
             screens[f"console level {level} {screen} (DOM)"] = dom()
         open_screen(driver, "clients", "client=CLI-MARKUP&card=1")
-        drawn("#b-client-card")
+        drawn(driver, "#b-client-card")
         screens[f"console level {level} client's page, its card open (DOM)"] = dom()
         if level == 1:
             screens |= admin_details(driver, sent_id, received_id, dom)
@@ -283,46 +283,54 @@ def console_screens(driver: Any, web: str, tenant: Tenant, api: Client) -> dict[
 LIFT_CHECKS = "for (const a of ['max', 'min', 'required', 'type', 'pattern']) arguments[0].removeAttribute(a)"
 
 
-def admin_details(driver: Any, sent_id: str, received_id: str, dom: Any) -> dict[str, bytes]:
-    """What ``console_screens`` draws for the administrator past the navigation's screens."""
+def refused(driver: Any, form: str, fields: dict[str, str]) -> None:
+    """Fill the form with the ``id`` → text of ``fields`` (the browser's own checks lifted, so
+    the API refuses), send it and wait for the refusal shown beside a field (one shown before
+    is taken away first, as the console does when a form is sent)."""
     from selenium.webdriver.common.by import By
 
-    from tests.steps.console import open_screen, type_into, wait_until
+    from tests.steps.console import type_into
 
-    def drawn(css: str) -> None:
-        wait_until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, css))
+    shown = f"#{form} .field-error, #{form} .form-error"
+    for element_id, text in fields.items():
+        driver.execute_script(LIFT_CHECKS, driver.find_element(By.ID, element_id))
+        type_into(driver, element_id, text)
+    driver.execute_script("document.querySelectorAll(arguments[0]).forEach((e) => e.remove())", shown)
+    driver.find_element(By.CSS_SELECTOR, f"#{form} button[type=submit]").click()
+    drawn(driver, shown)
 
-    def refused(form: str, fields: dict[str, str]) -> None:
-        """Fill the form with the ``id`` → text of ``fields`` (the browser's own checks lifted, so
-        the API refuses), send it and wait for the refusal shown beside a field (one shown before
-        is taken away first, as the console does when a form is sent)."""
-        for element_id, text in fields.items():
-            driver.execute_script(LIFT_CHECKS, driver.find_element(By.ID, element_id))
-            type_into(driver, element_id, text)
-        driver.execute_script(
-            "document.querySelectorAll(arguments[0]).forEach((e) => e.remove())",
-            f"#{form} .field-error, #{form} .form-error",
-        )
-        driver.find_element(By.CSS_SELECTOR, f"#{form} button[type=submit]").click()
-        drawn(f"#{form} .field-error, #{form} .form-error")
+
+def drawn(driver: Any, css: str) -> None:
+    """Wait until the page shows an element ``css`` finds."""
+    from selenium.webdriver.common.by import By
+
+    from tests.steps.console import wait_until
+
+    wait_until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, css))
+
+
+def admin_details(driver: Any, sent_id: str, received_id: str, dom: Any) -> dict[str, bytes]:
+    """What ``console_screens`` draws for the administrator past the navigation's screens."""
+    from tests.steps.console import open_screen
 
     screens: dict[str, bytes] = {}
     open_screen(driver, "clients", f"client=CLI-MARKUP&record={received_id}")
-    drawn(".b-detail iframe.b-message")
+    drawn(driver, ".b-detail iframe.b-message")
     screens["console client's register, a received e-mail open (DOM)"] = dom()
     for name, message in (("sent", sent_id), ("received", received_id)):
         open_screen(driver, "history", f"message={message}")
-        drawn(f'.b-detail[data-id="{message}"]')
+        drawn(driver, f'.b-detail[data-id="{message}"]')
         screens[f"console history, a {name} e-mail open (DOM)"] = dom()
     open_screen(driver, "inbound", f"message={received_id}")
-    drawn(".b-detail iframe.b-message")
+    drawn(driver, ".b-detail iframe.b-message")
     screens["console inbound, a received e-mail open (DOM)"] = dom()
     open_screen(driver, "monitor")
-    refused("alert-tracking-form", {"alert-tracking-frequency": "99999"})
+    refused(driver, "alert-tracking-form", {"alert-tracking-frequency": "99999"})
     screens["console monitor, a frequency refused (DOM)"] = dom()
     open_screen(driver, "clients")
-    refused("b-new-client", {"b-new-client-id": "CLI-MARKUP", "b-new-client-name": "Otro"})
+    refused(driver, "b-new-client", {"b-new-client-id": "CLI-MARKUP", "b-new-client-name": "Otro"})
     screens["console «Alta de cliente», a code in use (DOM)"] = dom()
-    refused("b-new-client", {"b-new-client-id": "CLI-MARKUP-2", "b-new-client-emails": "no-es-un-email"})
+    not_an_address = {"b-new-client-id": "CLI-MARKUP-2", "b-new-client-emails": "no-es-un-email"}
+    refused(driver, "b-new-client", not_an_address)
     screens["console «Alta de cliente», an address refused (DOM)"] = dom()
     return screens
