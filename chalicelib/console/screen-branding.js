@@ -147,9 +147,22 @@ function colorField(id, name, label, value) {
   return { wrap, text, picker };
 }
 
+// An <img> must have a src (HTML): with no logo the image leaves the page, a comment holding its
+// place until there is one again.
+function placeImage(img, spot, src) {
+  if (src) {
+    img.setAttribute("src", src);
+    if (spot.parentNode) spot.replaceWith(img);
+  } else if (img.parentNode) {
+    img.removeAttribute("src");
+    img.replaceWith(spot);
+  }
+}
+
 // The live sample: the header band of an e-mail or page in the colours being edited.
 function sample(companyName) {
-  const logo = h("img", { class: "sample-logo", alt: companyName, hidden: true });
+  const logo = h("img", { class: "sample-logo", alt: companyName });
+  const logoSpot = document.createComment("logo");
   const name = h("span", { class: "sample-name" }, companyName);
   const band = h("div", { class: "sample-band" }, logo, name);
   const button = h("span", { class: "sample-button" }, "Ver su envío");
@@ -169,10 +182,8 @@ function sample(companyName) {
       box.style.setProperty("--sample-accent", accent);
       box.style.setProperty("--sample-on-accent", readableOn(accent));
     }
-    logo.hidden = !logoSrc;
+    placeImage(logo, logoSpot, logoSrc);
     name.hidden = Boolean(logoSrc);
-    if (logoSrc) logo.setAttribute("src", logoSrc);
-    else logo.removeAttribute("src");
   }
   return { box, update };
 }
@@ -198,6 +209,7 @@ async function render(main, ctx) {
   });
   const example = h("p", { class: "hint", id: "brand-page-example" });
   const currentLogo = h("img", { id: "brand-current-logo", class: "current-logo", alt: `Logo de ${companyName}` });
+  const currentLogoSpot = document.createComment("logo");
   const noLogo = h("p", { class: "hint", id: "brand-no-logo" }, "Sin logo: los correos y la página muestran el nombre de la empresa.");
   const logoSourceText = h("p", { class: "hint", id: "brand-logo-source" });
   const file = h("input", { id: "brand-logo-file", name: "content_base64", type: "file", accept: LOGO_TYPES.join(",") });
@@ -206,8 +218,7 @@ async function render(main, ctx) {
 
   function shown() {
     const source = logoSource(brand);
-    currentLogo.hidden = !source;
-    if (source) currentLogo.setAttribute("src", source);
+    placeImage(currentLogo, currentLogoSpot, source);
     noLogo.hidden = Boolean(source);
     remove.disabled = !source;
     logoSourceText.textContent = !source ? "" : brand.logo_source === "upload" ? "Archivo subido (PNG o JPEG)." : `Dirección: ${brand.logo_url}`;
