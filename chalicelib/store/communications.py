@@ -193,11 +193,19 @@ _COMPRESS_FROM = 200  # bytes of text and HTML; below this zlib saves nothing wo
 # HTML, JSON-escaped, 32 KB), so the layout every e-mail repeats costs a few bytes: a bulk
 # invoice's body is 186 bytes instead of 933. A stream names its dictionary (the Adler-32 in its
 # header), so the file must never change: a better one is a new file added to ``_DICTIONARIES``.
-_DICTIONARIES = ("email_bodies.zdict", "tracking_alerts.zdict")
+_DICTIONARIES = (
+    "email_bodies.zdict",
+    "tracking_alerts.zdict",
+    "tracking_alerts_2.zdict",
+    "email_bodies_2.zdict",
+)
 # Tracking alert bodies: the default tracking alert rendered with the default branding, English and
-# Spanish (``bench/tracking_zdict.py`` wrote it; like the first, it never changes).
-_BY_MESSAGE_TYPE = {"tracking_alert": "tracking_alerts.zdict"}
-_GENERAL = "email_bodies.zdict"
+# Spanish (``bench/tracking_zdict.py`` wrote it; like the first, it never changes). The second
+# holds the alert with session 38's footer and preview text; bodies written with the first still
+# read back with it.
+_BY_MESSAGE_TYPE = {"tracking_alert": "tracking_alerts_2.zdict"}
+# The default templates with session 38's footer and preview text (``bench/email_zdict.py``).
+_GENERAL = "email_bodies_2.zdict"
 _FDICT = 0x20  # zlib header: the stream was compressed with a preset dictionary
 # A tracking alert's unsubscribe link in its body (twice: text and HTML, ~290 bytes a signed token
 # zlib cannot shrink) is kept as this character when the headers' ``alert`` marker makes the link

@@ -15,7 +15,12 @@ def test_the_body_dictionaries_never_change() -> None:
     # Given the dictionaries bodies are compressed with, oldest first
     checksums = {name: zlib.adler32((STORE / name).read_bytes()) for name in _DICTIONARIES}
     # Then each is the file bodies were written with (a better one is a new file, added last)
-    assert checksums == {"email_bodies.zdict": 0xC9410D1D, "tracking_alerts.zdict": 0x323D7049}
+    assert checksums == {
+        "email_bodies.zdict": 0xC9410D1D,
+        "tracking_alerts.zdict": 0x323D7049,
+        "tracking_alerts_2.zdict": 0x8BDCA796,
+        "email_bodies_2.zdict": 0xE0D65A8E,
+    }
 
 
 def test_a_body_reads_back_whatever_dictionary_wrote_it() -> None:
@@ -23,8 +28,9 @@ def test_a_body_reads_back_whatever_dictionary_wrote_it() -> None:
 
     # Given a body compressed with each dictionary, and one with none
     body = '["Hola Ana:\\n\\nHay una novedad en su envío TRK-1.", "<p>Hola Ana:</p>"]'.encode()
-    packed = [_compress(body, name) for name in ("email_bodies.zdict", "tracking_alerts.zdict")]
+    names = ("email_bodies.zdict", "tracking_alerts.zdict", "tracking_alerts_2.zdict", "email_bodies_2.zdict")
+    packed = [_compress(body, name) for name in names]
     packed.append(zlib.compress(body))
     # Then each reads back as it was, the tracking dictionary's the shortest
-    assert [_decompress(p) for p in packed] == [body] * 3
-    assert len(packed[1]) < len(packed[0])
+    assert [_decompress(p) for p in packed] == [body] * 5
+    assert len(packed[1]) < len(packed[0]) and len(packed[2]) < len(packed[0])
