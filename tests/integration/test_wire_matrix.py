@@ -582,10 +582,12 @@ def every_kind_of_email(
 
     if sent:
         return sent
-    from tests.steps.branding import set_branding
+    from tests.steps.branding import png, set_branding, upload_logo
 
-    # (the company wears its own colours, as every e-mail's header and button show them)
+    # (the company wears its own colours and logo, as most companies do: every e-mail's header
+    # shows the logo, its header and button the colours)
     assert set_branding(api, tenant, primary_color="#2E8B57", accent_color="#FFD100").status_code == 200
+    assert upload_logo(api, tenant, png()).status_code == 200
 
     def caught(*kinds: str) -> None:
         """The next e-mails the SMTP server received are these kinds, in this order."""
@@ -741,10 +743,14 @@ def test_no_kind_of_email_looks_like_spam_to_spamassassin(
     clock: Any,
     every_kind_sent: dict[str, bytes],
 ) -> None:
+    from tests.steps.markup import html_part
     from tests.steps.spam import spam_scores
 
-    # Given the company sends every kind of e-mail
+    # Given the company sends every kind of e-mail, its logo at the top of each default one (a
+    # remote image: SpamAssassin's HTML_IMAGE_ONLY_* score a short HTML part with any image)
     sent = every_kind_of_email(every_kind_sent, api, tenant, erp, mailbox, local_aws, clock)
+    with_logo = [kind for kind, raw in sent.items() if b"/logo/" in (html_part(raw) or b"")]
+    assert len(with_logo) == 11, with_logo
     # Then SpamAssassin's local tests find none of them anywhere near spam
     scored = spam_scores(sent)
     assert {kind: s.shown() for kind, s in scored.items() if s.score > SPAM_BAR} == {}
@@ -765,7 +771,7 @@ def test_every_page_served_and_every_email_sent_is_valid_html(
     site: Any,
     browser: Any,
 ) -> None:
-    from tests.steps.branding import png, upload_logo
+    from tests.steps.branding import remove_logo
     from tests.steps.markup import (
         IGNORED_SEEN,
         console_screens,
@@ -778,13 +784,14 @@ def test_every_page_served_and_every_email_sent_is_valid_html(
     # Given every kind of e-mail the company sends (in its own colours and logo), as the SMTP
     # server or SES received it, and its HTML part as a mail program decodes it
     sent = every_kind_of_email(every_kind_sent, api, tenant, erp, mailbox, local_aws, clock)
-    # (and the administrator's test send of a template once the company has its logo too)
-    assert upload_logo(api, tenant, png()).status_code == 200
+    # (and the administrator's test send of a template once the company removed its logo: its
+    # name in its place)
+    assert remove_logo(api, tenant).status_code == 200
     answer = api.http.post(
         "/templates/invoice/test", headers=tenant.admin_headers(), body=b'{"to": "ana@example.com"}'
     )
     assert answer.status_code == 200 and body(answer)["ok"] is True, answer.body
-    sent = {**sent, "test send with the logo": mailbox.files()[-1].read_bytes()}
+    sent = {**sent, "test send without a logo": mailbox.files()[-1].read_bytes()}
     documents = {f"e-mail {kind}": part for kind, raw in sent.items() if (part := html_part(raw))}
     # (the notice and send job's HTML is the company's own few paragraphs: NOTICE)
     kinds = {name: "fragment" if "manual" in name or "send job" in name else "e-mail" for name in documents}

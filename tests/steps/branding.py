@@ -48,5 +48,9 @@ def upload_logo(api: Client, tenant: Tenant, data: bytes) -> Any:
     )
 
 
+def remove_logo(api: Client, tenant: Tenant) -> Any:
+    return api.http.delete("/company/branding/logo", headers=tenant.admin_headers())
+
+
 def get_branding(api: Client, tenant: Tenant) -> Any:
     return api.http.get("/company/branding", headers=tenant.staff_headers())
