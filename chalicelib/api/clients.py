@@ -179,6 +179,68 @@ def erase_client(caller: Principal, client_id: str) -> Response:
     return json_response(_erasure_out(caller, start_erasure(caller, client_id)), 202)
 
 
+# Who may ask for a client's access report and read it: the erasure's callers. It holds everything
+# Pregón holds about the client, what the register's who-sees rule shows only to level 1 too (a
+# private mailbox's records, every user's notes): a level 2-4 user's would be a partial answer to a
+# legal request, so they are refused (403) rather than given one narrowed (decision 0038).
+ACCESS_REPORT_ACCESS = ERASURE_ACCESS
+
+
+def _report_out(caller: Principal, export: Any) -> dict[str, Any]:
+    from chalicelib.api.people import named
+    from chalicelib.records.history.exports import download_url
+
+    return named(
+        caller,
+        {
+            "report_id": export.export_id,
+            "client_id": export.criteria.get("client"),
+            "state": export.state,
+            "items": export.rows,
+            "notes_withheld": export.criteria.get("reason"),
+            "created_by": export.created_by,
+            "created_at": export.created_at,
+            "updated_at": export.updated_at,
+            "expires_at": export.expires_at,
+            "file_size": export.file_size if export.state == "done" else None,
+            "download_url": download_url(export),
+            "error": export.error,
+        },
+        "created_by",
+    )
+
+
+@route(
+    "POST /clients/{client_id}/access-report",
+    ACCESS_REPORT_ACCESS,
+    body="AccessReportIn",
+    response="AccessReportOut",
+    status=202,
+    errors={
+        404: "There is no client with that code (or it was erased).",
+        409: "The client is being erased: there is no report of what is going.",
+    },
+)
+def start_access_report(caller: Principal, client_id: str) -> Response:
+    """Report everything Pregón holds about a client (right of access): a ZIP built in the
+    background; follow it with `GET /clients/{client_id}/access-report/{report_id}`"""
+    from chalicelib.api.schemas import AccessReportIn
+    from chalicelib.records.access import start_report
+
+    _check_id(client_id)
+    body = parse_body(clients.current_request, AccessReportIn)
+    return json_response(_report_out(caller, start_report(caller, client_id, body.model_dump())), 202)
+
+
+@route("GET /clients/{client_id}/access-report/{report_id}", ACCESS_REPORT_ACCESS, response="AccessReportOut")
+def get_access_report(caller: Principal, client_id: str, report_id: str) -> Response:
+    """A client's access report: its progress and, once done, a short-lived link to its ZIP"""
+    from chalicelib.records.access import find_report
+
+    _check_id(client_id)
+    return json_response(_report_out(caller, find_report(caller, client_id, report_id)))
+
+
 @route("GET /clients/{client_id}/erasure", ERASURE_ACCESS, response="ErasureOut")
 def get_erasure(caller: Principal, client_id: str) -> Response:
     """The erasure of a client: its state and what it erased so far"""

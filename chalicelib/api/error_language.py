@@ -737,6 +737,18 @@ CATALOG: dict[str, str] = {
     "there is no client {client_id}": "no existe el cliente {client_id}",
     "client {client_id} is being erased": "el cliente {client_id} se está borrando",
     "no erasure of the client {client_id} was asked for": "no se pidió borrar al cliente {client_id}",
+    "the client {client_id} is being erased: there is no access report of what is going": (
+        "el cliente {client_id} se está borrando: no hay informe de datos de lo que se borra"
+    ),
+    "there is no access report {report_id} of client {client_id}": (
+        "no existe el informe de datos {report_id} del cliente {client_id}"
+    ),
+    "say why the notes are withheld (the report shows it)": (
+        "indique por qué no se incluyen las notas (el informe lo muestra)"
+    ),
+    "the client was erased after the report was asked for: there is nothing to report": (
+        "el cliente se borró después de pedir el informe: no hay nada que informar"
+    ),
     "must hold at least 2 letters or digits together (part of a name, a code, an e-mail or a phone)": (
         "debe tener al menos 2 letras o dígitos seguidos (parte de un nombre, un código, un e-mail o "
         "un teléfono)"

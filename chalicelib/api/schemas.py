@@ -841,6 +841,38 @@ class ErasureCounts(BaseModel):
     )
 
 
+class AccessReportIn(Strict):
+    """What a client's access report leaves out: nothing, unless the staff's notes are withheld
+    (the law allows it only in cases: say which in ``reason``, the report shows it)."""
+
+    withhold_notes: bool = False
+    reason: str | None = Field(default=None, max_length=500, description="Why the notes are withheld.")
+
+
+class AccessReportOut(BaseModel):
+    """A client's access report, as it goes."""
+
+    report_id: str
+    client_id: str
+    state: Literal["queued", "running", "done", "failed", "expired"] = Field(
+        description="`queued` until its worker starts, `running` while it reads, `done` with its file, "
+        "`failed` with `error`, `expired` once its file is gone (`expires_at`)."
+    )
+    items: int = Field(description="Once done, how many items and files it holds.")
+    notes_withheld: str | None = Field(default=None, description="Why the notes were left out, if they were.")
+    created_by: str
+    created_by_name: str | None = Field(default=None, description=NAME_FIELD)
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime = Field(description="After this, no file: ask for the report again.")
+    file_size: int | None = None
+    download_url: str | None = Field(
+        default=None,
+        description="Once done: a link to the ZIP valid for 5 minutes (ask again for a new one).",
+    )
+    error: str | None = None
+
+
 class ErasureOut(BaseModel):
     job_id: str
     state: str = Field(description="`erasing` while it runs; `done` once nothing of the client is left.")

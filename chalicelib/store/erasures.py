@@ -44,6 +44,7 @@ from chalicelib.store.models import (
     ParcelModel,
     PushDeviceModel,
     ReceivableModel,
+    RegisterLookupModel,
     ReminderSentModel,
     ReminderSettingsModel,
     SendJobModel,
@@ -259,30 +260,30 @@ def _document_of(cause: str | None) -> str | None:
     return f"{parts[1]}#{parts[2]}" if len(parts) == 3 else None
 
 
-def communications_page(job: domain.ClientErasure, files_bucket: str) -> Page:
+def communications_page(job: domain.ClientErasure, files_bucket: str, *, whole: bool = False) -> Page:
     """Up to :data:`MESSAGES_PAGE` of the client's messages and register records (its ``by-client``
     index: sent, received, written by hand, logged from mailboxes), then, once none is left, of
     the messages to staff that name it (``store.communications.about_key``: colleagues told of
     its records), with their idempotency keys, the documents they carried, and their S3 bodies,
     attachments and raw mail. A send job's message not sent yet is deleted on condition it still
-    is not, and counted skipped on its job."""
+    is not, and counted skipped on its job. ``whole``: every one at once (read, never committed:
+    :func:`erasure_walk`)."""
     company_id = job.company_id
     client_id = str(job.client_id)
+    limit = None if whole else MESSAGES_PAGE
     keys = [
         (company_id, entry.communication_id)
-        for entry in CommunicationModel.by_client.query(f"{company_id}#{client_id}", limit=MESSAGES_PAGE)
+        for entry in CommunicationModel.by_client.query(f"{company_id}#{client_id}", limit=limit)
     ]
-    if not keys:  # one more Query, once a phase: the rare notices to staff about the client
-        keys = [
+    if not keys or whole:  # one more Query, once a phase: the rare notices to staff about the client
+        keys += [
             (company_id, entry.communication_id)
-            for entry in CommunicationModel.by_client.query(
-                about_key(company_id, client_id), limit=MESSAGES_PAGE
-            )
+            for entry in CommunicationModel.by_client.query(about_key(company_id, client_id), limit=limit)
         ]
     page = Page(listed=len(keys))
     unsent: dict[str, int] = {}  # send job -> its messages erased before they were sent
     for item in CommunicationModel.batch_get(keys):
-        if page.actions + len(unsent) + 5 > 99:  # a transaction holds 100 actions: the rest next
+        if not whole and page.actions + len(unsent) + 5 > 99:  # a transaction holds 100 actions
             break
         message = CommunicationModel(company_id, item.communication_id)
         if item.job_id and item.state in UNSENT:
@@ -317,32 +318,34 @@ def communications_page(job: domain.ClientErasure, files_bucket: str) -> Page:
     return page
 
 
-def notes_page(job: domain.ClientErasure) -> Page:
+def notes_page(job: domain.ClientErasure, *, whole: bool = False) -> Page:
     page = Page()
-    for item in ClientNoteModel.by_client.query(f"{job.company_id}#{job.client_id}", limit=ITEMS_PAGE):
+    limit = None if whole else ITEMS_PAGE
+    for item in ClientNoteModel.by_client.query(f"{job.company_id}#{job.client_id}", limit=limit):
         page.deletions.append(ClientNoteModel(item.author_key, item.note_id))
         page.count("notes")
         page.listed += 1
     return page
 
 
-def receivables_page(job: domain.ClientErasure) -> Page:
+def receivables_page(job: domain.ClientErasure, *, whole: bool = False) -> Page:
     """The client's open receivables (``open-by-client``), then its paid and cancelled ones
     (``closed-by-client``), and their "reminder sent" markers."""
     page = Page()
     company_id = job.company_id
     client_key = f"{company_id}#{job.client_id}"
-    numbers = [item.document_number for item in ReceivableModel.open_by_client.query(client_key, limit=10)]
-    if not numbers:
-        numbers = [
-            item.document_number for item in ReceivableModel.closed_by_client.query(client_key, limit=10)
+    limit = None if whole else 10
+    numbers = [item.document_number for item in ReceivableModel.open_by_client.query(client_key, limit=limit)]
+    if not numbers or whole:
+        numbers += [
+            item.document_number for item in ReceivableModel.closed_by_client.query(client_key, limit=limit)
         ]
     for number in numbers:
         page.listed += 1
         page.deletions.append(ReceivableModel(company_id, number))
         page.count("other_items")
         markers = ReminderSentModel.query(
-            company_id, ReminderSentModel.marker.startswith(f"{number}#"), limit=8
+            company_id, ReminderSentModel.marker.startswith(f"{number}#"), limit=None if whole else 8
         )
         for marker in markers:
             page.deletions.append(ReminderSentModel(company_id, marker.marker))
@@ -350,18 +353,21 @@ def receivables_page(job: domain.ClientErasure) -> Page:
     return page
 
 
-def events_page(job: domain.ClientErasure) -> Page:
+def events_page(job: domain.ClientErasure, *, whole: bool = False) -> Page:
     """The back office's events about the client (``by-client``), each with the answer given to
     it (what a repeated post is answered), and the idempotency keys of the messages it queued
     (``<cause>:<channel>:<address>``, named in that answer): they name the client's addresses."""
     company_id = job.company_id
-    listed = BusinessEventModel.by_client.query(f"{company_id}#{job.client_id}", limit=EVENTS_PAGE)
+    listed = BusinessEventModel.by_client.query(
+        f"{company_id}#{job.client_id}", limit=None if whole else EVENTS_PAGE
+    )
     keys = [(company_id, entry.event_key) for entry in listed]
     page = Page(listed=len(keys))
     for item in BusinessEventModel.batch_get(keys):
         message_keys = [MessageKeyModel(f"{company_id}#{k}") for k in _event_message_keys(item)]
         if (
-            page.deletions
+            not whole
+            and page.deletions
             and len(page.deletions) + len(page.unconditional) + 1 + len(message_keys) > ITEMS_PAGE
         ):
             continue  # with the next page
@@ -387,24 +393,25 @@ def _event_message_keys(item: BusinessEventModel) -> list[str]:
     return keys
 
 
-def message_keys_page(job: domain.ClientErasure) -> Page:
+def message_keys_page(job: domain.ClientErasure, *, whole: bool = False) -> Page:
     """The idempotency keys of the client's messages left after its messages and events (their
     ``by-client`` index): those that cannot be rebuilt from the message, e.g. a push message's,
     which names the device (``send:<request>:<client>:<device>``), or a mailbox's logged mail."""
     page = Page()
-    for entry in MessageKeyModel.by_client.query(f"{job.company_id}#{job.client_id}", limit=ITEMS_PAGE):
+    limit = None if whole else ITEMS_PAGE
+    for entry in MessageKeyModel.by_client.query(f"{job.company_id}#{job.client_id}", limit=limit):
         page.listed += 1
         page.deletions.append(MessageKeyModel(entry.key))
         page.count("other_items")
     return page
 
 
-def tracking_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
+def tracking_page(job: domain.ClientErasure, addresses: Iterable[str], *, whole: bool = False) -> Page:
     """Tracking alerts sent to the client's addresses (``by-recipient``) and the parcel
     subscriptions (followers) they were sent to."""
     page = Page()
     seen: set[tuple[str, str]] = set()
-    for alert in _by_recipient(page, AlertModel.by_recipient, job.company_id, addresses):
+    for alert in _by_recipient(page, AlertModel.by_recipient, job.company_id, addresses, whole):
         page.listed += 1
         page.deletions.append(AlertModel(alert.parcel_key, alert.alert_id))
         page.count("other_items")
@@ -415,25 +422,27 @@ def tracking_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
     return page
 
 
-def _by_recipient(page: Page, index: Any, company_id: str, addresses: Iterable[str]) -> Iterator[Any]:
+def _by_recipient(
+    page: Page, index: Any, company_id: str, addresses: Iterable[str], whole: bool = False
+) -> Iterator[Any]:
     """The items ``index`` (a ``by-recipient`` index) holds for each of ``addresses``, each
     address's Query asking for no more than the 40 deletions ``page`` still has room for (read
-    when the caller has taken the previous address's items)."""
+    when the caller has taken the previous address's items); ``whole``: all of them."""
     for address in addresses:
         room = 40 - len(page.deletions)
-        if room <= 0:
+        if room <= 0 and not whole:
             return
-        yield from index.query(f"{company_id}#{address}", limit=room)
+        yield from index.query(f"{company_id}#{address}", limit=None if whole else room)
 
 
-def subscriptions_page(job: domain.ClientErasure, addresses: Iterable[str]) -> Page:
+def subscriptions_page(job: domain.ClientErasure, addresses: Iterable[str], *, whole: bool = False) -> Page:
     """Parcel subscriptions (followers) of the client's addresses (``by-recipient``), those never
     sent an alert too; each parcel whose followers change gets the change a cancellation makes
     (``follow_version`` bumped, so a sweep that read the followers before cannot send to these;
     the legacy copy of the followers dropped)."""
     page = Page()
     parcels: set[str] = set()
-    for entry in _by_recipient(page, SubscriptionModel.by_recipient, job.company_id, addresses):
+    for entry in _by_recipient(page, SubscriptionModel.by_recipient, job.company_id, addresses, whole):
         page.listed += 1
         page.deletions.append(SubscriptionModel(entry.parcel_key, entry.subscription_id))
         page.count("other_items")
@@ -444,14 +453,14 @@ def subscriptions_page(job: domain.ClientErasure, addresses: Iterable[str]) -> P
     return page
 
 
-def parcels_page(job: domain.ClientErasure) -> Page:
+def parcels_page(job: domain.ClientErasure, *, whole: bool = False) -> Page:
     """The parcels of the client's shipments (``by-client``): their client's code is cleared, and
     the legacy copy of their followers (addresses) dropped; the parcel itself, its tracking ID,
     waybill and novelties stay: they are the carrier's record of the shipment and, without the
     code, name no one (docs/privacy.md)."""
     page = Page()
     client_key = f"{job.company_id}#{job.client_id}"
-    for entry in ParcelModel.by_client.query(client_key, limit=ITEMS_PAGE):
+    for entry in ParcelModel.by_client.query(client_key, limit=None if whole else ITEMS_PAGE):
         page.listed += 1
         actions = [
             ParcelModel.client_id.remove(),
@@ -463,7 +472,7 @@ def parcels_page(job: domain.ClientErasure) -> Page:
     return page
 
 
-def send_jobs_page(job: domain.ClientErasure, now: datetime) -> Page:
+def send_jobs_page(job: domain.ClientErasure, now: datetime, *, whole: bool = False) -> Page:
     """Send jobs whose selection names the client's code (a bulk statement's range, indexes
     ``by-from-client`` and ``by-to-client``): the code is replaced by :data:`ERASED_CODE`, on
     condition the selection is still the one read. A job still expanding reads its selection for
@@ -478,12 +487,12 @@ def send_jobs_page(job: domain.ClientErasure, now: datetime) -> Page:
     keys = {
         (job.company_id, str(e.job_id))
         for index in (SendJobModel.by_from_client, SendJobModel.by_to_client)
-        for e in index.query(client_key, limit=ITEMS_PAGE // 2)
+        for e in index.query(client_key, limit=None if whole else ITEMS_PAGE // 2)
     }
     page.listed = len(keys)
     for item in SendJobModel.batch_get(sorted(keys)):
         expanding = item.state == "expanding"
-        if expanding and item.updated_at > now - EXPANDING_WAIT:
+        if expanding and item.updated_at > now - EXPANDING_WAIT and not whole:
             continue
         spec = json.loads(item.selection or "{}")
         stand_ins: dict[str, str | None] = spec.pop(STAND_INS, None) or {}
@@ -593,7 +602,9 @@ def is_being_erased(company_id: str, client_id: str, erasing: frozenset[str]) ->
     return bool(erasing) and erasure_key(company_id, client_id) in erasing
 
 
-def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str]) -> Page:
+def single_items(
+    job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str], *, whole: bool = False
+) -> Page:
     """What is left under the client's code and addresses, each small: its document portal's
     publications (and their files) first, then its reminder settings, open
     movements, push devices, tickets and tickets' day counts, the address, phone and search
@@ -601,7 +612,9 @@ def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: It
     (:func:`hashed_address`)."""
     company_id, client_id = job.company_id, str(job.client_id)
     page = Page()
-    published = item_keys(company_id, client_id)[: ITEMS_PAGE // 2]
+    published = item_keys(company_id, client_id)
+    if not whole:
+        published = published[: ITEMS_PAGE // 2]
     if published:  # its document portal's publications and their files, a page of their own
         from chalicelib.core.settings import get_settings
 
@@ -613,7 +626,8 @@ def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: It
                 page.files.add(f"{bucket}/{key}")
         page.count("files", len(page.files))
         page.listed = len(page.deletions)
-        return page
+        if not whole:
+            return page
     candidates: list[Model] = [
         ReminderSettingsModel(company_id, f"client#{client_id}"),
         OpenMovementsModel(company_id, client_id),
@@ -634,11 +648,12 @@ def single_items(job: domain.ClientErasure, addresses: Iterable[str], phones: It
     candidates += [ClientPhoneModel(company_id, f"{p}#{client_id}") for p in phones]
     candidates += [ClientSearchModel(*key) for key in search_keys(company_id, client_id)]
     candidates += pending_index_items(company_id, client_id)  # a save's stale ones not yet deleted
-    for item in existing_items(candidates)[:ITEMS_PAGE]:
+    found = existing_items(candidates)
+    for item in found if whole else found[:ITEMS_PAGE]:
         page.deletions.append(item)
         page.count("other_items")
     page.listed = len(page.deletions)
-    if page.listed > ITEMS_PAGE // 2:
+    if page.listed > ITEMS_PAGE // 2 and not whole:
         return page  # the suppressions with the next page (a transaction holds 100 actions)
     suppressed = SuppressionModel.batch_get([(company_id, a) for a in {*addresses, *phones}])
     for entry in suppressed:
@@ -795,3 +810,98 @@ def _key_message_keys() -> int:
 def _keyed(item: Model, actions: list[Any], condition: Any) -> int:
     """1 when ``item`` took ``actions`` (on ``condition``), 0 when it changed since it was read."""
     return int(written(lambda: item.update(actions=actions, condition=condition)))
+
+
+# --- the same walk, read only: what a client's access report lists (docs/privacy.md) ----------
+
+# What each item is called in an access report, by its table's model.
+KINDS: dict[type[Model], str] = {
+    ClientModel: "client",
+    CommunicationModel: "messages",
+    DocumentModel: "documents",
+    ClientNoteModel: "notes",
+    ReceivableModel: "receivables",
+    ReminderSentModel: "reminders_sent",
+    ReminderSettingsModel: "reminder_settings",
+    OpenMovementsModel: "open_movements",
+    BusinessEventModel: "business_events",
+    MessageKeyModel: "message_keys",
+    AlertModel: "tracking_alerts",
+    SubscriptionModel: "tracking_subscriptions",
+    ParcelModel: "parcels",
+    SendJobModel: "send_jobs",
+    PushDeviceModel: "devices",
+    TicketModel: "tickets",
+    TicketDayModel: "ticket_days",
+    ClientAddressModel: "address_index",
+    ClientPhoneModel: "phone_index",
+    ClientSearchModel: "search_index",
+    SuppressionModel: "suppressions",
+    RegisterLookupModel: "portal_publications",
+}
+
+
+@dataclass
+class Holdings:
+    """What an erasure of the client would do now, read and not done: the items it would delete
+    and those it would keep changed (each as stored), the S3 objects it would delete, and the
+    suppressions it would keep under a digest."""
+
+    deleted: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+    changed: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
+    files: set[str] = field(default_factory=set)
+    suppressions_kept: int = 0
+
+
+def erasure_walk(
+    company_id: str,
+    client_id: str,
+    addresses: list[str],
+    phones: list[str],
+    files_bucket: str,
+    now: datetime,
+) -> Holdings:
+    """Every page of an erasure of the client (its phases' own page functions, each ``whole``:
+    every Query read to its end, nothing committed), and each item it names as stored. The one
+    list both rights answer from: what the erasure deletes is what the access report lists."""
+    job = domain.ClientErasure(company_id, "", "", "reading", PHASES[0], "", now, now, client_id=client_id)
+    pages = [
+        communications_page(job, files_bucket, whole=True),
+        notes_page(job, whole=True),
+        receivables_page(job, whole=True),
+        events_page(job, whole=True),
+        message_keys_page(job, whole=True),
+        tracking_page(job, addresses, whole=True),
+        subscriptions_page(job, addresses, whole=True),
+        parcels_page(job, whole=True),
+        send_jobs_page(job, now, whole=True),
+        single_items(job, addresses, phones, whole=True),
+        client_page(job),
+    ]
+    held = Holdings()
+    deleted: list[Model] = []
+    changed: list[Model] = []
+    for page in pages:
+        deleted += page.deletions + [item for item, _ in page.guarded] + page.unconditional
+        changed += [item for item, _, _ in page.updates]
+        held.files |= page.files
+        held.suppressions_kept += page.counts.get("suppressions_kept", 0)
+    held.deleted = _as_stored(deleted)
+    named = {(kind, key) for kind, key, _ in held.deleted}
+    held.changed = [entry for entry in _as_stored(changed) if entry[:2] not in named]
+    return held
+
+
+def _as_stored(items: list[Model]) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    """Each of ``items`` that exists, once, as its kind, its key and its attributes (a batch read
+    of their keys; an unconditional deletion of an item already gone names nothing)."""
+    by_model: dict[type[Model], dict[tuple[Any, ...], None]] = {}
+    for item in items:
+        by_model.setdefault(type(item), {})[_key_of(item)] = None
+    found: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+    for model, keys in by_model.items():
+        kind = KINDS.get(model, model.__name__)
+        wanted = [key[0] if len(key) == 1 else key for key in keys]  # a table with no range key
+        for stored in model.batch_get(wanted):
+            found.append((kind, _key_of(stored), dict(stored.attribute_values)))
+    return sorted(found, key=lambda entry: (entry[0], [str(part) for part in entry[1]]))

@@ -177,6 +177,8 @@ def start_export(viewer: Principal, channel: str, params: dict[str, str | None])
 #: client in ``criteria["client"]``) and the notes report.
 REGISTER = "register"
 NOTES = "notes"
+#: A client's access report (``records.access``, the client in ``criteria["client"]``): a ZIP.
+ACCESS = "access"
 
 
 def queue_export(viewer: Principal, channel: str, criteria: dict[str, str]) -> HistoryExport:
@@ -257,9 +259,8 @@ def download_url(export: HistoryExport) -> str | None:
     if export.state != "done" or not export.file_key:
         return None
     name = export.file_name or "history.xlsx"
-    return link(
-        AttachmentRef(name=name, content_type=XLSX_TYPE, size=export.file_size or 0, key=export.file_key)
-    )
+    kind = "application/zip" if name.endswith(".zip") else XLSX_TYPE  # an access report's ZIP
+    return link(AttachmentRef(name=name, content_type=kind, size=export.file_size or 0, key=export.file_key))
 
 
 def build_export(company_id: str, export_id: str, reason_in: Reasons, *, last_attempt: bool = False) -> str:
@@ -273,6 +274,10 @@ def build_export(company_id: str, export_id: str, reason_in: Reasons, *, last_at
     if export is None:
         return "skipped"
     try:
+        if export.channel == ACCESS:  # a client's access report: a ZIP, not a sheet
+            from chalicelib.records.access import build_report
+
+            return build_report(export)
         return _build(export, reason_in)
     except ValidationFailed as too_large:
         store.fail_export(company_id, export_id, too_large.errors[0]["message"], clock.now())

@@ -1,0 +1,315 @@
+"""A client asks what Pregón holds about her (right of access: GDPR arts. 15 and 20, Ley 25.326 art.
+14, LFPDPPP; docs/privacy.md, decision 0038): an administrator asks for her access report, a worker
+writes a ZIP (a summary in the company's language, the data as JSON and CSV, her files) from the
+erasure's own walk, so what it says an erasure deletes is what one deletes. Real DynamoDB Local,
+SMTP server and moto's S3."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from infrastructure.local.mailcatcher import MailCatcher
+from tests.integration.test_client_erasure import BETO, BETOS, sent_with_a_request_id
+from tests.steps.answers import body
+from tests.steps.clients import put_client
+from tests.steps.erasure import ANA, ANAS, a_client_with_everything, erase, erasure_in_the_request
+from tests.steps.history import run_export_workers
+from tests.steps.inbound import inbound_address, receive
+from tests.steps.notes import staff_headers, write_note
+from tests.steps.outbox import deliver_outboxes
+from tests.steps.tenants import Tenant, smtp_sender_account
+
+RECEIPT = b"%PDF-1.4 recibo de Ana\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    erasure_in_the_request(monkeypatch)
+
+
+@pytest.fixture
+def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
+    return tenant
+
+
+def ask(api: Client, headers: dict[str, str], client_id: str, **options: Any) -> Any:
+    return api.http.post(f"/clients/{client_id}/access-report", headers=headers, body=json.dumps(options))
+
+
+def report_of(api: Client, headers: dict[str, str], client_id: str, report_id: str) -> Any:
+    return api.http.get(f"/clients/{client_id}/access-report/{report_id}", headers=headers)
+
+
+def she_writes_with_a_receipt(api: Client, tenant: Tenant) -> None:
+    """Ana writes to the company with a PDF attached (as SES receives it: raw mail in S3)."""
+    raw = (
+        f"From: Ana Perez <{ANAS}>\r\nTo: {inbound_address(tenant)}\r\nSubject: Mi recibo\r\n"
+        "Message-ID: <recibo-ana@correo.example>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAdjunto mi recibo.\r\n"
+        '--b1\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="recibo.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode()
+    import base64
+
+    raw += base64.encodebytes(RECEIPT).replace(b"\n", b"\r\n") + b"--b1--\r\n"
+    answer = receive(api, raw, to=[inbound_address(tenant)], source=ANAS)
+    assert answer, answer
+
+
+def a_push_sent(api: Client, tenant: Tenant, client_id: str) -> None:
+    """The client's phone registered for push (a token of this company's: moto's SNS is shared by
+    the tests) and a push staff sent it with a request id (its key names the device)."""
+    from tests.steps.push import push_platform_application, register_device, set_push
+
+    arn = push_platform_application(tenant.company_id, "GCM")
+    assert set_push(api, tenant, fcm_application_arn=arn).status_code == 200
+    registered = register_device(api, tenant, client_id, f"fcm-token-{tenant.company_id}")
+    assert registered.status_code == 201, registered.body
+    sent_with_a_request_id(api, tenant, client_id, "push")
+
+
+def an_sms_sent(api: Client, tenant: Tenant, client_id: str) -> None:
+    """SMS turned on (Amazon SNS, moto's) and staff send the client one (the template of
+    ``sent_with_a_request_id``, saved by the push before it)."""
+    saved = api.http.put("/sms/settings", headers=tenant.admin_headers(), body=b'{"enabled": true}')
+    assert saved.status_code == 200, saved.body
+    send = {"channel": "sms", "template": "custom:aviso", "client_ids": [client_id]}
+    sent = api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(send))
+    assert sent.status_code == 201, sent.body
+
+
+def the_zip(api: Client, headers: dict[str, str], client_id: str, report_id: str) -> zipfile.ZipFile:
+    """The report, done, as its short-lived link downloads it."""
+    done = body(report_of(api, headers, client_id, report_id))
+    assert done["state"] == "done", done
+    response = requests.get(done["download_url"], timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["Content-Type"] == "application/zip"
+    return zipfile.ZipFile(io.BytesIO(response.content))
+
+
+def reported(api: Client, headers: dict[str, str], client_id: str, **options: Any) -> zipfile.ZipFile:
+    asked = ask(api, headers, client_id, **options)
+    assert asked.status_code == 202, asked.body
+    assert body(asked)["state"] == "queued"
+    assert run_export_workers() == [{"done": 1, "failed": 0, "skipped": 0}]
+    return the_zip(api, headers, client_id, body(asked)["report_id"])
+
+
+def test_her_report_holds_each_thing_pregon_holds_about_her_and_nothing_of_anyone_else(
+    api: Client, company: Tenant, other_tenant: Tenant
+) -> None:
+    # Given Ana with e-mails sent, an order's PDF, a register record, a note, a receivable, a
+    # parcel she follows with an alert sent, a bounce of her address; a push and an SMS staff sent
+    # her; an e-mail she wrote with a receipt attached
+    a_client_with_everything(api, company, ANA, ANAS)
+    a_push_sent(api, company, ANA)
+    an_sms_sent(api, company, ANA)
+    deliver_outboxes()
+    she_writes_with_a_receipt(api, company)
+    # And Beto, a client of the same company, and another company's client under Ana's code
+    a_client_with_everything(api, company, BETO, BETOS)
+    put_client(api, other_tenant, ANA, emails=["ana@otra.example"])
+    write_note(api, other_tenant.staff_headers(), ANA, "La nota de la otra empresa")
+
+    # When the administrator asks for her access report and its worker runs
+    archive = reported(api, company.admin_headers(), ANA)
+
+    # Then the ZIP holds a summary, the data as JSON and CSV, and her files
+    names = archive.namelist()
+    assert {"summary.html", "data.json", "messages.csv"} <= set(names)
+    data = json.loads(archive.read("data.json"))
+    held = data["data"]
+    # her client's data, messages of every channel, sent and received, with their state
+    assert held["client"][0]["emails"] == [ANAS]
+    messages = data["messages"]
+    channels = {(m["channel"], m["direction"]) for m in messages}
+    assert {("email", "out"), ("push", "out"), ("sms", "out"), ("email", "in"), ("note", "note")} <= channels
+    received = next(m for m in messages if m["direction"] == "in")
+    assert received["subject"] == "Mi recibo" and received["attachments"][0]["name"] == "recibo.pdf"
+    assert {m["state"] for m in messages if m["channel"] == "email" and m["direction"] == "out"} >= {"sent"}
+    # her note, document, receivable, tracking subscription and alert, device, suppression
+    assert [n["note"] for n in held["notes"]] == [f"Nota sobre {ANA}"]
+    kinds = ("documents", "receivables", "tracking_subscriptions", "tracking_alerts", "devices", "parcels")
+    assert [kind for kind in kinds if not held.get(kind)] == []
+    assert [s["address"] for s in held["suppressions"]] == [ANAS]
+    # the receipt she attached, and the raw mail she sent, as files
+    files = [n for n in names if n.startswith("files/")]
+    assert RECEIPT in [archive.read(n) for n in files]
+    assert any(b"Message-ID: <recibo-ana@correo.example>" in archive.read(n) for n in files)
+    # And the summary, in the company's language, lists her messages and what is kept and why
+    summary = archive.read("summary.html").decode()
+    assert "Informe de datos del cliente" in summary and "Mi recibo" in summary
+    assert "Aviso 0 a ANA-PEREZ" in summary
+    assert "suppressions: kept as a digest" in summary
+    assert "Mi recibo" in archive.read("messages.csv").decode()
+    # And nothing of Beto nor of the other company is anywhere in it
+    everything = b"".join(archive.read(n) for n in names)
+    for stranger in (BETO.encode(), BETOS.encode(), b"La nota de la otra empresa", b"ana@otra.example"):
+        assert stranger not in everything
+    assert other_tenant.company_id.encode() not in everything
+
+
+def _stored_keys(company_id: str) -> set[tuple[str, str]]:
+    """Every item's table and key naming the company (a Scan: the test looks at all the storage)."""
+    from chalicelib.core.aws import client
+    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.store.tables import bind
+
+    bind()
+    found = set()
+    for model in ALL_MODELS:
+        names = [model._hash_keyname, model._range_keyname]
+        for page in client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name):
+            for item in page["Items"]:
+                if company_id in json.dumps(item, default=str):
+                    key = [next(iter(item[n].values())) for n in names if n]
+                    found.add((model.__name__, json.dumps([str(k) for k in key])))
+    return found
+
+
+def test_what_her_report_says_an_erasure_deletes_is_what_her_erasure_deletes(
+    api: Client, company: Tenant
+) -> None:
+    from chalicelib.store.erasures import KINDS
+
+    # Given Ana with everything and an e-mail she wrote (its raw mail kept), Beto too, and her
+    # access report
+    a_client_with_everything(api, company, ANA, ANAS)
+    a_push_sent(api, company, ANA)
+    she_writes_with_a_receipt(api, company)
+    a_client_with_everything(api, company, BETO, BETOS)
+    data = json.loads(reported(api, company.admin_headers(), ANA).read("data.json"))
+    erasure = data["erasure"]
+    [raw_key] = [m["raw_key"] for m in data["messages"] if m.get("raw_key")]
+    assert inbound_object_exists(raw_key)
+    models = {kind: model.__name__ for model, kind in KINDS.items()}
+    listed = {(models[e["kind"]], json.dumps([str(k) for k in e["key"]])) for e in erasure["would_delete"]}
+    before = _stored_keys(company.company_id)
+    # When the administrator erases her
+    job = body(erase(api, company.admin_headers(), ANA))
+    assert job["state"] == "done"
+    # Then the items gone are exactly those the report listed, and as many files
+    gone = before - _stored_keys(company.company_id)
+    assert gone == listed
+    assert job["erased"]["files"] == erasure["would_delete_files"]
+    assert job["suppressions_kept"] == erasure["suppressions_kept_as_digest"] == 1
+    assert [e["kind"] for e in erasure["would_change"]] == ["parcels"]
+    # And her raw mail is gone from the inbound bucket (the erasure looked for it under its
+    # bucket's name twice, and left it)
+    assert not inbound_object_exists(raw_key)
+
+
+def inbound_object_exists(raw_key: str) -> bool:
+    """Whether the raw mail ``<bucket>/<key>`` is in S3."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.core.aws import client
+
+    bucket, _, key = raw_key.partition("/")
+    try:
+        client("s3").head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        return False
+    return True
+
+
+def test_only_administrators_and_the_erps_key_with_clients_write_may_ask_for_and_read_a_report(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from chalicelib.tenants.companies import SCOPES, issue_api_key
+
+    # Given Ana with a note, and every kind of caller
+    put_client(api, tenant, ANA, emails=[ANAS])
+    write_note(api, tenant.staff_headers(), ANA, "Nota")
+    readonly = issue_api_key(tenant.company_id, "lectura", [s for s in SCOPES if s != "clients:write"])
+    writer = {"Authorization": f"ApiKey {issue_api_key(tenant.company_id, 'erp', ['clients:write'])}"}
+    report_id = body(ask(api, tenant.admin_headers(), ANA))["report_id"]
+    callers = {
+        "no token": {"Content-Type": "application/json"},
+        "API key without clients:write": {"Authorization": f"ApiKey {readonly}"},
+        **{f"level {n}": staff_headers(tenant, f"user{n}@empresa.example", n) for n in (2, 3, 4)},
+    }
+    # When each asks for her report, and reads the administrator's
+    statuses = {
+        who: (ask(api, h, ANA).status_code, report_of(api, h, ANA, report_id).status_code)
+        for who, h in callers.items()
+    }
+    # Then no token is 401, and every other is refused: a report narrowed to what a level 2-4 user
+    # sees would be a partial answer to the law's request
+    assert statuses.pop("no token") == (401, 401)
+    assert set(statuses.values()) == {(403, 403)}, statuses
+    # And another company's administrator finds neither her nor the report
+    assert ask(api, other_tenant.admin_headers(), ANA).status_code == 404
+    assert report_of(api, other_tenant.admin_headers(), ANA, report_id).status_code == 404
+    # And under another client's code the report is not found
+    put_client(api, tenant, BETO, emails=[BETOS])
+    assert report_of(api, tenant.admin_headers(), BETO, report_id).status_code == 404
+    # And the ERP's key with clients:write may ask and read it, and the administrator read the key's
+    by_key = ask(api, writer, ANA)
+    assert by_key.status_code == 202, by_key.body
+    assert report_of(api, writer, ANA, report_id).status_code == 200
+    assert report_of(api, tenant.admin_headers(), ANA, body(by_key)["report_id"]).status_code == 200
+    # And withholding the notes needs a reason
+    refused = ask(api, tenant.admin_headers(), ANA, withhold_notes=True)
+    assert (refused.status_code, body(refused)["errors"][0]["field"]) == (422, "reason"), refused.body
+
+
+def test_withheld_notes_are_left_out_saying_why(api: Client, company: Tenant) -> None:
+    # Given Ana with a note
+    put_client(api, company, ANA, emails=[ANAS])
+    write_note(api, company.staff_headers(), ANA, "Cliente difícil, no dar descuentos")
+    # When the administrator asks for her report withholding the notes, with a reason
+    archive = reported(
+        api, company.admin_headers(), ANA, withhold_notes=True, reason="notas de un litigio en curso"
+    )
+    # Then no note is in it, and the summary says they were withheld and why
+    everything = b"".join(archive.read(n) for n in archive.namelist())
+    assert "Cliente difícil".encode() not in everything
+    assert "notas de un litigio en curso" in archive.read("summary.html").decode()
+
+
+def test_an_erased_clients_report_is_gone_and_one_being_erased_is_refused_clearly(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import erasures
+
+    # Given Ana's report, done, and one asked for but not yet built
+    put_client(api, company, ANA, emails=[ANAS])
+    admin = company.admin_headers()
+    done = body(ask(api, admin, ANA))["report_id"]
+    assert run_export_workers() == [{"done": 1, "failed": 0, "skipped": 0}]
+    waiting = body(ask(api, admin, ANA))["report_id"]
+
+    # When the administrator starts erasing her and the erasure stops before its end
+    def stopped(job: Any) -> Any:
+        raise RuntimeError("the erasure's run stopped here")
+
+    monkeypatch.setattr(erasures, "client_page", stopped)
+    assert body(erase(api, admin, ANA))["state"] == "erasing"
+    # Then a new report is refused, saying why, in the caller's language
+    refused = ask(api, {**admin, "Accept-Language": "es"}, ANA)
+    assert refused.status_code == 409, refused.body
+    assert body(refused)["message"] == (
+        f"el cliente {ANA} se está borrando: no hay informe de datos de lo que se borra"
+    )
+    # And the report asked for before fails once its worker runs, saying why
+    assert run_export_workers() == [{"done": 0, "failed": 1, "skipped": 0}]
+    assert "erased" in body(report_of(api, admin, ANA, waiting))["error"]
+    # When the erasure ends
+    monkeypatch.undo()
+    erasure_in_the_request(monkeypatch)
+    assert body(erase(api, admin, ANA))["state"] == "done"
+    # Then her reports are not found, and a new one neither
+    assert report_of(api, admin, ANA, done).status_code == 404
+    assert ask(api, admin, ANA).status_code == 404
