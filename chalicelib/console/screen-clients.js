@@ -13,6 +13,7 @@ import {
   empty,
   field,
   flaggedNote,
+  follow,
   mailMark,
   fileBase64,
   fileSize,
@@ -960,10 +961,52 @@ async function clientRegister(main, ctx, clientId) {
         "Enviar acceso al portal",
       ),
     ),
+    ctx.user.level === 1 ? section("Informe de datos del cliente", accessReport(base)) : null,
   );
   await load();
   if (ctx.params.get("record")) await view(ctx.params.get("record")); // drawn with the screen
   else if (ctx.params.get("card")) reveal(cardBox.closest("section")); // a client just added: its card
+}
+
+// «Informe de datos del cliente» (right of access, docs/privacy.md): an administrator asks for the
+// ZIP of everything Pregón holds about the client, sees it built, and saves it (a fresh 5-minute
+// link each time). Only level 1 may ask (the API refuses the others): the card shows it to them only.
+function accessReport(base) {
+  const status = h("div", { id: "b-access-report", role: "status", "aria-live": "polite" });
+  const path = (id) => () => `${base}/access-report/${segment(id)}`;
+  const save = async (id) => {
+    const job = await attempt(() => api("GET", path(id)()));
+    if (!job || !job.download_url) {
+      if (job) toast("El informe ya no está disponible: pídalo de nuevo.", "error");
+      return;
+    }
+    const link = h("a", { href: job.download_url, download: "" });
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  };
+  const draw = (job) => {
+    if (job.state === "done") {
+      fill(status, h("p", {}, "El informe está listo. "), h("button", { type: "button", id: "b-access-report-file", onclick: () => save(job.report_id) }, "Descargar el informe (ZIP)"));
+    } else if (job.state === "failed" || job.state === "expired") {
+      fill(status, h("p", { class: "error" }, job.state === "failed" ? `No se pudo preparar: ${job.error}` : "El informe venció: pídalo de nuevo."));
+    } else {
+      fill(status, h("p", {}, "Preparando el informe…"));
+    }
+  };
+  const ask = async () => {
+    const started = await attempt(() => api("POST", `${base}/access-report`, {}));
+    if (!started) return;
+    draw(started);
+    await follow(path(started.report_id), status, draw, (job) => !["queued", "running"].includes(job.state), 1500);
+  };
+  return h(
+    "div",
+    {},
+    h("p", { class: "b-muted" }, "Todo lo que Pregón guarda sobre este cliente, para responder a su pedido de acceso: un ZIP con un resumen legible, los datos (JSON y CSV) y sus archivos. Léalo antes de enviarlo: incluye las notas internas."),
+    h("button", { type: "button", id: "b-access-report-ask", onclick: ask }, "Pedir el informe"),
+    status,
+  );
 }
 
 async function render(main, ctx) {

@@ -120,6 +120,8 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", "client=NT-1")
     card = wait_until(browser, lambda d: d.find_element(By.ID, "b-client-card"))
+    # (a clerk is not offered the client's data report: only administrators may ask for it)
+    assert not browser.find_elements(By.ID, "b-access-report-ask")
     tick = card.find_element(By.NAME, "contacts[0].wants_cargo_info")
     assert tick.accessible_name.startswith("Desea recibir información de carga") and not tick.is_selected()
     # And ticks it (seed 000's "Desea Enviarse información de Carga"), adds an e-mail line, stops
@@ -247,3 +249,22 @@ def test_a_clerk_adds_a_client_and_a_code_in_use_is_refused_beside_it_replacing_
     # And the search finds it by its contact's e-mail
     answer = api.http.get("/clients?q=raul%40sur.example", headers=tenant.staff_headers())
     assert [c["client_id"] for c in body(answer)["items"]] == ["FG-002"]
+
+
+def test_an_administrator_asks_for_a_clients_data_report_and_downloads_it_from_the_card(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    from tests.steps.history import run_export_workers
+
+    # Given a client
+    put_client(api, tenant, "FG-001", name="Ferretería Gómez", emails=["compras@gomez.example"])
+    # When the administrator opens it and asks for «Informe de datos del cliente»
+    sign_in(browser, site.web, tenant, 1)
+    open_screen(browser, "clients", "client=FG-001")
+    ask = wait_until(browser, lambda d: d.find_element(By.ID, "b-access-report-ask"))
+    browser.execute_script("arguments[0].scrollIntoView()", ask)
+    ask.click()
+    # Then it is being prepared; once its worker has run, the card offers its ZIP
+    wait_until(browser, lambda d: "Preparando el informe" in d.find_element(By.ID, "b-access-report").text)
+    assert run_export_workers() == [{"done": 1, "failed": 0, "skipped": 0}]
+    wait_until(browser, lambda d: d.find_elements(By.ID, "b-access-report-file"))
