@@ -187,27 +187,19 @@ ACCESS_REPORT_ACCESS = ERASURE_ACCESS
 
 
 def _report_out(caller: Principal, export: Any) -> dict[str, Any]:
-    from chalicelib.api.people import named
-    from chalicelib.records.history.exports import download_url
+    """A background export's answer (``api.history``), as an access report names its parts."""
+    from chalicelib.api.history import _export_out
 
-    return named(
-        caller,
-        {
-            "report_id": export.export_id,
-            "client_id": export.criteria.get("client"),
-            "state": export.state,
-            "items": export.rows,
-            "notes_withheld": export.criteria.get("reason"),
-            "created_by": export.created_by,
-            "created_at": export.created_at,
-            "updated_at": export.updated_at,
-            "expires_at": export.expires_at,
-            "file_size": export.file_size if export.state == "done" else None,
-            "download_url": download_url(export),
-            "error": export.error,
-        },
-        "created_by",
-    )
+    out = _export_out(caller, export)
+    criteria = out.pop("criteria")
+    del out["channel"]
+    return {
+        "report_id": out.pop("export_id"),
+        "client_id": criteria.get("client"),
+        "items": out.pop("rows"),
+        "notes_withheld": criteria.get("reason"),
+        **out,
+    }
 
 
 @route(

@@ -268,7 +268,7 @@ _WORDS = {
         "deletes": "Se borrarían {n} registros y {files} archivos; {changed} registros se conservarían sin "
         "el código del cliente; {kept} supresiones quedarían guardadas como resumen (hash).",
         "kept": "Qué se conserva y por qué",
-        "withheld": "Notas internas no incluidas. Motivo: {reason}",
+        "withheld": "Notas internas no incluidas. Motivo: {why}",
         "files": "Los archivos (adjuntos, cuerpos y correo recibido original) están en la carpeta files/; "
         "los datos completos, en data.json y messages.csv.",
         "date": "Fecha",
@@ -291,7 +291,7 @@ _WORDS = {
         "deletes": "{n} items and {files} files would be deleted; {changed} items would be kept without "
         "the client's code; {kept} suppressions would be kept as a digest (hash).",
         "kept": "What is kept, and why",
-        "withheld": "Internal notes withheld. Reason: {reason}",
+        "withheld": "Internal notes withheld. Reason: {why}",
         "files": "The files (attachments, bodies and raw received mail) are in the files/ folder; the "
         "complete data in data.json and messages.csv.",
         "date": "Date",
@@ -325,9 +325,8 @@ def summary_html(report: dict[str, Any], messages: list[Communication], company:
         + "</p>",
     ]
     if withheld:
-        parts.append(
-            f"<p><strong>{escape(w['withheld'].format(reason=report['notes_withheld']))}</strong></p>"
-        )
+        why = w["withheld"].format(why=report["notes_withheld"])
+        parts.append(f"<p><strong>{escape(why)}</strong></p>")
     client = (report["data"].get("client") or [{}])[0]
     parts.append(f"<h2>{escape(w['client'])}</h2><dl>")
     for name in ("client_id", "name", "emails", "phones", "contacts", "language", "tax_id", "address"):

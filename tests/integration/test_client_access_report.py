@@ -16,10 +16,18 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.integration.test_client_erasure import BETO, BETOS, sent_with_a_request_id
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.erasure import ANA, ANAS, a_client_with_everything, erase, erasure_in_the_request
+from tests.steps.erasure import (
+    ANA,
+    ANAS,
+    BETO,
+    BETOS,
+    a_client_with_everything,
+    erase,
+    erasure_in_the_request,
+    sent_with_a_request_id,
+)
 from tests.steps.history import run_export_workers
 from tests.steps.inbound import inbound_address, receive
 from tests.steps.notes import staff_headers, write_note
@@ -36,6 +44,7 @@ def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
+    """The erasure tests' company: its e-mail goes through the SMTP server."""
     smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
     return tenant
 

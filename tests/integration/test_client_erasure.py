@@ -19,12 +19,15 @@ from tests.steps.documents import documents_key, file_exists, post_document
 from tests.steps.erasure import (
     ANA,
     ANAS,
+    BETO,
+    BETOS,
     ORDER,
     a_client_with_everything,
     erase,
     erased_while,
     erasure_ended,
     erasure_in_the_request,
+    sent_with_a_request_id,
 )
 from tests.steps.history import add_register_record, listed, register_items, send_email
 from tests.steps.notes import client_notes, staff_headers, write_note
@@ -32,9 +35,6 @@ from tests.steps.outbox import deliver_outboxes, run_minute_schedule
 from tests.steps.reminders import erp_headers, push_ok, receivable
 from tests.steps.tenants import Tenant, smtp_sender_account
 from tests.steps.tracking import post_event, staff_subscribe, sweep
-
-BETO = "BETO-GOMEZ"
-BETOS = "beto.gomez@correo.example"
 
 
 def a_push_sent_with_a_request_id(api: Client, tenant: Tenant, client_id: str) -> str:
@@ -48,17 +48,6 @@ def a_push_sent_with_a_request_id(api: Client, tenant: Tenant, client_id: str) -
     assert registered.status_code == 201, registered.body
     sent_with_a_request_id(api, tenant, client_id, "push")
     return str(body(registered)["device_id"])
-
-
-def sent_with_a_request_id(api: Client, tenant: Tenant, client_id: str, channel: str) -> None:
-    """Staff send the client a message on ``channel`` with a request id: it has an idempotency key
-    (``send:<request>:<client>``, and the device for a push)."""
-    template = {"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola</p>"}
-    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(template))
-    assert saved.status_code == 200, saved.body
-    send = {"channel": channel, "template": "custom:aviso", "client_ids": [client_id], "request_id": "r-1"}
-    sent = api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(send))
-    assert sent.status_code == 201, sent.body
 
 
 def register_shown(api: Client, headers: dict[str, str], client_id: str) -> list[Any]:

@@ -22,6 +22,8 @@ from tests.steps.tracking import post_event, staff_subscribe, sweep
 
 ANA = "ANA-PEREZ"
 ANAS = "ana.perez@correo.example"
+BETO = "BETO-GOMEZ"
+BETOS = "beto.gomez@correo.example"
 ORDER = {
     "number": "P-2026-0101",
     "date": "2026-11-02",
@@ -118,3 +120,14 @@ def erasure_in_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(erasure, "REQUEST_SECONDS", 120.0)
     monkeypatch.setattr(erasure, "RUN_SECONDS", 120.0)
+
+
+def sent_with_a_request_id(api: Client, tenant: Tenant, client_id: str, channel: str) -> None:
+    """Staff send the client a message on ``channel`` with a request id: it has an idempotency key
+    (``send:<request>:<client>``, and the device for a push)."""
+    template = {"subject": "Aviso", "text": "Hola {{ client.name }}", "html": "<p>Hola</p>"}
+    saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(template))
+    assert saved.status_code == 200, saved.body
+    send = {"channel": channel, "template": "custom:aviso", "client_ids": [client_id], "request_id": "r-1"}
+    sent = api.http.post("/sends", headers=tenant.staff_headers(), body=json.dumps(send))
+    assert sent.status_code == 201, sent.body
