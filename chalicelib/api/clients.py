@@ -188,9 +188,9 @@ ACCESS_REPORT_ACCESS = ERASURE_ACCESS
 
 def _report_out(caller: Principal, export: Any) -> dict[str, Any]:
     """A background export's answer (``api.history``), as an access report names its parts."""
-    from chalicelib.api.history import _export_out
+    from chalicelib.api.history import export_out
 
-    out = _export_out(caller, export)
+    out = export_out(caller, export)
     criteria = out.pop("criteria")
     del out["channel"]
     return {

@@ -94,11 +94,12 @@ def build_report(export: HistoryExport) -> str:
     ``skipped`` when another attempt took the export."""
     from chalicelib.core.files import discard_files, put_file
     from chalicelib.core.settings import get_settings
-    from chalicelib.records.erasure import NOT_ERASED, _addresses_of
+    from chalicelib.records.erasure import NOT_ERASED
     from chalicelib.records.history.exports import PURPOSE
     from chalicelib.store import erasures
     from chalicelib.store import history_exports as exports
     from chalicelib.store.clients import get_client
+    from chalicelib.tenants.clients import addresses_and_phones
     from chalicelib.tenants.companies import get_company
 
     company_id, client_id = export.company_id, export.criteria["client"]
@@ -107,7 +108,7 @@ def build_report(export: HistoryExport) -> str:
         exports.fail_export(company_id, export.export_id, ERASED_MEANWHILE, clock.now())
         return "failed"
     settings = get_settings()
-    addresses, phones = _addresses_of(company_id, client)
+    addresses, phones = addresses_and_phones(company_id, client)
     held = erasures.erasure_walk(
         company_id,
         client_id,

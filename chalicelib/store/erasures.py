@@ -897,11 +897,11 @@ def _as_stored(items: list[Model]) -> list[tuple[str, tuple[Any, ...], dict[str,
     of their keys; an unconditional deletion of an item already gone names nothing)."""
     by_model: dict[type[Model], dict[tuple[Any, ...], None]] = {}
     for item in items:
-        by_model.setdefault(type(item), {})[_key_of(item)] = None
+        by_model.setdefault(type(item), {})[key_of(item)] = None
     found: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
     for model, keys in by_model.items():
         kind = KINDS.get(model, model.__name__)
         wanted = [key[0] if len(key) == 1 else key for key in keys]  # a table with no range key
         for stored in model.batch_get(wanted):
-            found.append((kind, _key_of(stored), dict(stored.attribute_values)))
+            found.append((kind, key_of(stored), dict(stored.attribute_values)))
     return sorted(found, key=lambda entry: (entry[0], [str(part) for part in entry[1]]))

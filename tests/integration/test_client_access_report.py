@@ -214,7 +214,7 @@ def test_what_her_report_says_an_erasure_deletes_is_what_her_erasure_deletes(
     assert job["erased"]["files"] == erasure["would_delete_files"]
     assert job["suppressions_kept"] == erasure["suppressions_kept_as_digest"] == 1
     assert [e["kind"] for e in erasure["would_change"]] == ["parcels"]
-    # And her raw mail is gone from the inbound bucket (the erasure looked for it under its
+    # And her raw mail is gone from the inbound bucket (an erasure once looked for it under its
     # bucket's name twice, and left it)
     assert not inbound_object_exists(raw_key)
 
