@@ -24,6 +24,7 @@ import {
   messageFrame,
   query,
   reveal,
+  saveExport,
   section,
   select,
   table,
@@ -974,17 +975,7 @@ async function clientRegister(main, ctx, clientId) {
 function accessReport(base) {
   const status = h("div", { id: "b-access-report", role: "status", "aria-live": "polite" });
   const path = (id) => () => `${base}/access-report/${segment(id)}`;
-  const save = async (id) => {
-    const job = await attempt(() => api("GET", path(id)()));
-    if (!job || !job.download_url) {
-      if (job) toast("El informe ya no está disponible: pídalo de nuevo.", "error");
-      return;
-    }
-    const link = h("a", { href: job.download_url, download: "" });
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-  };
+  const save = (id) => saveExport(path(id), "El informe ya no está disponible: pídalo de nuevo.");
   const draw = (job) => {
     if (job.state === "done") {
       fill(status, h("p", {}, "El informe está listo. "), h("button", { type: "button", id: "b-access-report-file", onclick: () => save(job.report_id) }, "Descargar el informe (ZIP)"));

@@ -308,10 +308,11 @@ async function exportInBackground(exports, filters, box, [rows, many, done], ids
   await follow(path, box, draw, (job) => !["queued", "running"].includes(job.state), 1500);
 }
 
-async function saveExport(path) {
+// Save a background job's file (an export, a client's data report): a fresh link asked for each time.
+export async function saveExport(path, gone = "La exportación ya no está disponible: pídala de nuevo.") {
   const job = await attempt(() => api("GET", path()));
   if (!job || !job.download_url) {
-    if (job) toast("La exportación ya no está disponible: pídala de nuevo.", "error");
+    if (job) toast(gone, "error");
     return;
   }
   // A link S3 signed for 5 minutes, answered as an attachment: the browser saves it, the page stays.

@@ -29,7 +29,7 @@ from tests.steps.erasure import (
     sent_with_a_request_id,
 )
 from tests.steps.history import run_export_workers
-from tests.steps.inbound import inbound_address, receive
+from tests.steps.inbound import inbound_address, raw_mail_kept, receive
 from tests.steps.notes import staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant, smtp_sender_account
@@ -201,7 +201,7 @@ def test_what_her_report_says_an_erasure_deletes_is_what_her_erasure_deletes(
     data = json.loads(reported(api, company.admin_headers(), ANA).read("data.json"))
     erasure = data["erasure"]
     [raw_key] = [m["raw_key"] for m in data["messages"] if m.get("raw_key")]
-    assert inbound_object_exists(raw_key)
+    assert raw_mail_kept(raw_key)
     models = {kind: model.__name__ for model, kind in KINDS.items()}
     listed = {(models[e["kind"]], json.dumps([str(k) for k in e["key"]])) for e in erasure["would_delete"]}
     before = _stored_keys(company.company_id)
@@ -216,21 +216,7 @@ def test_what_her_report_says_an_erasure_deletes_is_what_her_erasure_deletes(
     assert [e["kind"] for e in erasure["would_change"]] == ["parcels"]
     # And her raw mail is gone from the inbound bucket (an erasure once looked for it under its
     # bucket's name twice, and left it)
-    assert not inbound_object_exists(raw_key)
-
-
-def inbound_object_exists(raw_key: str) -> bool:
-    """Whether the raw mail ``<bucket>/<key>`` is in S3."""
-    from botocore.exceptions import ClientError
-
-    from chalicelib.core.aws import client
-
-    bucket, _, key = raw_key.partition("/")
-    try:
-        client("s3").head_object(Bucket=bucket, Key=key)
-    except ClientError:
-        return False
-    return True
+    assert not raw_mail_kept(raw_key)
 
 
 def test_only_administrators_and_the_erps_key_with_clients_write_may_ask_for_and_read_a_report(
