@@ -28,7 +28,7 @@ from tests.steps.erasure import (
     erasure_in_the_request,
     sent_with_a_request_id,
 )
-from tests.steps.history import run_export_workers
+from tests.steps.history import add_register_record, run_export_workers
 from tests.steps.inbound import inbound_address, raw_mail_kept, receive
 from tests.steps.notes import staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
@@ -169,6 +169,19 @@ def test_her_report_holds_each_thing_pregon_holds_about_her_and_nothing_of_anyon
     assert other_tenant.company_id.encode() not in everything
 
 
+def a_file_on_her_portal(api: Client, tenant: Tenant) -> None:
+    """Staff attach a PDF to a record of Ana's register and publish it on her document portal."""
+    staff = tenant.staff_headers()
+    record = add_register_record(api, staff, ANA, record_type="visit", subject="Firma de la DDJJ")
+    rid = str(record["communication_id"])
+    pdf = {"name": "ddjj.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0xLjQK"}
+    path = f"/clients/{ANA}/register/{rid}/attachments"
+    assert api.http.post(path, headers=staff, body=json.dumps(pdf)).status_code == 201
+    published = {"record_id": rid, "attachment": 0, "name": "DDJJ.pdf", "categories": ["impuestos"]}
+    answer = api.http.post(f"/clients/{ANA}/publications", headers=staff, body=json.dumps(published))
+    assert answer.status_code == 201, answer.body
+
+
 def _stored_keys(company_id: str) -> set[tuple[str, str]]:
     """Every item's table and key naming the company (a Scan: the test looks at all the storage)."""
     from chalicelib.core.aws import client
@@ -197,6 +210,7 @@ def test_what_her_report_says_an_erasure_deletes_is_what_her_erasure_deletes(
     a_client_with_everything(api, company, ANA, ANAS)
     a_push_sent(api, company, ANA)
     she_writes_with_a_receipt(api, company)
+    a_file_on_her_portal(api, company)
     a_client_with_everything(api, company, BETO, BETOS)
     data = json.loads(reported(api, company.admin_headers(), ANA).read("data.json"))
     erasure = data["erasure"]
@@ -204,6 +218,9 @@ def test_what_her_report_says_an_erasure_deletes_is_what_her_erasure_deletes(
     assert raw_mail_kept(raw_key)
     models = {kind: model.__name__ for model, kind in KINDS.items()}
     listed = {(models[e["kind"]], json.dumps([str(k) for k in e["key"]])) for e in erasure["would_delete"]}
+    assert {"portal_publications", "messages", "notes", "devices"} <= {
+        e["kind"] for e in erasure["would_delete"]
+    }
     before = _stored_keys(company.company_id)
     # When the administrator erases her
     job = body(erase(api, company.admin_headers(), ANA))
