@@ -121,26 +121,26 @@ def test_a_statement_without_movements_prints_every_one_of_the_most_receivables_
 def test_a_client_with_more_receivables_than_a_statement_holds_is_refused_naming_it(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
 ) -> None:
-    # Given the client has 2,500 open receivables at their longest
-    seed_open_receivables(tenant.company_id, "CEDIMU", 2500)
+    # Given the client has 2,002 open receivables at their longest (two more than a statement holds)
+    seed_open_receivables(tenant.company_id, "CEDIMU", MOST + 2)
     # When the ERP asks for the client's statement without movements
     answer = statement(api, erp, "2026-10-31")
     # Then it is a 422 naming the client, how many receivables it has and the most, and nothing is sent
     assert answer.status_code == 422, answer.body
     assert body(answer)["errors"] == [
-        {"field": "client_id", "message": f"'CEDIMU' has 2,500 open receivables, {MORE}"}
+        {"field": "client_id", "message": f"'CEDIMU' has 2,002 open receivables, {MORE}"}
     ]
     # And the console, asking in Spanish, reads it in Spanish
     spanish = statement(api, erp, "2026-10-31", **{"Accept-Language": "es"})
     assert body(spanish)["errors"][0]["message"].startswith(
-        "'CEDIMU' tiene 2,500 comprobantes pendientes, más de los 2,000 que imprime un estado de cuenta"
+        "'CEDIMU' tiene 2,002 comprobantes pendientes, más de los 2,000 que imprime un estado de cuenta"
     )
     # And asking for the client's open movements says the same rather than listing them
     seen = api.http.get("/clients/CEDIMU/open-movements", headers=erp)
     assert seen.status_code == 422 and body(seen)["errors"][0]["field"] == "client_id"
     assert deliver_outboxes()["sent"] == 0 and mailbox.messages() == []
-    # When the ERP marks 499 of them paid (through the API, 500 a call at most)
-    push = [longest_receivable(n, "CEDIMU") | {"state": "paid"} for n in range(2001, 2500)]
+    # When the ERP marks one of them paid (through the API)
+    push = [longest_receivable(n, "CEDIMU") | {"state": "paid"} for n in range(MOST + 1, MOST + 2)]
     paid = api.http.post("/receivables", headers=erp_headers(tenant), body=json.dumps({"receivables": push}))
     assert paid.status_code == 200, paid.body
     # Then the refusal counts the 2,001 still open
@@ -169,9 +169,9 @@ def test_a_client_with_ten_thousand_receivables_is_refused_saying_so(
 def test_in_a_bulk_job_the_client_with_too_many_receivables_fails_with_that_reason_and_the_others_go(
     api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher
 ) -> None:
-    # Given CEDIMU has 2,500 open receivables and another client two
+    # Given CEDIMU has 2,001 open receivables (one more than a statement holds) and another client two
     put_client(api, erp, "OTRO", name="Bulonera del Sur", emails=["pagos@bulonera.example"])
-    seed_open_receivables(tenant.company_id, "CEDIMU", 2500)
+    seed_open_receivables(tenant.company_id, "CEDIMU", MOST + 1)
     push_receivables(api, erp_headers(tenant), "OTRO", 2)
     # When staff send statements in bulk
     seen = bulk_statements_run(api, erp, "2026-10-31")
