@@ -53,9 +53,14 @@ def _client(item: ClientModel) -> domain.Client:
     )
 
 
+# The region local phone numbers are read in, or what reads it: called only when a client saved or
+# replaced has a phone (a push of clients without phones reads no SMS settings nor company).
+PhoneRegion = str | Callable[[], str]
+
+
 def save_client(
     client: domain.Client,
-    phone_region: str = "AR",
+    phone_region: PhoneRegion = "AR",
     if_match: tuple[int, ...] | None = None,
     *,
     create_only: bool = False,
@@ -114,7 +119,7 @@ TRANSACTION_ACTIONS = 100
 
 
 def _save_once(
-    client: domain.Client, phone_region: str, if_match: tuple[int, ...] | None, create_only: bool
+    client: domain.Client, phone_region: PhoneRegion, if_match: tuple[int, ...] | None, create_only: bool
 ) -> domain.Client | None:
     """One try of :func:`save_client`; None when another save of the client came first."""
     from chalicelib.core.errors import PreconditionFailed, edited_meanwhile
@@ -202,7 +207,10 @@ def _save_once(
 
 
 def _index_changes(
-    stored_item: ClientModel | None, stored: domain.Client | None, client: domain.Client, region: str
+    stored_item: ClientModel | None,
+    stored: domain.Client | None,
+    client: domain.Client,
+    region: PhoneRegion,
 ) -> tuple[list[Any], list[Any]]:
     """The phone and address items a save of ``client`` over ``stored`` writes and deletes. A
     stored client whose items were left half-written (``index_pending``, :func:`_index_after`)
@@ -365,7 +373,7 @@ def list_clients(
 # --- the phone index (inbound SMS finds its client by number) --------------------------------
 
 
-def _phones_of(client: domain.Client | None, region: str) -> dict[str, str | None]:
+def _phones_of(client: domain.Client | None, region: PhoneRegion) -> dict[str, str | None]:
     """``E.164 -> contact id`` (None for the client's own phones); unreadable numbers are left out."""
     from chalicelib.core.errors import ValidationFailed
     from chalicelib.core.phones import normalize_phone
@@ -375,6 +383,7 @@ def _phones_of(client: domain.Client | None, region: str) -> dict[str, str | Non
     numbers: dict[str, str | None] = {}
     pairs = [(p, None) for p in client.phones] + [(c.phone, c.contact_id) for c in client.contacts if c.phone]
     for raw, contact_id in pairs:
+        region = region if isinstance(region, str) else region()
         try:
             numbers.setdefault(normalize_phone(raw, region), contact_id)
         except ValidationFailed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from chalicelib.core import clock
@@ -50,11 +51,12 @@ def save_client(
     when there is a client of that code, nothing written."""
     from chalicelib.tenants.companies import phone_region
 
-    region = phone_region(company_id)
+    # read only when a phone is to be read (here or among the stored client's): most pushes have none
+    region = cache(lambda: phone_region(company_id))
     errors: list[dict[str, str]] = []
-    stored_phones = [_e164(p, region, f"phones[{n}]", errors) for n, p in enumerate(phones)]
+    stored_phones = [_e164(p, region(), f"phones[{n}]", errors) for n, p in enumerate(phones)]
     contact_phones = [
-        _e164(c.phone, region, f"contacts[{n}].phone", errors) if c.phone else None
+        _e164(c.phone, region(), f"contacts[{n}].phone", errors) if c.phone else None
         for n, c in enumerate(contacts)
     ]
     if errors:
