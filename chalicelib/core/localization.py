@@ -196,6 +196,18 @@ def excel_datetime_format(locale: str) -> str:
     return separator.join(parts[c] for c in order) + " hh:mm"
 
 
+def checked_day(raw: str | None, field: str) -> date | None:
+    """A day given as ``YYYY-MM-DD`` (a query's ``date``, ``from``, ``to``); None when not given,
+    422 naming ``field`` when it is not a day."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValidationFailed([{"field": field, "message": "must be a day: YYYY-MM-DD"}]) from exc
+
+
 def today(time_zone: str, now: datetime) -> date:
     """The company's calendar day at ``now``."""
     return local_time(now, time_zone).date()

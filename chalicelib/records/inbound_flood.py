@@ -170,12 +170,9 @@ def release(company: Company, day: date, address: str) -> list[str]:
 
 
 def parse_day(raw: str | None, field: str = "date") -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValidationFailed([{"field": field, "message": "must be a day: YYYY-MM-DD"}]) from exc
+    from chalicelib.core.localization import checked_day
+
+    return checked_day(raw, field)
 
 
 # --- the administrators' notice ------------------------------------------------------------------

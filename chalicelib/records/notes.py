@@ -212,13 +212,9 @@ class ReportCriteria:
 
 
 def _day(params: Mapping[str, str | None], name: str) -> date | None:
-    raw = (params.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValidationFailed([{"field": name, "message": "must be a day: YYYY-MM-DD"}]) from exc
+    from chalicelib.core.localization import checked_day
+
+    return checked_day(params.get(name), name)
 
 
 def _flag(params: Mapping[str, str | None], name: str) -> bool:
