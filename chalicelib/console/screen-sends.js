@@ -77,7 +77,7 @@ async function render(main, ctx) {
     usable.map((t) => [t.key, `${templateTitle(t)} (${t.key})`]),
   );
   const templateHint = usable.length
-    ? "Las plantillas propias de la empresa: las demás (seguimiento, facturas…) necesitan datos que un envío manual no tiene."
+    ? "Las plantillas propias de la empresa y el acceso al portal de documentos: las demás (seguimiento, facturas…) necesitan datos que un envío manual no tiene."
     : null;
   const noTemplate = usable.length
     ? null

@@ -202,19 +202,20 @@ def test_the_sends_screen_offers_only_the_templates_a_manual_send_can_fill(
     # Given a company with no template of its own yet
     # When a clerk opens the sends screen
     sign_in(browser, site.web, tenant, 3, screen="sends")
-    # Then no template is offered (a tracking alert or an invoice cannot be sent by hand): the
-    # screen says where templates for manual sends are made, and there is nothing to send
-    notice = wait_until(browser, lambda d: d.find_element(By.ID, "b-no-template"))
-    assert "Todavía no hay plantillas para envíos manuales" in notice.text
-    assert not browser.find_elements(By.ID, "b-template")
-    assert browser.find_element(By.ID, "b-send").get_attribute("disabled") is not None
+    # Then the one default a manual send can fill is offered, the document portal's access e-mail
+    # (a tracking alert or an invoice cannot be sent by hand: they need a parcel, an invoice)
+    wait_until(browser, lambda d: d.find_elements(By.ID, "b-template"))
+    assert offered_templates(browser) == ["portal_access"]
+    assert "acceso al portal" in browser.find_element(By.ID, "b-template").find_element(By.XPATH, "..").text
     # When an administrator saves a custom notice and the clerk opens the screen again
     saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
     assert saved.status_code == 200, saved.body
     browser.refresh()
-    # Then the notice is the one template offered, the tracking alert and the invoice are not
-    wait_until(browser, lambda d: d.find_elements(By.ID, "b-template"))
-    assert offered_templates(browser) == ["custom:aviso"]
+    # Then the notice is offered too, the tracking alert and the invoice are not
+    wait_until(
+        browser, lambda d: len(offered_templates(d)) == 2 if d.find_elements(By.ID, "b-template") else False
+    )
+    assert offered_templates(browser) == ["portal_access", "custom:aviso"]
     assert browser.find_element(By.ID, "b-send").get_attribute("disabled") is None
 
 
@@ -233,13 +234,14 @@ def test_an_sms_only_template_is_offered_for_sms_only(
         options = Select(browser.find_element(By.ID, "b-template")).options
         return [str(o.get_attribute("value")) for o in options if o.is_enabled()]
 
-    # Then the SMS-only template cannot be picked for an e-mail, nor for a push
-    assert pickable() == ["custom:aviso"]
+    # Then the SMS-only template cannot be picked for an e-mail, nor for a push (the notice and the
+    # document portal's access e-mail, a default with e-mail parts, can)
+    assert pickable() == ["portal_access", "custom:aviso"]
     Select(browser.find_element(By.ID, "b-channel")).select_by_value("push")
-    assert pickable() == ["custom:aviso"]
-    # And for SMS both can
+    assert pickable() == ["portal_access", "custom:aviso"]
+    # And for SMS all three can
     Select(browser.find_element(By.ID, "b-channel")).select_by_value("sms")
-    assert sorted(pickable()) == ["custom:aviso", "custom:corte"]
+    assert sorted(pickable()) == ["custom:aviso", "custom:corte", "portal_access"]
 
 
 def test_what_was_typed_in_a_send_comes_back_after_the_session_ends_but_never_the_password(

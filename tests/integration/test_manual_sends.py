@@ -617,8 +617,9 @@ def test_templates_say_whether_a_manual_send_can_fill_them_and_a_refusal_reads_i
     # Then the company's own templates are the ones a manual send can fill; every message type
     # (a tracking alert needs a parcel, an invoice an invoice) says it is not
     usable = {t["key"] for t in listed if t["manual_send"]}
-    assert usable == {"custom:aviso", "custom:paquete"}
-    assert {t["key"] for t in listed if not t["manual_send"]} == set(MESSAGE_TYPES)
+    # (and the document portal's access e-mail: a client and the company are all it needs)
+    assert usable == {"custom:aviso", "custom:paquete", "portal_access"}
+    assert {t["key"] for t in listed if not t["manual_send"]} == set(MESSAGE_TYPES) - {"portal_access"}
     # When staff send the tracking alert by hand anyway, asking for Spanish
     spanish = {**company.staff_headers(), "Accept-Language": "es"}
     alert = {"channel": "email", "template": "tracking_alert", "client_ids": ["T1"]}
