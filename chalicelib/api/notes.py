@@ -122,7 +122,17 @@ def notes_report(caller: Principal) -> Response:
     )
 
 
-@route("GET /notes/report/export", STAFF, answer="xlsx", errors=NOT_ACCEPTED)
+@route(
+    "GET /notes/report/export",
+    STAFF,
+    answer="xlsx",
+    errors={
+        **NOT_ACCEPTED,
+        422: "A filter that is not valid (naming it), or a report past what one request builds: more "
+        'than 10,000 rows (`"error": "ExportTooLarge"`, with `export_in_background`: `POST '
+        "/notes/report/exports`, the route that builds it in the background).",
+    },
+)
 def export_notes_report(caller: Principal) -> Response:
     """The notes report as an Excel file (.xlsx): the same rows, order and grouping"""
     from chalicelib.api.history import xlsx_download
