@@ -65,6 +65,14 @@ def parse_body(
         raise ValidationFailed(pydantic_errors(exc)) from exc
 
 
+def parse_changes(request: Request, model: type[Any]) -> dict[str, Any]:
+    """A PATCH body: the fields it names (``exclude_unset``), 422 on ``body`` when it names none."""
+    changes: dict[str, Any] = parse_body(request, model).model_dump(exclude_unset=True)
+    if not changes:
+        raise ValidationFailed([{"field": "body", "message": "name at least one field to change"}])
+    return changes
+
+
 def _name_the_surrogate(model: Any, data: dict[str, Any]) -> None:
     """A text with a lone UTF-16 surrogate (``"\\ud800"``) is the one thing JSON reads that its
     text cannot hold again: pydantic's JSON mode refuses the whole body. Its Python mode names the

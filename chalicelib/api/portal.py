@@ -115,14 +115,11 @@ def get_publication(caller: Principal, client_id: str, publication_id: str) -> R
 )
 def change_publication(caller: Principal, client_id: str, publication_id: str) -> Response:
     """Rename a publication, file it under other categories, or show it to the client or hide it"""
+    from chalicelib.api.http import parse_changes
     from chalicelib.api.portal_schemas import PublicationPatch
-    from chalicelib.core.errors import ValidationFailed
     from chalicelib.records.portal import change_publication as change
 
-    body = parse_body(portal.current_request, PublicationPatch)
-    changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise ValidationFailed([{"field": "body", "message": "name at least one field to change"}])
+    changes = parse_changes(portal.current_request, PublicationPatch)
     return _named(caller, change(caller, client_id, publication_id, changes))
 
 

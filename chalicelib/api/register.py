@@ -15,6 +15,7 @@ from chalicelib.api.http import (
     json_response,
     page_request,
     parse_body,
+    parse_changes,
     versioned_response,
 )
 from chalicelib.core.domain import Communication, RecordNotice, RegisterLookup
@@ -196,10 +197,7 @@ def update_record(caller: Principal, client_id: str, record_id: str) -> Response
     from chalicelib.api.history_schemas import RegisterRecordPatch
     from chalicelib.records.register import update_record as update
 
-    body = parse_body(register.current_request, RegisterRecordPatch)
-    changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise ValidationFailed([{"field": "body", "message": "name at least one field to change"}])
+    changes = parse_changes(register.current_request, RegisterRecordPatch)
     for name in ("subject", "record_type", "initiated_by"):
         if name in changes and changes[name] is None:
             raise ValidationFailed([{"field": name, "message": "cannot be cleared"}])
