@@ -179,7 +179,8 @@ def _report(export: HistoryExport, held: Any, not_erased: tuple[str, ...], withh
         "erasure": {
             "would_delete": [{"kind": kind, "key": list(key)} for kind, key, _ in held.deleted],
             "would_change": [{"kind": kind, "key": list(key)} for kind, key, _ in held.changed],
-            "would_delete_files": len(held.files),
+            # and this report's own ZIP, kept after the walk (an erasure deletes the client's reports)
+            "would_delete_files": len(held.files) + 1,
             "suppressions_kept_as_digest": held.suppressions_kept,
             "not_erased": list(not_erased),
         },

@@ -27,6 +27,7 @@ from chalicelib.core import domain
 from chalicelib.store.clients import pending_index_items, search_keys
 from chalicelib.store.communications import about_key
 from chalicelib.store.fields import record_from
+from chalicelib.store.history_exports import access_report_keys
 from chalicelib.store.models import (
     AlertModel,
     BusinessEventModel,
@@ -39,6 +40,7 @@ from chalicelib.store.models import (
     CommunicationModel,
     CompanyModel,
     DocumentModel,
+    HistoryExportModel,
     MessageKeyModel,
     OpenMovementsModel,
     ParcelModel,
@@ -606,16 +608,18 @@ def single_items(
     job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str], *, whole: bool = False
 ) -> Page:
     """What is left under the client's code and addresses, each small: its document portal's
-    publications (and their files) first, then its reminder settings, open
-    movements, push devices, tickets and tickets' day counts, the address, phone and search
-    (``GET /clients?q=``) indexes; and its suppressions, put back under their digest
-    (:func:`hashed_address`)."""
+    publications (and their files) and its access reports (and their ZIPs) first, then its
+    reminder settings, open movements, push devices, tickets and tickets' day counts, the
+    address, phone and search (``GET /clients?q=``) indexes; and its suppressions, put back under
+    their digest (:func:`hashed_address`)."""
     company_id, client_id = job.company_id, str(job.client_id)
     page = Page()
     published = item_keys(company_id, client_id)
+    reports = access_report_keys(company_id, client_id)
     if not whole:
         published = published[: ITEMS_PAGE // 2]
-    if published:  # its document portal's publications and their files, a page of their own
+        reports = reports[: ITEMS_PAGE // 2 - len(published)]
+    if published or reports:  # its publications and access reports, and their files, a page of their own
         from chalicelib.core.settings import get_settings
 
         bucket = get_settings().files_bucket
@@ -624,8 +628,20 @@ def single_items(
             page.count("other_items")
             if key:
                 page.files.add(f"{bucket}/{key}")
+        for report, report_file in reports:
+            # on condition that its file is still the one read: a report whose build finishes
+            # meanwhile keeps its ZIP, and the next Query finds it with it
+            held = (
+                HistoryExportModel.file_key == report_file
+                if report_file
+                else HistoryExportModel.file_key.does_not_exist()
+            )
+            page.guarded.append((report, HistoryExportModel.export_id.exists() & held))
+            page.count("other_items")
+            if report_file:
+                page.files.add(f"{bucket}/{report_file}")
         page.count("files", len(page.files))
-        page.listed = len(page.deletions)
+        page.listed = len(page.deletions) + len(page.guarded)
         if not whole:
             return page
     candidates: list[Model] = [
@@ -838,6 +854,7 @@ KINDS: dict[type[Model], str] = {
     ClientSearchModel: "search_index",
     SuppressionModel: "suppressions",
     RegisterLookupModel: "portal_publications",
+    HistoryExportModel: "access_reports",
 }
 
 

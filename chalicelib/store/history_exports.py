@@ -115,3 +115,25 @@ def fail_export(company_id: str, export_id: str, error: str, now: datetime) -> b
             condition=HistoryExportModel.state.is_in(*_UNFINISHED),
         )
     )
+
+
+#: The ``channel`` of a client's access report (``records.history.exports.ACCESS``), whose
+#: ``criteria`` name the client (``{"client": <code>}``).
+ACCESS_CHANNEL = "access"
+
+
+def access_report_keys(company_id: str, client_id: str) -> list[tuple[HistoryExportModel, str | None]]:
+    """Each of the client's access reports (to delete, its key only) with its file's key, if it has
+    one: what the client's erasure removes. One Query of the company's exports (kept two days),
+    filtered to the client's reports."""
+    named = json.dumps({"client": client_id})[1:-1]  # criteria are JSON with sorted keys
+    found = HistoryExportModel.query(
+        company_id,
+        filter_condition=(HistoryExportModel.channel == ACCESS_CHANNEL)
+        & HistoryExportModel.criteria.contains(named),
+    )
+    return [
+        (HistoryExportModel(company_id, item.export_id), item.file_key)
+        for item in found
+        if json.loads(item.criteria).get("client") == client_id
+    ]

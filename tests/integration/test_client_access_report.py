@@ -29,6 +29,7 @@ from tests.steps.erasure import (
     sent_with_a_request_id,
 )
 from tests.steps.history import add_register_record, run_export_workers
+from tests.steps.hostile_mail import company_files
 from tests.steps.inbound import inbound_address, raw_mail_kept, receive
 from tests.steps.notes import staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
@@ -302,12 +303,14 @@ def test_an_erased_clients_report_is_gone_and_one_being_erased_is_refused_clearl
     done = body(ask(api, admin, ANA))["report_id"]
     assert run_export_workers() == [{"done": 1, "failed": 0, "skipped": 0}]
     waiting = body(ask(api, admin, ANA))["report_id"]
+    [kept] = company_files(company.company_id, "exports")  # the done report's ZIP, in S3
 
-    # When the administrator starts erasing her and the erasure stops before its end
-    def stopped(job: Any) -> Any:
+    # When the administrator starts erasing her and the erasure stops before its end (before
+    # what is left under her code: her reports among it)
+    def stopped(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the erasure's run stopped here")
 
-    monkeypatch.setattr(erasures, "client_page", stopped)
+    monkeypatch.setattr(erasures, "single_items", stopped)
     assert body(erase(api, admin, ANA))["state"] == "erasing"
     # Then a new report is refused, saying why, in the caller's language
     refused = ask(api, {**admin, "Accept-Language": "es"}, ANA)
@@ -325,3 +328,8 @@ def test_an_erased_clients_report_is_gone_and_one_being_erased_is_refused_clearl
     # Then her reports are not found, and a new one neither
     assert report_of(api, admin, ANA, done).status_code == 404
     assert ask(api, admin, ANA).status_code == 404
+    # And the done report's ZIP is gone from S3, and its item from the table (not left to expire)
+    assert kept.endswith(f"access-report-{ANA}.zip") and company_files(company.company_id, "exports") == []
+    from chalicelib.store.history_exports import get_export
+
+    assert get_export(company.company_id, done) is None and get_export(company.company_id, waiting) is None
