@@ -1389,6 +1389,9 @@ CATALOG: dict[str, str] = {
         "el archivo no se guardó, o se borró después del envío: no hay nada que publicar"
     ),
     "the link expired: ask the company for a new one": "el enlace venció: pida uno nuevo a la empresa",
+    "the link was withdrawn: ask the company for a new one": (
+        "el enlace ya no sirve: pida uno nuevo a la empresa"
+    ),
     "the record has {n} files": "el registro tiene {n} archivos",
     "there is nothing at this link any more": "ya no hay nada en este enlace",
     "this file is published already: change or unpublish that publication": (

@@ -153,6 +153,28 @@ def send_portal_access(caller: Principal, client_id: str) -> Response:
     return json_response(answer, 202)
 
 
+@route(
+    "POST /clients/{client_id}/portal-access/revoke",
+    STAFF,
+    response="PortalRevokedOut",
+    errors={422: "The client is being erased (`client_id`)."},
+)
+def revoke_portal_access(caller: Principal, client_id: str) -> Response:
+    """ "Revocar acceso al portal": every portal link made for the client so far stops working
+    (a 410 page, as an expired one); a record in its register says who revoked them. A new
+    "Enviar acceso al portal" sends a link that works."""
+    from chalicelib.api.people import named
+    from chalicelib.records.portal import revoke_portal_access as revoke
+
+    record = revoke(caller, client_id)
+    answer = {
+        "record_id": record.communication_id,
+        "revoked_at": record.created_at,
+        "revoked_by": record.created_by,
+    }
+    return json_response(named(caller, answer, "revoked_by"))
+
+
 # --- the client's side ---------------------------------------------------------------------------
 
 _REFUSALS = {404: LINK_GONE, 410: LINK_EXPIRED, 422: LINK_REFUSED, 429: TOO_MANY}

@@ -70,3 +70,11 @@ class PortalAccessOut(BaseModel):
     communication_id: str
     to_address: str
     state: str
+
+
+class PortalRevokedOut(BaseModel):
+    """The client's portal links revoked: the register record that says so, and who did it."""
+
+    record_id: str = Field(description="The record in the client's register that says who revoked them.")
+    revoked_at: datetime = Field(description="Links made before this no longer open the portal.")
+    revoked_by: str = Field(description="Who revoked them (a level-4 caller sees colleagues by handle).")

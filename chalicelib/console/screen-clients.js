@@ -961,6 +961,22 @@ async function clientRegister(main, ctx, clientId) {
         },
         "Enviar acceso al portal",
       ),
+      " ",
+      h(
+        "button",
+        {
+          type: "button",
+          id: "b-portal-revoke",
+          onclick: async () => {
+            if (!confirm("¿Revocar los enlaces al portal enviados a este cliente? Dejarán de funcionar; «Enviar acceso al portal» le envía uno nuevo.")) return;
+            const revoked = await attempt(() => api("POST", `${base}/portal-access/revoke`));
+            if (!revoked) return;
+            toast("Enlaces al portal revocados: los enviados hasta ahora ya no funcionan");
+            await load(); // the register's record of who revoked them
+          },
+        },
+        "Revocar enlaces al portal",
+      ),
     ),
     ctx.user.level === 1 ? section("Informe de datos del cliente", accessReport(base)) : null,
   );

@@ -179,20 +179,27 @@ def portal_link_expiry(now: datetime) -> int:
     return int((day + timedelta(days=PORTAL_LINK_DAYS + 1)).timestamp())
 
 
+#: A portal key that no client has: the link of a code with no client, or one being erased, opens nothing.
+NO_PORTAL_KEY = "-"
+
+
 @lru_cache(maxsize=4096)
-def _portal_token(key: str, company_id: str, client_id: str, exp: int) -> str:
+def _portal_token(key: str, company_id: str, client_id: str, portal_key: str, exp: int) -> str:
     import jwt
 
-    claims = {"p": PORTAL_PURPOSE, "c": company_id, "k": client_id, "exp": exp}
+    claims = {"p": PORTAL_PURPOSE, "c": company_id, "k": client_id, "g": portal_key, "exp": exp}
     return jwt.encode(claims, key, algorithm="HS256")
 
 
-def portal_url(company_id: str, client_id: str) -> str:
+def portal_url(company_id: str, client_id: str, portal_key: str) -> str:
     """The client's document portal link (decision 0035): signed (HS256, the link key), naming
-    the company and the client, expiring (:func:`portal_link_expiry`)."""
+    the company, the client and the client's portal key (``g``: a random value kept with the
+    client's portal data, new when its links are revoked and for a new client of an erased one's
+    code: ``tenants.clients.portal_link`` reads it), expiring (:func:`portal_link_expiry`)."""
     from chalicelib.core import clock
 
-    token = _portal_token(link_signing_key(), company_id, client_id, portal_link_expiry(clock.now()))
+    exp = portal_link_expiry(clock.now())
+    token = _portal_token(link_signing_key(), company_id, client_id, portal_key, exp)
     return f"{get_settings().public_base_url}{PORTAL_PATH}?token={token}"
 
 

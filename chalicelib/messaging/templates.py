@@ -943,9 +943,9 @@ def with_portal_link(
         return dict(variables)
     if not any(source and "portal_link" in source for source in sources):
         return dict(variables)
-    from chalicelib.core.links import portal_url
+    from chalicelib.tenants.clients import portal_link
 
-    return {**variables, "portal_link": portal_url(company_id, str(client["code"]))}
+    return {**variables, "portal_link": portal_link(company_id, str(client["code"]))}
 
 
 def _with_branding(company_id: str, variables: Mapping[str, Any]) -> dict[str, Any]:

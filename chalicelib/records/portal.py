@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Client, Company, Publication
+from chalicelib.core.domain import Client, Communication, Company, Publication
 from chalicelib.core.errors import Conflict, Gone, NotFound, ValidationFailed
-from chalicelib.core.links import PORTAL_PURPOSE, portal_url
+from chalicelib.core.links import PORTAL_PURPOSE
 from chalicelib.records.register import get_record, private_viewer
 from chalicelib.store import publications as store
 from chalicelib.store.rate_limits import Limit, count
@@ -48,7 +48,9 @@ class PortalReader:
 def _reader(token: str, client_ip: str | None) -> PortalReader:
     """The company and client a portal link names: counted first against its address (so guessing
     is throttled as much as reading), then checked; 422 on ``token`` for no link of ours (forged,
-    cut, another kind of link), 410 for an expired one, 404 for a client no longer there."""
+    cut, another kind of link), 410 for an expired one and for one whose portal key is not the
+    client's (revoked since, made before keys, or for an erased client of the same code), 404 for
+    a client no longer there."""
     import jwt
 
     from chalicelib.core.links import verified_link_claims
@@ -73,6 +75,8 @@ def _reader(token: str, client_ip: str | None) -> PortalReader:
     if company is None or client is None:
         raise NotFound("there is nothing at this link any more")
     count("portal", VIEWS_PER_CLIENT, f"{company.company_id}#{client.client_id}", TOO_MANY)
+    if not claims.get("g") or claims["g"] != store.portal_key(company.company_id, client.client_id):
+        raise Gone("the link was withdrawn: ask the company for a new one")
     return PortalReader(company, client)
 
 
@@ -188,6 +192,7 @@ def publish(
     from chalicelib.core.aws import client as aws
     from chalicelib.core.files import safe_name
     from chalicelib.core.settings import get_settings
+    from chalicelib.tenants.clients import unless_erased
 
     record = get_record(viewer, client_id, record_id)
     if not 0 <= attachment < len(record.attachments):
@@ -228,7 +233,10 @@ def publish(
         private_to=record.private_to,
     )
     try:
-        store.add(publication)
+        # on condition that no erasure of the client started or ended (``store.erasures.unerased``):
+        # the erasure finds the publication, or it is not written (422 / 404, its copy deleted)
+        with unless_erased(viewer.company_id, client_id, gone_not_found=True) as checks:
+            store.add(publication, checks)
     except Exception:
         from chalicelib.core.files import delete_file
 
@@ -312,7 +320,7 @@ def send_portal_access(viewer: Principal, client_id: str) -> Any:
     from chalicelib.messaging.outbox import OutgoingMessage, enqueue
     from chalicelib.messaging.templates import render_for
     from chalicelib.store.rate_limits import give_back
-    from chalicelib.tenants.clients import unless_erased
+    from chalicelib.tenants.clients import portal_link, unless_erased
 
     client = _client(viewer, client_id)
     if not client.emails:
@@ -325,7 +333,7 @@ def send_portal_access(viewer: Principal, client_id: str) -> Any:
             "phone": client.phones[0] if client.phones else None,
             "balance": None,
         },
-        "portal_link": portal_url(viewer.company_id, client.client_id),
+        "portal_link": portal_link(viewer.company_id, client.client_id),
     }
     template, rendered = render_for(viewer.company_id, MESSAGE_TYPE, variables)
     message = OutgoingMessage(
@@ -356,3 +364,57 @@ def send_portal_access(viewer: Principal, client_id: str) -> Any:
         give_back(counter, 1)
         raise
     return written[0]
+
+
+# --- revoking the client's links --------------------------------------------------------------
+
+#: The register record a revocation writes, in the company's language.
+REVOKED_TEXTS = {
+    "es": (
+        "Acceso al portal revocado",
+        "Los enlaces al portal de documentos enviados hasta ahora dejaron de funcionar; "
+        "un nuevo «Enviar acceso al portal» envía uno que funciona.",
+    ),
+    "en": (
+        "Portal access revoked",
+        "The document portal links sent so far no longer work; a new "
+        "\u201cSend portal access\u201d sends one that does.",
+    ),
+}
+REVOKED_KIND = "portal_revoked"
+
+
+def revoke_portal_access(viewer: Principal, client_id: str) -> Communication:
+    """Stop every link to the client's portal made so far (a forwarded or leaked e-mail's): the
+    client gets a new portal key, and a record in its register says who revoked them, in one
+    write; links made from now on (a new access e-mail) carry the new key. 404 for no client of
+    the company, 422 on ``client_id`` while it is being erased. Returns the register record."""
+    from chalicelib.store.communications import new_communication_id
+    from chalicelib.tenants.clients import unless_erased
+    from chalicelib.tenants.companies import get_company
+
+    client = _client(viewer, client_id)
+    language = get_company(viewer.company_id).language
+    subject, text = REVOKED_TEXTS.get(language, REVOKED_TEXTS["en"])
+    now = clock.now()
+    record = Communication(
+        company_id=viewer.company_id,
+        communication_id=new_communication_id(now),
+        direction="note",
+        channel="note",
+        kind=REVOKED_KIND,
+        state="recorded",
+        created_at=now,
+        updated_at=now,
+        client_id=client.client_id,
+        record_type="other",
+        subject=subject,
+        text=text,
+        initiated_by="staff",
+        created_by=viewer.subject,
+    )
+    with unless_erased(viewer.company_id, client.client_id, gone_not_found=True) as checks:
+        store.replace_portal_key(
+            viewer.company_id, client.client_id, secrets.token_hex(8), now, record, checks
+        )
+    return record

@@ -39,7 +39,7 @@ DEFAULT_CATEGORIES = (
 AUTOMATIC_EDITABLE = frozenset({"motive", "area"})
 MANUAL_EDITABLE = frozenset({"record_type", "motive", "area", "initiated_by", "subject", "text"})
 # Records Pregón writes by itself that are not messages: a preferred-agent change (N4).
-SYSTEM_KINDS = frozenset({"agent_change"})
+SYSTEM_KINDS = frozenset({"agent_change", "portal_revoked"})
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 20
 STORED = "attachments of register records"  # how the log names the files records store

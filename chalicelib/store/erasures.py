@@ -55,7 +55,7 @@ from chalicelib.store.models import (
     TicketDayModel,
     TicketModel,
 )
-from chalicelib.store.publications import item_keys
+from chalicelib.store.publications import item_keys, portal_key_item
 from chalicelib.store.tables import Check, existing_items, key_of, transacted, written
 
 # In order; each is done when its Query finds nothing left. ``client`` deletes the client's item
@@ -608,8 +608,8 @@ def single_items(
     job: domain.ClientErasure, addresses: Iterable[str], phones: Iterable[str], *, whole: bool = False
 ) -> Page:
     """What is left under the client's code and addresses, each small: its document portal's
-    publications (and their files) and its access reports (and their ZIPs) first, then its
-    reminder settings, open movements, push devices, tickets and tickets' day counts, the
+    publications (and their files) and its access reports (and their ZIPs) first, then its portal
+    key, reminder settings, open movements, push devices, tickets and tickets' day counts, the
     address, phone and search (``GET /clients?q=``) indexes; and its suppressions, put back under
     their digest (:func:`hashed_address`)."""
     company_id, client_id = job.company_id, str(job.client_id)
@@ -645,6 +645,7 @@ def single_items(
         if not whole:
             return page
     candidates: list[Model] = [
+        portal_key_item(company_id, client_id),
         ReminderSettingsModel(company_id, f"client#{client_id}"),
         OpenMovementsModel(company_id, client_id),
     ]

@@ -4,21 +4,28 @@ Kept in ``register-lookups`` under the company, as ``publication#<client>#<id>``
 time-ordered id: a client's publications, newest first, are one Query on that prefix (the
 portal's page, the staff's list, a record's "Publicado" column, the client's erasure); the
 company's export reads them with the rest of the table. Client codes hold no ``#``.
+
+Beside them, ``portal#<client>`` keeps the client's **portal key** (its ``name``): the random
+value every link to the client's portal carries (``g``), made the first time a link is, and
+replaced when staff revoke the client's links; the client's erasure deletes it, so a new client
+of the same code gets another and no old link opens its portal.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.core import domain
 from chalicelib.store.models import RegisterLookupModel
-from chalicelib.store.tables import written
+from chalicelib.store.tables import Check, saved_once, transact_all_or_drop, written
 
 PREFIX = "publication#"
+ACCESS_PREFIX = "portal#"
 
 
 def _prefix(client_id: str) -> str:
@@ -67,8 +74,10 @@ def _item(publication: domain.Publication) -> RegisterLookupModel:
     )
 
 
-def add(publication: domain.Publication) -> None:
-    _item(publication).save(condition=RegisterLookupModel.entry_key.does_not_exist())
+def add(publication: domain.Publication, checks: Sequence[Check] = ()) -> None:
+    """Write a new publication, on ``checks`` (``store.erasures.unerased``: in one transaction with
+    them, ``store.tables.CheckFailed`` when the client is being erased or gone, nothing written)."""
+    saved_once(_item(publication), RegisterLookupModel.entry_key.does_not_exist(), checks)
 
 
 def replace(publication: domain.Publication) -> bool:
@@ -167,3 +176,56 @@ def item_keys(company_id: str, client_id: str) -> list[tuple[RegisterLookupModel
             company_id, RegisterLookupModel.entry_key.startswith(_prefix(client_id))
         )
     ]
+
+
+# --- the client's portal key ---------------------------------------------------------------------
+
+
+def _access_item(company_id: str, client_id: str, key: str, now: datetime) -> Any:
+    return RegisterLookupModel(company_id, f"{ACCESS_PREFIX}{client_id}", name=key, created_at=now)
+
+
+def portal_key(company_id: str, client_id: str) -> str | None:
+    """The client's portal key (a consistent read: a link made right after a revocation carries
+    the new one); None before its first link."""
+    try:
+        return str(
+            RegisterLookupModel.get(company_id, f"{ACCESS_PREFIX}{client_id}", consistent_read=True).name
+        )
+    except DoesNotExist:
+        return None
+
+
+def first_portal_key(
+    company_id: str, client_id: str, key: str, now: datetime, checks: Sequence[Check]
+) -> str | None:
+    """Keep ``key`` as the client's portal key unless it has one (that one is answered), on
+    ``checks`` (``store.erasures.unerased``: ``store.tables.CheckFailed`` when the client is being
+    erased or gone, nothing written)."""
+    item = _access_item(company_id, client_id, key, now)
+    if saved_once(item, RegisterLookupModel.entry_key.does_not_exist(), checks):
+        return key
+    return portal_key(company_id, client_id)
+
+
+def replace_portal_key(
+    company_id: str,
+    client_id: str,
+    key: str,
+    now: datetime,
+    record: domain.Communication,
+    checks: Sequence[Check],
+) -> None:
+    """Give the client a new portal key (every link made before stops opening its portal) and
+    write the register ``record`` that says who did, in one transaction, on ``checks``
+    (``store.tables.CheckFailed``: nothing written)."""
+    from chalicelib.store.communications import add_to_transaction
+
+    item = _access_item(company_id, client_id, key, now)
+    item.created_by = record.created_by
+    transact_all_or_drop([record], add_to_transaction, extra=lambda tx, _: tx.save(item), checks=checks)
+
+
+def portal_key_item(company_id: str, client_id: str) -> Any:
+    """The client's portal key's item, by its key only: what the client's erasure deletes."""
+    return RegisterLookupModel(company_id, f"{ACCESS_PREFIX}{client_id}")

@@ -146,6 +146,27 @@ def unless_erased(
         raise ValidationFailed([{"field": field, "message": erasing}]) from None
 
 
+def portal_link(company_id: str, client_id: str) -> str:
+    """The client's document portal link (docs/portal.md, decision 0035), carrying the client's
+    portal key: made (random) with its first link, on condition that the client is there and not
+    being erased; for a code with no client, or one being erased, a link that opens nothing."""
+    import secrets
+
+    from chalicelib.core.links import NO_PORTAL_KEY, portal_url
+    from chalicelib.store import publications
+    from chalicelib.store.erasures import unerased
+
+    key = publications.portal_key(company_id, client_id)
+    if key is None:
+        try:
+            key = publications.first_portal_key(
+                company_id, client_id, secrets.token_hex(8), clock.now(), unerased(company_id, client_id)
+            )
+        except CheckFailed:
+            key = None
+    return portal_url(company_id, client_id, key or NO_PORTAL_KEY)
+
+
 def list_clients(company_id: str, limit: int, cursor: dict[str, Any] | None) -> tuple[list[Client], Any]:
     return store.list_clients(company_id, limit, cursor)
 

@@ -1,7 +1,8 @@
 """W2, seed 004's "Publicar en a3doc cloud" in the console (Debian's Chromium): a clerk publishes a
 record's file to the client's document portal (its name, a category, "Visible para el cliente"),
 the *Publicado* column says Sí, "Enviar acceso al portal" e-mails the link, and the client opens
-it in the browser and downloads the file; unpublished, it is gone from the page (docs/portal.md).
+it in the browser and downloads the file; unpublished, it is gone from the page; "Revocar enlaces
+al portal" stops the e-mailed link (docs/portal.md).
 """
 
 from __future__ import annotations
@@ -102,3 +103,17 @@ def test_a_clerk_publishes_a_file_and_the_client_opens_its_portal_from_the_email
     # Then the client's page no longer lists it
     browser.get(f"{site.web}{parts.path}?{parts.query}")
     wait_until(browser, lambda d: "Todavía no hay documentos" in d.find_element(By.TAG_NAME, "main").text)
+
+    # When the clerk revokes the client's portal links (confirmed)
+    browser.get(f"{site.web}/console#/clients?client=CLI-7")
+    revoke = wait_until(browser, lambda d: d.find_element(By.ID, "b-portal-revoke"), seconds=30)
+    revoke.click()
+    browser.switch_to.alert.accept()
+    # Then the console says so and the client's register shows the record of it
+    toast_says(browser, "Enlaces al portal revocados")
+    wait_until(
+        browser, lambda d: "Acceso al portal revocado" in d.find_element(By.ID, "main").text, seconds=20
+    )
+    # And the e-mailed link opens the company's "link no longer works" page
+    browser.get(f"{site.web}{parts.path}?{parts.query}")
+    wait_until(browser, lambda d: "Este enlace venció" in d.find_element(By.TAG_NAME, "h1").text)

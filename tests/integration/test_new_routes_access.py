@@ -32,6 +32,8 @@ ROUTES = [
     ("PATCH", "/clients/CLI-1/publications/P1"),
     ("DELETE", "/clients/CLI-1/publications/P1"),
     ("POST", "/clients/CLI-1/portal-access"),
+    # session 39: revoking the client's portal links
+    ("POST", "/clients/CLI-1/portal-access/revoke"),
 ]
 ADMIN_ONLY = {
     "/sender-accounts",

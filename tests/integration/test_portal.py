@@ -148,7 +148,8 @@ def test_a_clerk_publishes_a_file_and_the_client_downloads_it_from_the_emailed_l
 def test_hidden_unpublished_another_clients_and_another_companys_documents_are_out_of_reach(
     api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any
 ) -> None:
-    from chalicelib.core.links import manual_unsubscribe_token, portal_url
+    from chalicelib.core.links import manual_unsubscribe_token
+    from chalicelib.tenants.clients import portal_link
 
     # Given two clients, each with a file published, and a third file published hidden
     put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
@@ -167,7 +168,7 @@ def test_hidden_unpublished_another_clients_and_another_companys_documents_are_o
         visible=False,
     )
     assert hidden.status_code == 201
-    link = portal_url(tenant.company_id, "CLI-1")
+    link = portal_link(tenant.company_id, "CLI-1")
     token = link.split("token=")[1]
     # When Ana's link is used for her page, Luis's document, and the hidden one
     html = opened(api, link).body.decode()
@@ -190,7 +191,7 @@ def test_hidden_unpublished_another_clients_and_another_companys_documents_are_o
     assert api.http.get(f"/public/portal/files/{'0' * 24}?token={token}").status_code == 404
     # And another company's link to a client of the same code shows that company's only
     put_client(api, other_tenant, "CLI-1", emails=["otra@example.com"], name="Otra Ana")
-    other = opened(api, portal_url(other_tenant.company_id, "CLI-1")).body.decode()
+    other = opened(api, portal_link(other_tenant.company_id, "CLI-1")).body.decode()
     assert "Otra Ana" in other and "ana.pdf" not in other
     # And another company's staff find no publication of this company's client
     for method, path in [
@@ -211,15 +212,15 @@ def test_hidden_unpublished_another_clients_and_another_companys_documents_are_o
 def test_a_closed_company_and_an_erased_client_show_nothing(
     api: Client, tenant: Tenant, clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.core.links import portal_url
     from chalicelib.records.leaving import close_company, reopen_company
+    from chalicelib.tenants.clients import portal_link
     from tests.steps.erasure import erase, erasure_in_the_request
 
     # Given a client with a published document
     put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
     staff = tenant.staff_headers()
     published = body(publish(api, staff, record_id=a_record_with_a_file(api, staff), attachment=0))
-    link = portal_url(tenant.company_id, "CLI-1")
+    link = portal_link(tenant.company_id, "CLI-1")
     assert opened(api, link).status_code == 200
     # When the company is closed
     close_company(tenant.company_id, by="ops")
@@ -236,6 +237,98 @@ def test_a_closed_company_and_an_erased_client_show_nothing(
     from chalicelib.store import publications
 
     assert publications.get(tenant.company_id, "CLI-1", published["publication_id"]) is None
+    # When the company gives the code to a new client, with a document of its own
+    put_client(api, tenant, "CLI-1", emails=["otro@example.com"], name="Otro Cliente")
+    assert publish(api, staff, record_id=a_record_with_a_file(api, staff), attachment=0).status_code == 201
+    # Then the erased client's link does not open the new client's portal: it is a 410 page
+    reused = opened(api, link, **{"Accept-Language": "es"})
+    assert reused.status_code == 410 and "Otro Cliente" not in reused.body.decode()
+    # And the new client's own link does
+    assert "Otro Cliente" in opened(api, portal_link(tenant.company_id, "CLI-1")).body.decode()
+
+
+def test_publishing_is_refused_once_the_clients_erasure_started(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import erasures
+    from tests.steps.erasure import erase
+
+    # Given a client with a file in its register, whose erasure started and stopped before its end
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    staff = tenant.staff_headers()
+    rid = a_record_with_a_file(api, staff)
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the erasure's run stopped here")
+
+    monkeypatch.setattr(erasures, "communications_page", stopped)
+    assert body(erase(api, tenant.admin_headers(), "CLI-1"))["state"] == "erasing"
+    # When a clerk publishes the file
+    answer = publish(api, staff, record_id=rid, attachment=0)
+    # Then it is refused, naming the erasure, and nothing is published nor copied
+    assert (answer.status_code, body(answer)["field"]) == (422, "client_id"), answer.body
+    assert "being erased" in body(answer)["message"]
+    assert body(api.http.get("/clients/CLI-1/publications", headers=staff))["items"] == []
+    assert company_files(tenant.company_id, "portal") == []
+    # And its links cannot be revoked meanwhile either (nothing to write while the client goes)
+    revoke = api.http.post("/clients/CLI-1/portal-access/revoke", headers=staff, body=b"")
+    assert (revoke.status_code, body(revoke)["field"]) == (422, "client_id")
+
+
+def test_staff_revoke_a_clients_portal_links_and_a_new_access_email_opens_it_again(
+    api: Client, tenant: Tenant, other_tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    # Given a client with a published document, and the access e-mail it was sent (and forwarded
+    # to a stranger)
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Sur", "avisos@cargasdelsur.example")
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    staff = tenant.staff_headers()
+    publish(api, staff, record_id=a_record_with_a_file(api, staff), attachment=0, name="ana.pdf")
+    assert api.http.post("/clients/CLI-1/portal-access", headers=staff, body=b"").status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    mailbox.wait_for(1)
+    old = portal_link_in(mailbox.files()[0].read_bytes())
+    [download] = downloads(opened(api, old).body.decode())
+    # When another company's staff try to revoke its links
+    other = api.http.post(
+        "/clients/CLI-1/portal-access/revoke", headers=other_tenant.admin_headers(), body=b""
+    )
+    # Then there is no such client for them, and the link still opens the portal
+    assert other.status_code == 404 and opened(api, old).status_code == 200
+    # When a level-4 clerk revokes the client's portal links
+    clerk = level(tenant, "clerk", 4)
+    revoked = api.http.post("/clients/CLI-1/portal-access/revoke", headers=clerk, body=b"")
+    assert revoked.status_code == 200, revoked.body
+    # Then the e-mailed link and its download answer 410, the expired link's page
+    page = opened(api, old, **{"Accept-Language": "es"})
+    assert page.status_code == 410 and "Este enlace venció" in page.body.decode()
+    assert "ana.pdf" not in page.body.decode()
+    assert api.http.get("/public/" + download.replace("&amp;", "&")).status_code == 410
+    # And the client's register says who revoked them, as a record no one edits
+    [entry] = [
+        r
+        for r in body(api.http.get("/clients/CLI-1/register", headers=staff))["items"]
+        if r["communication_id"] == body(revoked)["record_id"]
+    ]
+    assert (entry["subject"], entry["created_by"]) == (
+        "Acceso al portal revocado",
+        f"clerk@{tenant.company_id}",
+    )
+    assert body(revoked)["revoked_by"] == f"clerk@{tenant.company_id}"
+    edit = api.http.patch(
+        f"/clients/CLI-1/register/{entry['communication_id']}",
+        headers=staff,
+        body=json.dumps({"subject": "x"}),
+    )
+    assert edit.status_code in (403, 409, 422), edit.status_code
+    # When the clerk sends the client its access again
+    assert api.http.post("/clients/CLI-1/portal-access", headers=clerk, body=b"").status_code == 202
+    assert deliver_outboxes()["sent"] == 1
+    mailbox.wait_for(2)
+    [new] = {portal_link_in(f.read_bytes()) for f in mailbox.files()} - {old}
+    # Then the new e-mail's link opens the portal, and the old one stays refused
+    assert "ana.pdf" in opened(api, new).body.decode()
+    assert opened(api, old).status_code == 410
 
 
 def test_each_level_publishes_and_sees_what_the_register_lets_it_see(api: Client, tenant: Tenant) -> None:
@@ -295,14 +388,14 @@ def test_each_level_publishes_and_sees_what_the_register_lets_it_see(api: Client
 def test_reading_the_portal_is_rate_limited_per_address_bad_links_counted_too(
     api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.core.links import portal_url
     from chalicelib.records import portal
     from chalicelib.store.rate_limits import Limit
+    from chalicelib.tenants.clients import portal_link
 
     # Given an allowance of 3 requests an hour from one address (300 in production)
     monkeypatch.setattr(portal, "VIEWS_PER_ADDRESS", Limit("portal-address-test", 3, 3600))
     put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
-    link = portal_url(tenant.company_id, "CLI-1")
+    link = portal_link(tenant.company_id, "CLI-1")
     # When a guesser tries two made-up links, then the real one twice
     statuses = [api.http.get(f"/public/portal?token=guess{n}").status_code for n in range(2)]
     statuses += [opened(api, link).status_code for _ in range(2)]

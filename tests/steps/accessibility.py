@@ -162,9 +162,9 @@ def public_pages(
     # the client's document portal (docs/portal.md), with nothing published yet
     from urllib.parse import urlsplit
 
-    from chalicelib.core.links import portal_url
+    from chalicelib.tenants.clients import portal_link
 
-    portal = urlsplit(portal_url(company, "CLI-1"))
+    portal = urlsplit(portal_link(company, "CLI-1"))
     driver.get(f"{web}{portal.path}?{portal.query}")
     findings.check(f"{key} document portal")
 
