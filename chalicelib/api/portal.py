@@ -160,7 +160,7 @@ def send_portal_access(caller: Principal, client_id: str) -> Response:
     errors={422: "The client is being erased (`client_id`)."},
 )
 def revoke_portal_access(caller: Principal, client_id: str) -> Response:
-    """ "Revocar acceso al portal": every portal link made for the client so far stops working
+    """ "Revocar enlaces al portal": every portal link made for the client so far stops working
     (a 410 page, as an expired one); a record in its register says who revoked them. A new
     "Enviar acceso al portal" sends a link that works."""
     from chalicelib.api.people import named
