@@ -251,7 +251,7 @@ def test_publishing_is_refused_once_the_clients_erasure_started(
     api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.store import erasures
-    from tests.steps.erasure import erase
+    from tests.steps.erasure import erase, erasure_in_the_request
 
     # Given a client with a file in its register, whose erasure started and stopped before its end
     put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
@@ -273,6 +273,12 @@ def test_publishing_is_refused_once_the_clients_erasure_started(
     # And its links cannot be revoked meanwhile either (nothing to write while the client goes)
     revoke = api.http.post("/clients/CLI-1/portal-access/revoke", headers=staff, body=b"")
     assert (revoke.status_code, body(revoke)["field"]) == (422, "client_id")
+    # And once the erasure ends, the record's file cannot be published at all (the record is gone)
+    monkeypatch.undo()
+    erasure_in_the_request(monkeypatch)
+    assert body(erase(api, tenant.admin_headers(), "CLI-1"))["state"] == "done"
+    assert publish(api, staff, record_id=rid, attachment=0).status_code == 404
+    assert company_files(tenant.company_id, "portal") == []
 
 
 def test_staff_revoke_a_clients_portal_links_and_a_new_access_email_opens_it_again(
