@@ -12,9 +12,13 @@ written to the register, no webhook, no ticket; it is counted, the first
 may release them (``POST /inbound/held/release``); the company's administrators are told once a
 day, in their language; the operator's metric ``InboundMailHeld`` counts each.
 
-Each check is O(1) requests: one counter update for the sender, one for the strangers (a stranger
-under its own ceiling), and, for a held message, one for the day's held count and at most two
-bounded set updates (the sender in the day's list, the message in the sender's).
+Each check is O(1) requests: one read of the message's verdict, one counter update for the sender,
+one for the strangers (a stranger under its own ceiling), one write of the verdict, and, for a held
+message, one for the day's held count and at most two bounded set updates (the sender in the day's
+list, the message in the sender's). The verdict (per company and SES message id or SMS id) makes
+counting idempotent: a notification delivered again, or an invocation retried after a later write
+failed, gets the first verdict and counts nothing (only a failure between the counters and the
+verdict's write counts a message twice).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from chalicelib.store import inbound_flood as store
 KEPT_PER_SENDER = 20  # held messages of one sender listed (and releasable) a day
 SENDERS_LISTED = 100  # senders listed a day
 _SENDER_TRIES = 1000  # held messages of a day that may still add their sender to the list
+ADMITTED, HELD = "admitted", "held"  # a message's verdict, kept so that it is counted once
 
 
 @dataclass(frozen=True)
@@ -85,15 +90,20 @@ def admitted(company: Company, channel: str, address: str | None, held: HeldMail
 
     now, sender = clock.now(), sender_of(address)
     sender_key, day_end = _key(company, now, channel, f"from#{_digest(sender)}")
+    judged = f"{company.company_id}#inbound-{channel}-judged#{_digest(held.ses_message_id)}"
+    verdict = store.verdict(judged)
+    if verdict is not None:  # counted before: a notification delivered again, a retried invocation
+        return verdict == ADMITTED
     from_sender, most = store.counted(sender_key, day_end), ceiling(known)
-    if from_sender <= most:
-        if known:
-            return True
-        strangers_key, _ = _key(company, now, channel, "strangers")
-        if store.counted(strangers_key, day_end) <= get_settings().inbound_strangers_per_company_per_day:
-            return True
-    _hold(company, channel, sender, held, from_sender - most if from_sender > most else from_sender, now)
-    return False
+    admit = from_sender <= most and (
+        known
+        or store.counted(_key(company, now, channel, "strangers")[0], day_end)
+        <= get_settings().inbound_strangers_per_company_per_day
+    )
+    if not admit:
+        _hold(company, channel, sender, held, from_sender - most if from_sender > most else from_sender, now)
+    store.judge(judged, ADMITTED if admit else HELD, day_end)
+    return admit
 
 
 def _hold(company: Company, channel: str, sender: str, held: HeldMail, nth: int, now: datetime) -> None:

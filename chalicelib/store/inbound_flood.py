@@ -25,6 +25,20 @@ def counted(key: str, day_end: datetime) -> int:
     return int(item.hits or 0)
 
 
+def verdict(key: str) -> str | None:
+    """The verdict kept under ``key`` (:func:`judge`'s), None when there is none."""
+    try:
+        item = RateLimitModel.get(key, consistent_read=True, attributes_to_get=["members"])
+    except RateLimitModel.DoesNotExist:
+        return None
+    return next(iter(item.members or ()), None)
+
+
+def judge(key: str, verdict: str, day_end: datetime) -> None:
+    """Keep ``verdict`` under ``key`` (one put, overwriting), expired with the day's counters."""
+    RateLimitModel(key, members={verdict}, expires=day_end + timedelta(days=30)).save()
+
+
 def kept(key: str, member: str, limit: int, day_end: datetime) -> bool:
     """Keep ``member`` in the set ``key`` while it holds fewer than ``limit`` (True when it is in)."""
     return hit_once(key, member, limit, day_end)

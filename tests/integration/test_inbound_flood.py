@@ -135,3 +135,48 @@ def test_a_flood_is_held_past_the_ceilings_while_a_clients_mail_lands_and_staff_
     # And a day that is no date is refused, naming the field
     bad = api.http.get("/inbound/held?date=ayer", headers=tenant.admin_headers())
     assert bad.status_code == 422 and "date" in bad.body.decode()
+
+
+def test_a_message_delivered_again_or_retried_after_a_failure_past_its_count_counts_once(
+    api: Client, tenant: Tenant, low_ceilings: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynamodb.exceptions import PutError
+
+    from chalicelib.records import inbound_mail
+    from tests.steps.inbound import inbound_mail_event
+
+    def delivered(event: dict[str, Any]) -> dict[str, Any]:
+        return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
+
+    # Given a stranger's first message, whose record cannot be written the first time (DynamoDB
+    # fails after the ceilings counted it: the invocation fails, SNS hands it again)
+    first = inbound_mail_event(api, tenant.company_id, STRANGER, "Uno", "Primero")
+    real = inbound_mail.written_unless_erased
+    failures = iter([PutError("the table failed")])
+
+    def failing_once(*args: Any, **kwargs: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inbound_mail, "written_unless_erased", failing_once)
+    with pytest.raises(Exception, match="the table failed"):
+        delivered(first)
+    # When SNS hands it again, then twice more (at-least-once delivery)
+    outcomes = [delivered(first) for _ in range(3)]
+    # And his 2nd and 3rd messages come, the 3rd past his 2 a day, and SNS hands the 3rd twice
+    second = delivered(inbound_mail_event(api, tenant.company_id, STRANGER, "Dos", "Segundo"))
+    third = inbound_mail_event(api, tenant.company_id, STRANGER, "Tres", "Tercero")
+    thirds = [delivered(third), delivered(third)]
+
+    # Then the first is logged once and counted once: the second still fits in his day
+    assert [(o["logged"], o["held"]) for o in outcomes] == [(1, 0), (0, 0), (0, 0)]
+    assert (second["logged"], second["held"]) == (1, 0)
+    assert unassigned_senders(api, tenant) == [STRANGER, STRANGER]
+    # And the third is held, and counted once however often it came
+    assert [(o["logged"], o["held"]) for o in thirds] == [(0, 1), (0, 1)]
+    held = body(api.http.get("/inbound/held", headers=tenant.admin_headers()))
+    assert held["held"] == 1
+    [sender] = held["senders"]
+    assert (sender["address"], sender["received"], len(sender["releasable"])) == (STRANGER, 3, 1)
