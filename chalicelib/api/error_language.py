@@ -1417,6 +1417,14 @@ CATALOG: dict[str, str] = {
     "no held mail to release from {sender} on {day}": (
         "no hay correo retenido de {sender} el {day} para liberar"
     ),
+    "the held mail from {sender} on {day} is no longer kept: held mail is deleted {KEPT_DAYS} days after"
+    " it arrived": (
+        "el correo retenido de {sender} el {day} ya no se guarda: el correo retenido se borra a los"
+        " {KEPT_DAYS} días de llegar"
+    ),
+    "must be a day of the last {RELEASE_DAYS} days (held mail is kept no longer)": (
+        "debe ser un día de los últimos {RELEASE_DAYS} días (el correo retenido no se guarda más)"
+    ),
     "only a record that came from an e-mail can be answered": (
         "solo se puede responder un registro que vino de un e-mail"
     ),

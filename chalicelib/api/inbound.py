@@ -105,12 +105,16 @@ def list_held(caller: Principal) -> Response:
     ADMIN,
     body="ReleaseHeldIn",
     response="ReleasedOut",
-    errors={404: "No held mail from that address on that day (or it was released already)."},
+    errors={
+        404: "No held mail from that address on that day (or it was released already).",
+        410: "The held mail's raw copies are gone: held mail is deleted 40 days after it arrived.",
+    },
 )
 def release_held(caller: Principal) -> Response:
     """Record a sender's held e-mails of a day as if no ceiling had held them (decision 0037)
 
-    Each is matched, threaded and announced as on arrival; it is taken off the held list."""
+    Each is matched, threaded and announced as on arrival; it is taken off the held list. Held
+    mail is kept 40 days after it arrived (a day is listed for 30): past that, 410."""
     from chalicelib.api.inbound_schemas import ReleaseHeldIn
     from chalicelib.records.inbound_flood import release
 

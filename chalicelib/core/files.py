@@ -137,6 +137,21 @@ def read_object(bucket: str, key: str) -> bytes:
     return bytes(response["Body"].read())
 
 
+def tag_object(bucket: str, key: str, purpose: str) -> bool:
+    """Tag an object of another bucket with its purpose (``pregon-purpose=<purpose>``, replacing
+    its tags), which that bucket's lifecycle rules select: the inbound bucket's expires raw mail
+    that no record names (decision 0037). False when there is no such object (it expired)."""
+    try:
+        client("s3").put_object_tagging(
+            Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": "pregon-purpose", "Value": purpose}]}
+        )
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return False
+        raise
+    return True
+
+
 # Types a browser runs script in (or renders as a page), whoever declared them: a received
 # attachment's type is whatever its sender wrote.
 _ACTIVE_TYPE = re.compile(

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from chalicelib.core import clock
+from chalicelib.core import clock, files
 from chalicelib.core.domain import Company
-from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.errors import Gone, NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.store import inbound_flood as store
 
@@ -40,6 +40,16 @@ KEPT_PER_SENDER = 20  # held messages of one sender listed (and releasable) a da
 SENDERS_LISTED = 100  # senders listed a day
 _SENDER_TRIES = 1000  # held messages of a day that may still add their sender to the list
 ADMITTED, HELD = "admitted", "held"  # a message's verdict, kept so that it is counted once
+# A day's held mail may be listed and released for RELEASE_DAYS after it (its lists expire a month
+# after its day, ``store.inbound_flood``); its raw copy, which no record names, is tagged
+# ``pregon-purpose=UNRECORDED`` (RECORDED once staff release it) and the inbound bucket's
+# lifecycle rule deletes it KEPT_DAYS after SES wrote it (the margin: the company's time zone
+# against S3's UTC days, S3 rounding to the next midnight, a release on the window's last day).
+# Raw mail that a record names is not tagged: it is part of the register (the company's export
+# and a client's erasure find it by ``raw_key``).
+RELEASE_DAYS = 30
+KEPT_DAYS = 40
+UNRECORDED, RECORDED = "unrecorded-mail", "recorded-mail"  # RECORDED: released, kept (no rule)
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,17 @@ def held_on(company: Company, day: date | None, channel: str | None = None) -> d
     channel = channel or "email"
     if channel not in ("email", "sms"):
         raise ValidationFailed([{"field": "channel", "message": "must be one of email, sms"}])
-    day = day or today(company.time_zone, clock.now())
+    now = today(company.time_zone, clock.now())
+    day = day or now
+    if not now - timedelta(days=RELEASE_DAYS) <= day <= now:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "date",
+                    "message": f"must be a day of the last {RELEASE_DAYS} days (held mail is kept no longer)",
+                }
+            ]
+        )
     moment = day_start(day, company.time_zone)
     count, _ = store.read(_key(company, moment, channel, "held")[0])
     listed = []
@@ -170,12 +190,22 @@ def release(company: Company, day: date, address: str) -> list[str]:
     references = store.read(key)[1]
     if not references:
         raise NotFound(f"no held mail to release from {sender} on {day}")
-    recorded = []
+    recorded, expired = [], []
     for reference in references:
-        if store.forget_member(key, reference):
-            outcome = record_held(company.company_id, HeldMail.of(reference))
+        held = HeldMail.of(reference)
+        # tagged first: once recorded, the raw mail is the register's and must not expire
+        if not files.tag_object(held.bucket, held.key, RECORDED):
+            expired.append(held.ses_message_id)
+            store.forget_member(key, reference)
+        elif store.forget_member(key, reference):
+            outcome = record_held(company.company_id, held)
             if outcome is not None:
                 recorded.append(outcome)
+    if expired and not recorded:
+        raise Gone(
+            f"the held mail from {sender} on {day} is no longer kept: held mail is deleted"
+            f" {KEPT_DAYS} days after it arrived"
+        )
     return recorded
 
 

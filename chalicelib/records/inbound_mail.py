@@ -229,6 +229,7 @@ def _receive(receipt: Receipt, *, ceilings: bool) -> list[Logged]:
                 "recipients": [r.partition("@")[0] for r in receipt.recipients],
             },
         )
+        _unrecorded(receipt)
         return []
     raw: bytes | None = None
     read_error: str | None = None
@@ -255,6 +256,8 @@ def _receive(receipt: Receipt, *, ceilings: bool) -> list[Logged]:
                 f" envelope only: the raw mail is kept at {receipt.raw_key}"
             )
             outcomes.append(_log(company_id, receipt, b"", problem, key, counted))
+    if ceilings and not any(logged.communication_id for logged in outcomes):
+        _unrecorded(receipt)  # held by every company it was for: expired unless released
     for logged in outcomes:
         if logged.created and logged.client_id and logged.communication_id and not logged.automatic:
             _announce(logged.company_id, logged.client_id, logged.communication_id)
@@ -266,6 +269,17 @@ def _receive(receipt: Receipt, *, ceilings: bool) -> list[Logged]:
 
             announce_message(logged.company_id, "inbound.received", logged.communication_id)
     return outcomes
+
+
+def _unrecorded(receipt: Receipt) -> None:
+    """Mark raw mail that no record names for the inbound bucket's lifecycle rule (decision 0037:
+    deleted ``inbound_flood.KEPT_DAYS`` after it arrived, unless staff release it first)."""
+    from chalicelib.records.inbound_flood import UNRECORDED
+
+    try:
+        files.tag_object(receipt.bucket, receipt.key, UNRECORDED)
+    except Exception:  # kept for good then, as before: not worth SNS delivering it again
+        logger().exception("raw inbound mail could not be tagged", extra={"raw_key": receipt.raw_key})
 
 
 def _announce(company_id: str, client_id: str, communication_id: str) -> None:

@@ -328,6 +328,8 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
     """Queues, topics, buckets and SES resources; returns them and the name -> logical id map."""
     from chalicelib.records.history.exports import KEPT_DAYS as EXPORT_KEPT_DAYS
     from chalicelib.records.history.exports import PURPOSE as EXPORTS_PURPOSE
+    from chalicelib.records.inbound_flood import KEPT_DAYS as UNRECORDED_KEPT_DAYS
+    from chalicelib.records.inbound_flood import UNRECORDED
 
     queues, topics = app_event_sources()
     resources: dict[str, Json] = {}
@@ -436,6 +438,19 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
                     "BlockPublicPolicy": True,
                     "IgnorePublicAcls": True,
                     "RestrictPublicBuckets": True,
+                },
+                # Raw mail that no record names (held past the day's ceilings and not released,
+                # for no company in service), tagged so by the handler: gone after its release
+                # window and a margin (decision 0037). A record's raw mail is the register's.
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "UnrecordedInboundMail",
+                            "Status": "Enabled",
+                            "TagFilters": [{"Key": "pregon-purpose", "Value": UNRECORDED}],
+                            "ExpirationInDays": UNRECORDED_KEPT_DAYS,
+                        }
+                    ]
                 },
             },
         }
@@ -695,7 +710,9 @@ def _messaging_statements(messaging: dict[str, Json]) -> list[Json]:
             {
                 "Sid": "InboundMail",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject"],
+                # tagging: raw mail no record names is tagged for the lifecycle rule, tagged
+                # again (as recorded) when staff release it (decision 0037)
+                "Action": ["s3:GetObject", "s3:PutObjectTagging"],
                 "Resource": {"Fn::Sub": "${InboundMailBucket.Arn}/*"},
             }
         )

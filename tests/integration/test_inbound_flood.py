@@ -22,6 +22,7 @@ from tests.steps.webhooks import Receiver, deliver_webhooks, drain_webhook_queue
 
 CLIENT = "ana@cliente.example"
 STRANGER = "robot@loop.example"
+OTHER = "persona@otro.example"
 
 
 @pytest.fixture
@@ -180,3 +181,57 @@ def test_a_message_delivered_again_or_retried_after_a_failure_past_its_count_cou
     assert held["held"] == 1
     [sender] = held["senders"]
     assert (sender["address"], sender["received"], len(sender["releasable"])) == (STRANGER, 3, 1)
+
+
+def test_held_mail_is_kept_raw_for_its_release_window_and_once_gone_answers_410(
+    api: Client, tenant: Tenant, low_ceilings: None
+) -> None:
+    from chalicelib.core.aws import client
+    from tests.steps.inbound import inbound_mail_event
+
+    def raw_of(event: dict[str, Any]) -> tuple[str, str]:
+        action = json.loads(event["Records"][0]["Sns"]["Message"])["receipt"]["action"]
+        return action["bucketName"], action["objectKey"]
+
+    def tags(event: dict[str, Any]) -> dict[str, str]:
+        bucket, key = raw_of(event)
+        found = client("s3").get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        return {t["Key"]: t["Value"] for t in found}
+
+    # Given a stranger who writes 3 times (2 a day allowed) and another twice (the strangers' 3
+    # of the day reached): each one's last is held
+    events = [inbound_mail_event(api, tenant.company_id, STRANGER, f"M{n}", f"T{n}") for n in range(3)]
+    events += [inbound_mail_event(api, tenant.company_id, OTHER, f"O{n}", f"T{n}") for n in range(2)]
+    for event in events:
+        api.lambda_.invoke("receive_inbound_mail", event)
+
+    # Then the raw mail of the held ones is tagged for the inbound bucket's lifecycle rule (40
+    # days), the recorded ones' is not (it is their record's)
+    unrecorded = {"pregon-purpose": "unrecorded-mail"}
+    assert [tags(e) for e in events] == [{}, {}, unrecorded, {}, unrecorded]
+    held = body(api.http.get("/inbound/held", headers=tenant.admin_headers()))
+    assert held["held"] == 2
+    # And a day past the release window (30 days) is not listed, naming the field
+    old = api.http.get("/inbound/held?date=2020-01-01", headers=tenant.admin_headers())
+    assert old.status_code == 422 and "date" in old.body.decode()
+
+    # When the first stranger's held raw mail is gone (the lifecycle rule ran) and Olga releases
+    # both strangers' held mail
+    bucket, key = raw_of(events[2])
+    client("s3").delete_object(Bucket=bucket, Key=key)
+
+    def release(sender: str) -> Any:
+        release = {"date": held["date"], "address": sender}
+        return api.http.post(
+            "/inbound/held/release", headers=tenant.admin_headers(), body=json.dumps(release)
+        )
+
+    gone, released = release(STRANGER), release(OTHER)
+
+    # Then the first answers 410, saying held mail is kept 40 days, and nothing of it is recorded
+    assert gone.status_code == 410, gone.body
+    assert "deleted 40 days after it arrived" in body(gone)["message"]
+    # And the other's is recorded, its raw mail tagged as a record's: no longer to expire
+    assert released.status_code == 200, released.body
+    assert unassigned_senders(api, tenant) == sorted([STRANGER, STRANGER, OTHER, OTHER])
+    assert tags(events[4]) == {"pregon-purpose": "recorded-mail"}

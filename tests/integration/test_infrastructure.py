@@ -580,6 +580,17 @@ def test_inbound_mail_is_stored_in_s3_and_announced_on_the_topic_the_app_listens
     assert (
         statement["Principal"] == {"Service": "ses.amazonaws.com"} and statement["Action"] == "s3:PutObject"
     )
+    # And raw mail that no record names (held, not released) is deleted 40 days after it came, 30
+    # for staff to release it and a margin; a record's raw mail, untagged, never expires
+    bucket = resources_of_type(template, "AWS::S3::Bucket")["InboundMailBucket"]["Properties"]
+    expiring = [r for r in bucket["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+    assert [(r["TagFilters"], r["ExpirationInDays"], r["Status"]) for r in expiring] == [
+        ([{"Key": "pregon-purpose", "Value": "unrecorded-mail"}], 40, "Enabled")
+    ]
+    # And the functions may tag it so, and untag it when staff release it
+    for policy in role_policies(template):
+        [inbound] = [s for s in policy["Statement"] if s.get("Sid") == "InboundMail"]
+        assert "s3:PutObjectTagging" in as_list(inbound["Action"])
 
 
 # --- operating it (issue 14): alarms, dashboard, and what a security reviewer checks -------------
