@@ -86,18 +86,21 @@ def list_unassigned(caller: Principal) -> Response:
     return page_response(page.items, page.cursor, _summary)
 
 
-@route("GET /inbound/held", ADMIN, response="HeldMailOut", query=("date", "channel"))
+@route("GET /inbound/held", ADMIN, response="HeldMailOut", query=("date", "channel", "address", "cursor"))
 def list_held(caller: Principal) -> Response:
-    """Received e-mail held past the day's ceilings (decision 0037): how many, and from whom
+    """Received mail held past the day's ceilings (decision 0037): how many, and from whom
 
-    The held messages are not in the unassigned list nor in any register; each sender's first 20
-    of the day may be released."""
+    The held messages are not in the unassigned list nor in any register. `date`: any of the last
+    30 days (today, in the company's time zone, unless given); each sender's first 1,000 of a day
+    are kept for release, listed 20 a page: `address` lists one sender, `cursor` (a sender's
+    `next_cursor`) its next page."""
     from chalicelib.api.http import query_param
     from chalicelib.records.inbound_flood import held_on, parse_day
 
     request = inbound.current_request
     day, channel = parse_day(query_param(request, "date")), query_param(request, "channel")
-    return json_response(held_on(_company(caller), day, channel))
+    address, cursor = query_param(request, "address"), query_param(request, "cursor")
+    return json_response(held_on(_company(caller), day, channel, address, cursor))
 
 
 @route(
@@ -111,9 +114,10 @@ def list_held(caller: Principal) -> Response:
     },
 )
 def release_held(caller: Principal) -> Response:
-    """Record a sender's held e-mails of a day as if no ceiling had held them (decision 0037)
+    """Record a page of a sender's held e-mails of a day as if no ceiling had held them (decision 0037)
 
-    Each is matched, threaded and announced as on arrival; it is taken off the held list. Held
+    Up to 20 a call (the sender's first page still holding some: call again for the next); each is
+    matched, threaded and announced as on arrival; it is taken off the held list. Held
     mail is kept 40 days after it arrived (a day is listed for 30): past that, 410."""
     from chalicelib.api.inbound_schemas import ReleaseHeldIn
     from chalicelib.records.inbound_flood import release

@@ -78,9 +78,14 @@ class InboundPageOut(BaseModel):
 class HeldSenderOut(BaseModel):
     address: str = Field(description="The sender's address (lower case), as the message named it.")
     received: int = Field(description="Messages from this address that day, recorded and held.")
+    held: int = Field(description="Messages from this address held that day.")
     releasable: list[str] = Field(
-        description="SES message ids of the held e-mails kept for release (the first 20 of the day); "
-        "none for SMS (an SMS held is counted, not kept)."
+        description="SES message ids of a page of the held e-mails kept for release (up to 20: the "
+        "first page from `cursor` on that still holds some; the first 1,000 of a day are kept); none "
+        "for SMS (an SMS held is counted, not kept)."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with `address`) for this sender's next page; null on the last."
     )
 
 

@@ -164,6 +164,20 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "`email` (the default) or `sms`.",
         "schema": {"type": "string", "enum": ["email", "sms"]},
     },
+    "address": {
+        "name": "address",
+        "in": "query",
+        "required": False,
+        "description": "Only this sender (an address as the list names it, or a phone number).",
+        "schema": {"type": "string"},
+    },
+    "cursor /inbound/held": {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "A sender's `next_cursor` (with `address`): its next page of held mail.",
+        "schema": {"type": "string"},
+    },
     "channel": {
         "name": "channel",
         "in": "query",

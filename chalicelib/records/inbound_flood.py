@@ -8,17 +8,18 @@ Per company day (its calendar day in its time zone, ``company_day``), a sender a
 strangers' ceiling, so a flood of strangers does not hold a client's reply. Past a ceiling the
 message is *held*: its raw form stays in the inbound bucket, where SES wrote it; nothing is
 written to the register, no webhook, no ticket; it is counted, the first
-:data:`KEPT_PER_SENDER` held from each sender are listed for staff (``GET /inbound/held``), who
-may release them (``POST /inbound/held/release``); the company's administrators are told once a
+:data:`PAGES_PER_SENDER` pages of :data:`KEPT_PER_SENDER` held from each sender a day are listed
+for the administrators (``GET /inbound/held``, any of the last :data:`RELEASE_DAYS` days), who may
+release them, a page a call (``POST /inbound/held/release``); the company's administrators are told once a
 day, in their language; the operator's metric ``InboundMailHeld`` counts each.
 
 Each check is O(1) requests: one read of the message's verdict, one counter update for the sender,
 one for the strangers (a stranger under its own ceiling), one write of the verdict, and, for a held
-message, one for the day's held count and at most two bounded set updates (the sender in the day's
-list, the message in the sender's). The verdict (per company and SES message id or SMS id) makes
-counting idempotent: a notification delivered again, or an invocation retried after a later write
-failed, gets the first verdict and counts nothing (only a failure between the counters and the
-verdict's write counts a message twice).
+message, one for the day's held count, one for the sender's, and at most two bounded set updates
+(the sender in the day's list, the message in its page of the sender's). The verdict (per company
+and SES message id or SMS id) makes counting idempotent: a notification delivered again, or an
+invocation retried after a later write failed, gets the first verdict and counts nothing (only a
+failure between the counters and the verdict's write counts a message twice).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from chalicelib.core.errors import Gone, NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.store import inbound_flood as store
 
-KEPT_PER_SENDER = 20  # held messages of one sender listed (and releasable) a day
+KEPT_PER_SENDER = 20  # held messages of one sender in a page of the list (and released at once)
+PAGES_PER_SENDER = 50  # pages kept of one sender's held mail a day: its first 1,000 may be released
 SENDERS_LISTED = 100  # senders listed a day
 _SENDER_TRIES = 1000  # held messages of a day that may still add their sender to the list
 ADMITTED, HELD = "admitted", "held"  # a message's verdict, kept so that it is counted once
@@ -111,23 +113,25 @@ def admitted(company: Company, channel: str, address: str | None, held: HeldMail
         <= get_settings().inbound_strangers_per_company_per_day
     )
     if not admit:
-        _hold(company, channel, sender, held, from_sender - most if from_sender > most else from_sender, now)
+        _hold(company, channel, sender, held, now)
     store.judge(judged, ADMITTED if admit else HELD, day_end)
     return admit
 
 
-def _hold(company: Company, channel: str, sender: str, held: HeldMail, nth: int, now: datetime) -> None:
+def _page_key(company: Company, moment: datetime, channel: str, sender: str, page: int) -> str:
+    """The key of a page of a sender's held mail of the day (the first keeps its older name)."""
+    return _key(company, moment, channel, f"held#{_digest(sender)}" + (f"#{page}" if page else ""))[0]
+
+
+def _hold(company: Company, channel: str, sender: str, held: HeldMail, now: datetime) -> None:
     from chalicelib.core.observability import metrics
 
     count_key, day_end = _key(company, now, channel, "held")
     held_today = store.counted(count_key, day_end)
-    if nth <= KEPT_PER_SENDER and channel == "email":  # an SMS has no raw copy to record later
-        store.kept(
-            _key(company, now, channel, f"held#{_digest(sender)}")[0],
-            held.reference(),
-            KEPT_PER_SENDER,
-            day_end,
-        )
+    nth = store.counted(_key(company, now, channel, f"held-from#{_digest(sender)}")[0], day_end)
+    if nth <= KEPT_PER_SENDER * PAGES_PER_SENDER and channel == "email":  # an SMS has no raw copy
+        page = (nth - 1) // KEPT_PER_SENDER
+        store.kept(_page_key(company, now, channel, sender, page), held.reference(), KEPT_PER_SENDER, day_end)
     if nth <= KEPT_PER_SENDER and held_today <= _SENDER_TRIES:
         store.kept(_key(company, now, channel, "held-senders")[0], sender, SENDERS_LISTED, day_end)
     metrics().add_metric(name="InboundMailHeld", unit="Count", value=1)
@@ -143,14 +147,23 @@ def _hold(company: Company, channel: str, sender: str, held: HeldMail, nth: int,
 # --- staff: what was held, releasing it ----------------------------------------------------------
 
 
-def held_on(company: Company, day: date | None, channel: str | None = None) -> dict[str, Any]:
-    """The day's held mail (today's, in the company's time zone, unless ``day``): how many, and
-    per sender listed how many came that day and the held messages kept for release."""
+def held_on(
+    company: Company,
+    day: date | None,
+    channel: str | None = None,
+    address: str | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The day's held mail (today's, in the company's time zone, unless ``day``: one of the last
+    :data:`RELEASE_DAYS`): how many, and per sender listed (only ``address``, when given) how many
+    came that day, how many were held, and a page of the held messages kept for release, the
+    first not empty from ``cursor`` on (a page number, as ``next_cursor`` gives it)."""
     from chalicelib.core.localization import day_start, today
 
     channel = channel or "email"
     if channel not in ("email", "sms"):
         raise ValidationFailed([{"field": "channel", "message": "must be one of email, sms"}])
+    first = _page_number(cursor)
     now = today(company.time_zone, clock.now())
     day = day or now
     if not now - timedelta(days=RELEASE_DAYS) <= day <= now:
@@ -164,41 +177,78 @@ def held_on(company: Company, day: date | None, channel: str | None = None) -> d
         )
     moment = day_start(day, company.time_zone)
     count, _ = store.read(_key(company, moment, channel, "held")[0])
+    if address is not None:
+        senders = [sender_of(address)]
+    else:
+        senders = store.read(_key(company, moment, channel, "held-senders")[0])[1]
     listed = []
-    for sender in store.read(_key(company, moment, channel, "held-senders")[0])[1]:
+    for sender in senders:
         received, _ = store.read(_key(company, moment, channel, f"from#{_digest(sender)}")[0])
-        kept = store.read(_key(company, moment, channel, f"held#{_digest(sender)}")[0])[1]
+        held, _ = store.read(_key(company, moment, channel, f"held-from#{_digest(sender)}")[0])
+        page, kept = _first_page(company, moment, channel, sender, _pages(held), first)
         listed.append(
             {
                 "address": sender,
                 "received": received,
+                "held": held,
                 "releasable": [HeldMail.of(r).ses_message_id for r in kept],
+                "next_cursor": str(page + 1) if kept and page + 1 < _pages(held) else None,
             }
         )
     return {"date": day.isoformat(), "channel": channel, "held": count, "senders": listed}
 
 
+def _pages(held: int) -> int:
+    """How many pages a sender's ``held`` messages of a day fill (a sender held before the pages
+    were counted has its first)."""
+    return max(1, min(PAGES_PER_SENDER, -(-held // KEPT_PER_SENDER)))
+
+
+def _page_number(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit() or int(cursor) >= PAGES_PER_SENDER:
+        raise ValidationFailed([{"field": "cursor", "message": "is not a cursor this listing gave out"}])
+    return int(cursor)
+
+
+def _first_page(
+    company: Company, moment: datetime, channel: str, sender: str, pages: int, first: int = 0
+) -> tuple[int, list[str]]:
+    """(number, references) of the sender's first page of held mail from ``first`` on that still
+    holds some (released pages are empty); (first, []) when none does."""
+    if channel != "email":
+        return first, []
+    for page in range(first, pages):
+        kept = store.read(_page_key(company, moment, channel, sender, page))[1]
+        if kept:
+            return page, kept
+    return first, []
+
+
 def release(company: Company, day: date, address: str) -> list[str]:
-    """Record the held messages of ``address`` kept for ``day`` as if no ceiling held them (each
-    once: a message released is taken off the list first); the ids of the records written."""
+    """Record a page of the held messages of ``address`` kept for ``day`` (the first not empty:
+    at most :data:`KEPT_PER_SENDER`, a call releases the next page) as if no ceiling held them
+    (each once: a message released is taken off the list first); the ids of the records written."""
     from chalicelib.core.localization import day_start
     from chalicelib.records.inbound_mail import record_held
 
     moment = day_start(day, company.time_zone)
     sender = sender_of(address)
-    key = _key(company, moment, "email", f"held#{_digest(sender)}")[0]
-    references = store.read(key)[1]
+    held, _ = store.read(_key(company, moment, "email", f"held-from#{_digest(sender)}")[0])
+    page, references = _first_page(company, moment, "email", sender, _pages(held))
     if not references:
         raise NotFound(f"no held mail to release from {sender} on {day}")
+    key = _page_key(company, moment, "email", sender, page)
     recorded, expired = [], []
     for reference in references:
-        held = HeldMail.of(reference)
+        held_mail = HeldMail.of(reference)
         # tagged first: once recorded, the raw mail is the register's and must not expire
-        if not files.tag_object(held.bucket, held.key, RECORDED):
-            expired.append(held.ses_message_id)
+        if not files.tag_object(held_mail.bucket, held_mail.key, RECORDED):
+            expired.append(held_mail.ses_message_id)
             store.forget_member(key, reference)
         elif store.forget_member(key, reference):
-            outcome = record_held(company.company_id, held)
+            outcome = record_held(company.company_id, held_mail)
             if outcome is not None:
                 recorded.append(outcome)
     if expired and not recorded:

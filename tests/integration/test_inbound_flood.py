@@ -235,3 +235,50 @@ def test_held_mail_is_kept_raw_for_its_release_window_and_once_gone_answers_410(
     assert released.status_code == 200, released.body
     assert unassigned_senders(api, tenant) == sorted([STRANGER, STRANGER, OTHER, OTHER])
     assert tags(events[4]) == {"pregon-purpose": "recorded-mail"}
+
+
+def test_administrators_page_through_a_senders_held_mail_of_an_earlier_day_and_release_it_all(
+    api: Client, tenant: Tenant, low_ceilings: None, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.records import inbound_flood
+
+    monkeypatch.setattr(inbound_flood, "KEPT_PER_SENDER", 2)  # pages of 2 here (20 in service)
+    admin = tenant.admin_headers()
+
+    def held_list(query: str) -> dict[str, Any]:
+        answer = api.http.get(f"/inbound/held?{query}", headers=admin)
+        assert answer.status_code == 200, answer.body
+        return dict(body(answer))
+
+    # Given a stranger's robot that wrote 7 times on Monday, 2 a day allowed: 5 held
+    monday = held_list("")["date"]
+    writes(api, tenant, STRANGER, 7)
+    # When two days later the administrators look at Monday's held mail
+    clock.set_now(clock.now() + timedelta(days=2))
+    assert held_list("")["held"] == 0  # (today's: none)
+    [sender] = held_list(f"date={monday}")["senders"]
+    # Then they see the robot's 7 messages, 5 held, and the first page of them
+    assert (sender["received"], sender["held"], len(sender["releasable"])) == (7, 5, 2)
+    # And page through the rest with the cursor, 2 a page: the 5 held, each once
+    pages = [sender]
+    while pages[-1]["next_cursor"]:
+        query = f"date={monday}&address={STRANGER}&cursor={pages[-1]['next_cursor']}"
+        pages += held_list(query)["senders"]
+    ids = [i for page in pages for i in page["releasable"]]
+    assert [len(p["releasable"]) for p in pages] == [2, 2, 1] and len(set(ids)) == 5
+    # And a cursor it never gave is refused, naming it
+    bad = api.http.get(f"/inbound/held?date={monday}&address={STRANGER}&cursor=x", headers=admin)
+    assert bad.status_code == 422 and "cursor" in bad.body.decode()
+
+    # When they release the robot's mail, a page a call, until nothing is left
+    release = json.dumps({"date": monday, "address": STRANGER})
+    calls = [api.http.post("/inbound/held/release", headers=admin, body=release) for _ in range(4)]
+
+    # Then each call records the next page, and the 4th finds nothing
+    assert [c.status_code for c in calls] == [200, 200, 200, 404]
+    assert [len(body(c)["released"]) for c in calls[:3]] == [2, 2, 1]
+    assert unassigned_senders(api, tenant) == [STRANGER] * 7
+    [after] = held_list(f"date={monday}")["senders"]
+    assert (after["held"], after["releasable"], after["next_cursor"]) == (5, [], None)
