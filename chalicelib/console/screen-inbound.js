@@ -17,6 +17,7 @@ import {
   query,
   reveal,
   section,
+  select,
   table,
   when,
 } from "./screen-kit.js";
@@ -56,25 +57,44 @@ async function render(main, ctx) {
       extend(list, h("button", { type: "button", class: "b-more", onclick: () => load(page.next_cursor) }, "Más"));
   }
 
-  // Administrators: what the day's ceilings held (decision 0037: a flood, a mail loop); each sender's
-  // first 20 of the day may be released into the register or the list, as if they had just arrived.
+  // Administrators: what a day's ceilings held (decision 0037: a flood, a mail loop), any of the
+  // last 30 days, e-mail or SMS; each sender's held e-mail may be released into the register or the
+  // list, as if it had just arrived, 20 a click (the next page each time: the first 1,000 are kept).
   const admin = ctx.user.level === 1;
   const held = h("div", { id: "b-held" });
+  const heldDay = input("held-day", { type: "date", onchange: () => loadHeld() });
+  const heldChannel = select("held-channel", [["email", "Correo"], ["sms", "SMS"]], "email", { onchange: () => loadHeld() });
+  let today = null; // the company's today, as the API first answers it
 
   async function loadHeld() {
-    const day = await attempt(() => api("GET", "/inbound/held"));
+    const day = await attempt(() =>
+      api("GET", `/inbound/held${query({ date: heldDay.value || undefined, channel: heldChannel.value })}`),
+    );
     if (!day) return;
-    if (!day.held) return fill(held, empty("Hoy no se retuvo correo."));
+    if (!today) {
+      today = day.date;
+      const earliest = new Date(`${today}T00:00:00Z`);
+      earliest.setUTCDate(earliest.getUTCDate() - 30);
+      Object.assign(heldDay, { value: today, max: today, min: earliest.toISOString().slice(0, 10) });
+    }
+    const sms = day.channel === "sms";
+    const on = day.date === today ? "Hoy" : `El ${day.date}`;
+    if (!day.held) return fill(held, empty(`${on === "Hoy" ? "Hoy" : "Ese día"} no se retuvo ${sms ? "ningún SMS" : "correo"}.`));
     fill(held,
-      h("p", {}, `Hoy se retuvieron ${day.held} mensajes que pasaron del límite diario de correo recibido.`),
+      h("p", {}, `${on} se retuvieron ${day.held} ${sms ? "SMS" : "mensajes"} que pasaron del límite diario de ${sms ? "SMS" : "correo"} recibido.`),
       table(
         [
           ["De", (s) => s.address],
-          ["Recibidos hoy", (s) => String(s.received)],
-          ["Para liberar", (s) => String(s.releasable.length)],
-          ["", (s) => s.releasable.length
-            ? h("button", { type: "button", class: "b-release", "aria-label": `Liberar el correo de ${s.address}`, onclick: () => release(day.date, s.address) }, "Liberar")
-            : null],
+          ["Recibidos", (s) => String(s.received)],
+          ["Retenidos", (s) => String(s.held ?? "")],
+          ...(sms
+            ? []
+            : [
+                ["Para liberar", (s) => `${s.releasable.length}${s.next_cursor ? " (y más)" : ""}`],
+                ["", (s) => s.releasable.length
+                  ? h("button", { type: "button", class: "b-release", "aria-label": `Liberar el correo de ${s.address}`, onclick: () => release(day.date, s.address) }, s.next_cursor ? `Liberar ${s.releasable.length}` : "Liberar")
+                  : null],
+              ]),
         ],
         day.senders,
         { class: "b-table b-held" },
@@ -179,7 +199,7 @@ async function render(main, ctx) {
       list,
       detail,
     ),
-    admin ? section("Retenido hoy", held) : null,
+    admin ? section("Retenido", h("div", { class: "b-inline" }, field("Día", heldDay), field("Canal", heldChannel)), held) : null,
   );
   await load();
   if (admin) await loadHeld();

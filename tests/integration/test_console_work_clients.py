@@ -165,26 +165,51 @@ def assign_and_follow(browser: Any, form: Any, client_id: str, subject: str) -> 
     wait_until(browser, lambda d: register_subjects(d) == [subject], seconds=20)
 
 
-def test_an_administrator_sees_what_the_days_ceilings_held_and_releases_it(
-    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, monkeypatch: pytest.MonkeyPatch
+def test_an_administrator_sees_what_a_days_ceilings_held_and_releases_it_page_by_page(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any, monkeypatch: pytest.MonkeyPatch, clock: Any
 ) -> None:
+    from datetime import timedelta
+
+    from chalicelib.records import inbound_flood
+
+    monkeypatch.setattr(inbound_flood, "KEPT_PER_SENDER", 2)  # a page of 2 here (20 in service)
     with inbound_ceilings(monkeypatch, sender=1, client=1, strangers=5):
-        # Given a robot that wrote twice to the inbound address, one a day allowed: one held
-        for n in (1, 2):
+        # Given a robot that wrote 4 times to the inbound address on Monday, one a day allowed: 3 held
+        for n in (1, 2, 3, 4):
             receive_mail(api, tenant.company_id, "robot@loop.example", f"Aviso {n}", "Mensaje automático")
-        # When the administrator opens the received mail
+        monday = clock.now().date().isoformat()
+        # When the administrator opens the received mail on Tuesday
+        clock.set_now(clock.now() + timedelta(days=1))
         sign_in(browser, site.web, tenant, 1, screen="inbound")
-        # Then the day's held mail shows, with its sender, and the unassigned list holds the first
-        row = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-held tbody tr"), seconds=20)
-        assert (
-            "robot@loop.example" in row[0].text
-            and "Hoy se retuvieron 1 mensajes" in browser.find_element(By.ID, "b-held").text
-        )
+        # Then today's held mail shows none, and the unassigned list holds the robot's first
+        held = browser.find_element(By.ID, "b-held")
+        wait_until(browser, lambda d: "Hoy no se retuvo correo." in held.text, seconds=20)
         assert len(browser.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view")) == 1
-        # When the administrator releases it, Then it joins the unassigned list
+        # When the administrator picks Monday
+        picker = browser.find_element(By.ID, "b-held-day")
+        browser.execute_script(
+            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))",
+            picker,
+            monday,
+        )
+        # Then Monday's held mail shows, with its sender, a first page of 2 to release, and more
+        row = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-held tbody tr"), seconds=20)
+        assert f"El {monday} se retuvieron 3 mensajes" in held.text
+        assert "robot@loop.example" in row[0].text and "2 (y más)" in row[0].text
+        # When the administrator releases it, Then its first page joins the unassigned list
         browser.find_element(By.CSS_SELECTOR, ".b-held .b-release").click()
         wait_until(
-            browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view")) == 2, seconds=20
+            browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view")) == 3, seconds=20
+        )
+        # And releasing again brings the rest, after which there is nothing left to release
+        wait_until(
+            browser,
+            lambda d: [b.text for b in d.find_elements(By.CSS_SELECTOR, ".b-held .b-release")] == ["Liberar"],
+            seconds=20,
+        )
+        browser.find_element(By.CSS_SELECTOR, ".b-held .b-release").click()
+        wait_until(
+            browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view")) == 4, seconds=20
         )
         wait_until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".b-held .b-release"), seconds=20)
 
