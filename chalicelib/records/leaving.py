@@ -235,18 +235,18 @@ def delete_company(
 
     logger().info("company deletion started", extra={"company_id": company_id, "by": by})
     _give_back_sms(company_id, by)
-    # Parcels first (the one Scan) with what is kept under each; then what is keyed under each
-    # client outside the partitions (before the clients go); webhook deliveries before their
-    # endpoints; messages with their keys and files; the sending domains; then every partition.
+    # Parcels first (a Scan) with what is kept under each; then what is keyed under each client
+    # outside the partitions (before the clients go); messages with their files; the sending
+    # domains; every partition; then, by a Scan of each table on the company's prefix, its webhook
+    # deliveries, idempotency keys and rate-limit counters.
     store.delete_parcels(company_id, counted)
     store.delete_client_items(company_id, _client_addresses, counted)
-    store.delete_deliveries(company_id, counted)
     from chalicelib.records.erasure import delete_files
 
     store.delete_communications(company_id, counted, delete_files, settings.files_bucket)
     _delete_domains(company_id, counted)
     store.delete_partitions(company_id, counted)
-    store.delete_rate_limits(company_id, counted)
+    store.delete_prefixed(company_id, counted)
     counted("files", _delete_prefix(settings.files_bucket, company_id))
     if user_pool_id:
         counted("cognito-users", _delete_cognito_users(user_pool_id, company_id))

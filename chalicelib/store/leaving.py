@@ -4,10 +4,10 @@ suspension, and every item it owns, table by table, found by key.
 How each table reaches the company's items (:data:`REACHED`): most are partitioned by
 ``company_id`` (a Query of the partition); API keys and sending domains through their
 ``by-company`` index; what is keyed ``<company>#...`` from the company's own items (a client's
-addresses, search terms, notes and message keys from its clients; a message's keys from its
-messages; deliveries from the endpoints; novelties, subscriptions and alerts from the parcels).
-Parcels have no index by company: they are the one Scan (filtered, paged, resumable by its
-position). :data:`NOT_REACHED` names what is left, and why.
+addresses, search terms and notes from its clients; novelties, subscriptions and alerts from the
+parcels). Parcels have no index by company, and some items keyed ``<company>#...`` are named by
+nothing of the company's (:data:`SCANNED_BY_PREFIX`): those tables are Scanned (filtered, paged,
+resumable by their position). :data:`NOT_REACHED` names what is left, and why.
 """
 
 from __future__ import annotations
@@ -35,26 +35,19 @@ PARTITIONED: tuple[type[Model], ...] = tuple(
 # Keyed apart, each reached from something of the company's (see the module's docstring).
 BY_INDEX: tuple[type[Model], ...] = (m.ApiKeyModel, m.SenderDomainModel)
 UNDER_PARCELS: tuple[type[Model], ...] = (m.NoveltyModel, m.SubscriptionModel, m.AlertModel)
-FROM_CLIENTS: tuple[type[Model], ...] = (
-    m.ClientAddressModel,
-    m.ClientSearchModel,
-    m.ClientNoteModel,
-    m.MessageKeyModel,
-)
+FROM_CLIENTS: tuple[type[Model], ...] = (m.ClientAddressModel, m.ClientSearchModel, m.ClientNoteModel)
+# Keyed ``<company>#...`` with items no item of the company's names, so Scanned on that prefix:
+# an endpoint's delivery log (kept after the endpoint is removed, until it expires); idempotency
+# keys (a message keeps none of its own, and only a client's are indexed: a stranger's e-mail, a
+# send's request id name no client); rate-limit counters (a key digests what it counts).
+SCANNED_BY_PREFIX: tuple[type[Model], ...] = (m.WebhookDeliveryModel, m.MessageKeyModel, m.RateLimitModel)
 REACHED: tuple[type[Model], ...] = (
-    PARTITIONED
-    + BY_INDEX
-    + UNDER_PARCELS
-    + FROM_CLIENTS
-    + (m.ParcelModel, m.WebhookDeliveryModel, m.RateLimitModel)
+    PARTITIONED + BY_INDEX + UNDER_PARCELS + FROM_CLIENTS + (m.ParcelModel,) + SCANNED_BY_PREFIX
 )
 # What a company's deletion does not reach, and why (its answer says so).
 NOT_REACHED = {
     "rate-limits": "the counters of limits across every company (scope '*': digests of an IP address, "
     "e-mail address or phone, naming no company); they expire a month after their window",
-    "message-keys": "the idempotency key of a message that named no client (an e-mail from an unknown "
-    "sender, an alert to a stranger): a message keeps no key of its own, and only a client's are "
-    "indexed; the rest are deleted from the clients (a bulk send's page writes none)",
 }
 # Indexes Pregón keeps to find things (search terms, addresses, idempotency keys): derived from
 # what the export holds, so not exported; deleted with the company.
@@ -171,7 +164,8 @@ def export_sources(company_id: str) -> list[tuple[str, Callable[[Position], tupl
     """Each kind the export writes (a table's base name) and how to read one page of it from a
     position (None: the start); a page answers its items and the position after it (None: done).
     Tables reached through another item (a parcel's novelties, a client's notes) are read whole
-    under each, one page per owner."""
+    under each, one page per owner; an endpoint's deliveries by the Scan of their prefix (the log
+    of an endpoint removed is the company's too)."""
     sources: list[tuple[str, Callable[[Position], tuple[list[Model], Position]]]] = [
         (table_of(m.CompanyModel), lambda position: ([m.CompanyModel.get(company_id)], None))
     ]
@@ -183,7 +177,7 @@ def export_sources(company_id: str) -> list[tuple[str, Callable[[Position], tupl
     for model in UNDER_PARCELS:
         sources.append((table_of(model), _under_parcels(model, company_id)))
     sources.append((table_of(m.ClientNoteModel), _notes_pages(company_id)))
-    sources.append((table_of(m.WebhookDeliveryModel), _deliveries_pages(company_id)))
+    sources.append((table_of(m.WebhookDeliveryModel), _prefixed_pages(m.WebhookDeliveryModel, company_id)))
     return sources
 
 
@@ -215,6 +209,29 @@ def parcels_page(company_id: str, position: Position) -> tuple[list[Model], Posi
 
 def _parcel_pages(company_id: str) -> Callable[[Position], tuple[list[Model], Position]]:
     return lambda position: parcels_page(company_id, position)
+
+
+def prefixed_page(
+    model: type[Model], company_id: str, position: Position, *, keys_only: bool = False
+) -> tuple[list[Model], Position]:
+    """A page of ``model``'s items whose key starts ``<company>#`` (:data:`SCANNED_BY_PREFIX`):
+    a Scan filtered on the prefix, as the parcels' is; the position resumes it."""
+    names = [model._hash_keyname] + ([model._range_keyname] if model._range_keyname else [])
+    result = model.scan(
+        getattr(model, model._hash_keyname).startswith(f"{company_id}#"),
+        limit=PAGE,
+        page_size=1000,
+        last_evaluated_key=position,
+        attributes_to_get=names if keys_only else None,
+    )
+    items: list[Model] = list(result)
+    return items, result.last_evaluated_key
+
+
+def _prefixed_pages(
+    model: type[Model], company_id: str
+) -> Callable[[Position], tuple[list[Model], Position]]:
+    return lambda position: prefixed_page(model, company_id, position)
 
 
 def _owners_then_items(
@@ -259,16 +276,6 @@ def _notes_pages(company_id: str) -> Callable[[Position], tuple[list[Model], Pos
     )
 
 
-def _deliveries_pages(company_id: str) -> Callable[[Position], tuple[list[Model], Position]]:
-    def endpoints(position: Position) -> tuple[list[str], Position]:
-        items, after = _query_page(lambda **k: m.WebhookEndpointModel.query(company_id, **k), position)
-        return [str(item.endpoint_id) for item in items if isinstance(item, m.WebhookEndpointModel)], after
-
-    return _owners_then_items(
-        endpoints, lambda endpoint: iter(m.WebhookDeliveryModel.query(f"{company_id}#{endpoint}"))
-    )
-
-
 def raw_mail_keys(company_id: str) -> Iterator[str]:
     """``<bucket>/<key>`` of each raw e-mail (MIME, as SES stored it) the company received: its
     messages read again, a page at a time, only those naming one kept, only that attribute."""
@@ -303,16 +310,18 @@ Counted = Callable[[str, int], None]
 
 
 def delete_parcels(company_id: str, counted: Counted) -> None:
-    """The company's parcels (the one Scan, from its start each page: what a page deleted is no
-    longer found), each with its novelties, subscriptions and alerts first."""
+    """The company's parcels (the one Scan of their table, page after page from where the last
+    stopped: a run started again reads it once more from its start), each with its novelties,
+    subscriptions and alerts first."""
+    position: Position = None
     while True:
-        parcels, _ = parcels_page(company_id, None)
-        if not parcels:
-            return
+        parcels, position = parcels_page(company_id, position)
         keys = [str(p.parcel_key) for p in parcels if isinstance(p, m.ParcelModel)]
         for model in UNDER_PARCELS:
             counted(table_of(model), delete_items([i for key in keys for i in model.query(key)]))
         counted(table_of(m.ParcelModel), delete_items(parcels))
+        if position is None:
+            return
 
 
 def delete_client_items(
@@ -329,12 +338,6 @@ def delete_client_items(
             return
 
 
-def delete_deliveries(company_id: str, counted: Counted) -> None:
-    read_page = _deliveries_pages(company_id)
-    while items := read_page(None)[0]:
-        counted(table_of(m.WebhookDeliveryModel), delete_items(items))
-
-
 def delete_communications(
     company_id: str,
     counted: Counted,
@@ -342,13 +345,12 @@ def delete_communications(
     files_bucket: str,
 ) -> None:
     """The company's messages a page at a time: their files first (named on the messages), then
-    their idempotency keys and the messages."""
+    the messages (their idempotency keys go with :func:`delete_prefixed`)."""
     read_page = _partition_pages(m.CommunicationModel, company_id)
     while items := read_page(None)[0]:
         files = files_of(items, files_bucket)
         delete_files(files)
         counted("files", len(files))
-        counted(table_of(m.MessageKeyModel), delete_items(message_keys_of(items)))
         counted(table_of(m.CommunicationModel), delete_items(items))
 
 
@@ -371,27 +373,24 @@ def delete_partitions(company_id: str, counted: Counted) -> None:
             done.result()
 
 
-def delete_rate_limits(company_id: str, counted: Counted) -> None:
-    """The company's rate-limit counters (every key ``<company>#...``: its limits' windows, its
-    notices' days, its SMS replies' allowances). Their table is keyed by the counter alone, and a
-    counter's key digests what it counts (an IP address, a phone), so no key can be rebuilt: the
-    table is Scanned, filtered on the company's prefix, a page at a time, as the parcels are (an
-    operator's one-off; the limiter itself, on the hot paths, only ever reads its own key)."""
-    model = m.RateLimitModel
-    found: list[Model] = []
-    for item in model.scan(
-        model.limit_key.startswith(f"{company_id}#"), attributes_to_get=["limit_key"], page_size=1000
-    ):
-        found.append(item)
-        if len(found) == PAGE:
-            counted(table_of(model), delete_items(found))
-            found = []
-    counted(table_of(model), delete_items(found))
+def delete_prefixed(company_id: str, counted: Counted) -> None:
+    """Every item keyed ``<company>#...`` of the tables no item of the company's leads to whole
+    (:data:`SCANNED_BY_PREFIX`: its webhook deliveries, idempotency keys and rate-limit counters):
+    each table Scanned once, filtered on the prefix, keys only, deleting a page at a time as it
+    goes (an operator's one-off: seconds per million items; a table keyed by digests, or an index
+    by company written on every hot-path write, would be the alternatives)."""
+    for model in SCANNED_BY_PREFIX:
+        position: Position = None
+        while True:
+            items, position = prefixed_page(model, company_id, position, keys_only=True)
+            counted(table_of(model), delete_items(items))
+            if position is None:
+                break
 
 
 def client_derived_items(company_id: str, client_id: str, addresses: list[str]) -> list[Model]:
     """What is keyed under the client outside the company's partitions: its addresses' and search
-    terms' items (and those a save left pending), its notes and its message keys."""
+    terms' items (and those a save left pending) and its notes."""
     from chalicelib.store.clients import pending_index_items, search_keys
     from chalicelib.store.tables import existing_items
 
@@ -401,22 +400,7 @@ def client_derived_items(company_id: str, client_id: str, addresses: list[str]) 
     found = existing_items(candidates)
     client_key = f"{company_id}#{client_id}"
     found += list(m.ClientNoteModel.by_client.query(client_key))
-    found += [m.MessageKeyModel(k.key) for k in m.MessageKeyModel.by_client.query(client_key)]
     return found
-
-
-def message_keys_of(items: list[Model]) -> list[Model]:
-    """The idempotency items of messages (as a client's erasure rebuilds them)."""
-    keys: list[Model] = []
-    for item in items:
-        if not isinstance(item, m.CommunicationModel):
-            continue
-        if item.idempotency_key:
-            keys.append(m.MessageKeyModel(f"{item.company_id}#{item.idempotency_key}"))
-            keys.append(m.MessageKeyModel(f"{item.company_id}#told#{item.idempotency_key}"))
-        if item.job_id and item.client_id:
-            keys.append(m.MessageKeyModel(f"{item.company_id}#job:{item.job_id}:{item.client_id}"))
-    return keys
 
 
 def files_of(items: list[Model], files_bucket: str) -> set[str]:
