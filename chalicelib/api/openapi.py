@@ -131,7 +131,8 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "`false`: only the mail a person wrote (hides out-of-office replies, bounces, read "
         "receipts and bulk mail: `auto_submitted` null); `true`: only what a machine sent; leave it out for "
-        "all. A page may then hold fewer than `limit` items: go on while `next_cursor` is not null.",
+        "all. A page is filled to `limit` reading past the others, up to 1,000 messages read: past those it "
+        "may hold fewer, even none; go on while `next_cursor` is not null.",
         "schema": {"type": "boolean"},
     },
     "cursor /public/portal": {

@@ -1278,19 +1278,27 @@ def _matched_listing(
     matched here, until the page has ``limit`` matches, the index ends or :data:`READ_PER_PAGE`
     entries were read. The cursor is the index key of the last item returned (table keys and the
     index's hash key, as PynamoDB gives it), so the next page resumes right after it: nothing
-    skipped, nothing repeated; or, when the reading stopped, the key DynamoDB stopped at."""
+    skipped, nothing repeated; or, when the reading stopped, the key DynamoDB stopped at. A full
+    page whose last match was the index's last (nothing after it in what was read matches, and
+    the index ended there) has no cursor: no empty page follows it."""
     read = _Reading()
     entries = _entries(index, hash_key, range_condition, cursor, filter_condition, read)
     found: list[domain.Communication] = []
+
+    def kept(entry: CommunicationModel, items: dict[str, domain.Communication]) -> bool:
+        comm = items.get(entry.communication_id)
+        return comm is not None and matches(comm)
+
     while chunk := list(islice(entries, _BATCH_GET)):
         items = _full_items(chunk)
-        for entry in chunk:
-            comm = items.get(entry.communication_id)
-            if comm is None or not matches(comm):
+        for at, entry in enumerate(chunk):
+            if not kept(entry, items):
                 continue
-            found.append(comm)
+            found.append(items[entry.communication_id])
             if len(found) == limit:
-                return Page(found, _index_key(index, entry), read.scanned)
+                rest = chunk[at + 1 :]
+                ended = not any(kept(e, items) for e in rest) and next(entries, None) is None
+                return Page(found, None if ended else _index_key(index, entry), read.scanned)
     return Page(found, read.resume, read.scanned)
 
 

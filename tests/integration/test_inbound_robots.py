@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import smtplib
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from infrastructure.local.topics import run_topics_until_empty
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.history import listed, send_email
+from tests.steps.inbound import inbound_address, receive
 from tests.steps.mailboxes import add_mailbox, register_seen, run_syncs
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import IDENTITY, Tenant
@@ -408,3 +410,35 @@ def test_a_bounce_in_a_staff_mailbox_bounces_our_message_and_is_in_the_clients_r
     assert help_desk_heard(receiver) == [("message.bounced", sent_id)]
     run_syncs()
     assert len([r for r in register_seen(api, staff, "CLI-1") if r["direction"] == "in"]) == 1
+
+
+def test_hiding_what_machines_sent_fills_each_page_of_the_unassigned_list(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given strangers' questions and robots' answers waiting unassigned, interleaved (newest first:
+    # a person, two robots, a person, two robots, a person)
+    robot = "Auto-Submitted: auto-replied\r\nSubject: Fuera de la oficina\r\n"
+    for n, kind in enumerate(["person", "robot", "robot", "person", "robot", "robot", "person"]):
+        headers = robot if kind == "robot" else "Subject: Consulta\r\n"
+        raw = f"From: {kind}{n} <{kind}{n}@otra.example>\r\n{headers}\r\nHola.\r\n".encode()
+        assert receive(api, raw, to=[inbound_address(tenant)])["logged"] == 1
+        clock.set_now(clock.now() + timedelta(seconds=1))
+
+    def pages(query: str) -> list[list[str]]:
+        """Each page's senders, following ``next_cursor`` to the end."""
+        found, cursor = [], ""
+        while True:
+            answer = api.http.get(f"/inbound/unassigned{query}{cursor}", headers=tenant.staff_headers())
+            assert answer.status_code == 200, answer.body
+            found.append([i["from_address"].split("@")[0] for i in body(answer)["items"]])
+            if not body(answer)["next_cursor"]:
+                return found
+            cursor = f"&cursor={body(answer)['next_cursor']}"
+
+    # When staff hide what machines sent, two or three at a time; or see only that, three at a time
+    # Then each page is full while more wait behind it (the robots between are read past), nothing
+    # is skipped or shown twice, and a page holding the last of them says there is no next one
+    assert pages("?auto_submitted=false&limit=2") == [["person6", "person3"], ["person0"]]
+    assert pages("?auto_submitted=false&limit=3") == [["person6", "person3", "person0"]]
+    assert pages("?auto_submitted=true&limit=3") == [["robot5", "robot4", "robot2"], ["robot1"]]
+    assert pages("?auto_submitted=true&limit=4") == [["robot5", "robot4", "robot2", "robot1"]]
