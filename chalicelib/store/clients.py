@@ -426,16 +426,54 @@ def clients_by_address(company_id: str, address: str) -> list[domain.ClientAddre
 
 def reindex_addresses(company_id: str) -> int:
     """Index the addresses of every client of a company (clients saved before the index existed);
-    a query per page of clients, no scan. Returns how many clients were indexed."""
+    a query per page of clients, no scan; each client's items in one transaction, skipped for a
+    client being erased and read again for one a save changed meanwhile
+    (:func:`_each_client_unless_erased`). Returns how many clients were indexed."""
+
+    def build(tx: TransactWrite, client: domain.Client, stored: ClientModel, unchanged: Any) -> None:
+        tx.condition_check(ClientModel, company_id, client.client_id, condition=unchanged)
+        for address, contact_id in addresses_of(client).items():
+            tx.save(ClientAddressModel(f"{company_id}#{address}", client.client_id, contact_id=contact_id))
+
+    return _each_client_unless_erased(company_id, build)
+
+
+Repair = Callable[[TransactWrite, domain.Client, ClientModel, Any], None]
+
+
+def _each_client_unless_erased(
+    company_id: str, build: Repair, after: Callable[[ClientModel], None] | None = None
+) -> int:
+    """An operator's repair of every client of a company (a Query of its clients, page by page,
+    never a Scan): ``build`` fills one transaction per client, given the client, its item and the
+    condition that it is still the one read (``build`` puts it on the client's item); the
+    transaction also holds that no erasure of the client runs. A client being erased is skipped:
+    what a repair wrote after the erasure passed its items would outlive it. A client a save
+    changed meanwhile is read again and repaired as it is now (gone: skipped). ``after`` runs for
+    each client repaired. Returns how many were."""
     count = 0
     for item in ClientModel.query(company_id, consistent_read=True):
-        client = _client(item)
-        with ClientAddressModel.batch_write() as batch:
-            for address, contact_id in addresses_of(client).items():
-                batch.save(
-                    ClientAddressModel(f"{company_id}#{address}", client.client_id, contact_id=contact_id)
-                )
-        count += 1
+        current: ClientModel | None = item
+        while current is not None:
+            client, stored = _client(current), current
+
+            def whole(
+                tx: TransactWrite, client: domain.Client = client, stored: ClientModel = stored
+            ) -> None:
+                _not_erasing(tx, company_id, client.client_id)
+                build(tx, client, stored, ClientModel.updated_at == stored.updated_at)
+
+            if transacted(whole):
+                if after is not None:
+                    after(current)
+                count += 1
+                break
+            if being_erased(company_id, client.client_id):
+                break
+            try:
+                current = ClientModel.get(company_id, client.client_id, consistent_read=True)
+            except DoesNotExist:
+                current = None
     return count
 
 
@@ -702,46 +740,27 @@ def index_search(
     differs, the same transaction stores that form and drops the items the old one had. Writing
     them twice changes nothing. A client a save left with its phone and address items half-written
     (``index_pending``: the save stopped before :func:`_index_after` ended) gets them all written
-    again and the stale ones deleted. A client being erased is skipped: what the repair wrote
-    after the erasure passed its items would outlive it. Returns how many clients were indexed."""
-    count = 0
-    for item in ClientModel.query(company_id, consistent_read=True):
-        current: ClientModel | None = item
-        while current is not None:
-            client = _client(current)
-            upgraded = as_stored_now(client)
+    again and the stale ones deleted. A client being erased is skipped
+    (:func:`_each_client_unless_erased`). Returns how many clients were indexed."""
 
-            def build(
-                tx: TransactWrite,
-                client: domain.Client = client,
-                upgraded: domain.Client = upgraded,
-                stored: ClientModel = current,
-            ) -> None:
-                unchanged = ClientModel.updated_at == stored.updated_at
-                _not_erasing(tx, company_id, client.client_id)
-                if upgraded == client:
-                    tx.condition_check(ClientModel, company_id, client.client_id, condition=unchanged)
-                else:
-                    stored.phones = cast(Any, list(upgraded.phones))  # plain strings
-                    stored.contacts = [item_from(ClientContact, c) for c in upgraded.contacts]
-                    stored.version = fresh_version()  # a card opened before shows the old phones
-                    tx.save(stored, condition=unchanged)
-                after = _search_items(upgraded)
-                for key in _search_items(client).keys() - after.keys():
-                    tx.delete(ClientSearchModel(*key))
-                for entry in after.values():
-                    tx.save(entry)
+    def build(tx: TransactWrite, client: domain.Client, stored: ClientModel, unchanged: Any) -> None:
+        upgraded = as_stored_now(client)
+        if upgraded == client:
+            tx.condition_check(ClientModel, company_id, client.client_id, condition=unchanged)
+        else:
+            stored.phones = cast(Any, list(upgraded.phones))  # plain strings
+            stored.contacts = [item_from(ClientContact, c) for c in upgraded.contacts]
+            stored.version = fresh_version()  # a card opened before shows the old phones
+            tx.save(stored, condition=unchanged)
+        after = _search_items(upgraded)
+        for key in _search_items(client).keys() - after.keys():
+            tx.delete(ClientSearchModel(*key))
+        for entry in after.values():
+            tx.save(entry)
 
-            if transacted(build):
-                if current.index_pending is not None:
-                    puts, deletes = _index_changes(current, _client(current), _client(current), phone_region)
-                    _index_after(current, puts, deletes)
-                count += 1
-                break
-            if being_erased(company_id, client.client_id):
-                break
-            try:
-                current = ClientModel.get(company_id, client.client_id, consistent_read=True)
-            except DoesNotExist:
-                current = None
-    return count
+    def pending(current: ClientModel) -> None:
+        if current.index_pending is not None:
+            puts, deletes = _index_changes(current, _client(current), _client(current), phone_region)
+            _index_after(current, puts, deletes)
+
+    return _each_client_unless_erased(company_id, build, pending)

@@ -215,8 +215,10 @@ def test_erasing_a_client_whose_save_was_cut_leaves_no_phone_or_address_pointing
     answer = erase(api, tenant.admin_headers(), "CLI-1")
     assert (body(answer)["state"], body(answer)["phase"]) == ("erasing", "client"), answer.body
     monkeypatch.setattr(erasures, "client_page", client_page)
-    # And the operator's repair of half-written clients runs before the erasure's next run
+    # And the operator's repair of half-written clients runs before the erasure's next run, and
+    # so does the one-off backfill of the address index (docs/inbound-email.md)
     assert ops.main(["--target", "env", "clients", "index-search", tenant.company_id]) == 0
+    assert store.reindex_addresses(tenant.company_id) == 0
     # And the erasure ends
     erasure_ended(api, tenant, "CLI-1", clock)
     # Then no phone, address or search item, old or new, points at its code
@@ -231,3 +233,21 @@ def test_erasing_a_client_whose_save_was_cut_leaves_no_phone_or_address_pointing
     for phone in ("+5491140000029", "+5491141000029"):
         got = receive_sms(api, number, phone, "hola")
         assert (got["company_id"], got["client_id"]) == (tenant.company_id, None)
+
+
+def test_the_address_backfill_indexes_a_client_saved_before_the_index_and_is_safe_to_rerun(
+    api: Client, tenant: Tenant
+) -> None:
+    from chalicelib.store import clients as store
+    from chalicelib.store.models import ClientAddressModel
+
+    # Given a client saved before the address index existed (its address items are not there)
+    put_client(api, tenant, "CLI-1", **NEW)
+    for address in ("ana.gomez@example.com", "luis@example.com"):
+        ClientAddressModel(f"{tenant.company_id}#{address}", "CLI-1").delete()
+    assert finds(tenant, address="luis@example.com") == []
+    # When the operator runs the backfill, twice
+    assert [store.reindex_addresses(tenant.company_id) for _ in range(2)] == [1, 1]
+    # Then inbound mail from its address and its contact's finds it
+    assert finds(tenant, address="ana.gomez@example.com") == ["CLI-1"]
+    assert finds(tenant, address="luis@example.com") == ["CLI-1"]
