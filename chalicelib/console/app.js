@@ -346,7 +346,8 @@ export function showErrors(form, error) {
     if (!input) continue;
     const id = `${input.id || field.replace(/\W/g, "-")}-error`;
     input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-describedby", id);
+    // after what already describes the field (its hint): a screen reader says the hint, then the error
+    input.setAttribute("aria-describedby", [...describedBy(input).filter((each) => each !== id), id].join(" "));
     input.insertAdjacentElement("afterend", h("span", { class: "field-error", id }, message));
     if (!placed) input.focus();
     placed = true;
@@ -385,8 +386,22 @@ function showEditedMeanwhile(form) {
 // own errors must not hide that the person's text is not saved).
 export function clearErrors(form, { keepNotice = false } = {}) {
   const shown = keepNotice ? ".field-error, .form-error:not(.edited-meanwhile)" : ".field-error, .form-error";
-  form.querySelectorAll(shown).forEach((node) => node.remove());
+  const gone = new Set();
+  form.querySelectorAll(shown).forEach((node) => {
+    if (node.id) gone.add(node.id);
+    node.remove();
+  });
   form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+  // each field keeps what described it before (its hint), only the error's id goes
+  form.querySelectorAll("[aria-describedby]").forEach((node) => {
+    const kept = describedBy(node).filter((each) => !gone.has(each));
+    if (kept.length) node.setAttribute("aria-describedby", kept.join(" "));
+    else node.removeAttribute("aria-describedby");
+  });
+}
+
+function describedBy(node) {
+  return (node.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
 }
 
 // The company's settings (Z1: its time zone and locale), read once per sign-in: every time a

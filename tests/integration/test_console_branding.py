@@ -133,6 +133,19 @@ def test_an_administrator_brands_the_company_and_the_console_wears_it(
     assert browser.find_element(By.ID, "brand-primary").get_attribute("aria-invalid") == "true"
     assert get_branding(api, tenant).json_body["colors"]["primary"] == "#C8102E"
     console_screenshot(browser, "branding-bad-colour")
+    # And the field is described by its hint, then its error: a screen reader says both
+    described_by = browser.find_element(By.ID, "brand-primary").get_attribute("aria-describedby")
+    assert described_by == "brand-primary-hint brand-primary-error"
+    # When they put the colour back as it was and save again (nothing to save)
+    type_into(browser, "brand-primary", "#C8102E")
+    browser.find_element(By.CSS_SELECTOR, "#brand-form button[type=submit]").click()
+    # Then the error goes, and the field is described by its hint alone again
+    wait_until(browser, lambda d: not d.find_elements(By.ID, "brand-primary-error"))
+    field = browser.find_element(By.ID, "brand-primary")
+    assert (field.get_attribute("aria-describedby"), field.get_attribute("aria-invalid")) == (
+        "brand-primary-hint",
+        None,
+    )
 
     # When they remove the logo, the header drops it and the screen says there is none
     browser.find_element(By.ID, "brand-logo-remove").click()
