@@ -226,11 +226,12 @@ def console_screens(driver: Any, web: str, tenant: Tenant, api: Client) -> dict[
     as the DOM holds it, ``<!doctype html>`` and ``outerHTML``: what a screen reader reads): the
     sign-in screen, and it refusing an empty company; for an administrator and for a level-4
     user, each screen the navigation offers and a client's page with its card open; for the
-    administrator also a client's register with a received e-mail open (its sandboxed frame, the
-    reply and notify forms), the history's detail of a sent and of a received e-mail, the inbound
-    screen's, and forms refused with their messages beside the fields (a frequency past a week,
-    «Alta de cliente» with a code in use and with an address the API refuses). The console speaks
-    Spanish only: there is no English to walk."""
+    administrator also a client's register with a received and with a sent e-mail open (its
+    sandboxed frame, the reply and notify forms), the history's detail of a sent and of a received
+    e-mail, the inbound screen's, and forms refused with their messages beside the fields (a
+    frequency past a week, «Alta de cliente» with a code in use and with an address the API
+    refuses); for the level-4 user, «Alta de cliente» refused too. The console speaks Spanish only:
+    there is no English to walk."""
     from selenium.webdriver.common.by import By
 
     from tests.steps.clients import put_client
@@ -274,6 +275,11 @@ def console_screens(driver: Any, web: str, tenant: Tenant, api: Client) -> dict[
         screens[f"console level {level} client's page, its card open (DOM)"] = dom()
         if level == 1:
             screens |= admin_details(driver, sent_id, received_id, dom)
+        else:
+            open_screen(driver, "clients")
+            mistaken = {"b-new-client-id": "CLI-4", "b-new-client-name": "Otra", "b-new-client-emails": "no"}
+            refused(driver, "b-new-client", mistaken)
+            screens["console level 4 «Alta de cliente», an address refused (DOM)"] = dom()
         sign_out(driver)
     return screens
 
@@ -317,6 +323,9 @@ def admin_details(driver: Any, sent_id: str, received_id: str, dom: Any) -> dict
     open_screen(driver, "clients", f"client=CLI-MARKUP&record={received_id}")
     drawn(driver, ".b-detail iframe.b-message")
     screens["console client's register, a received e-mail open (DOM)"] = dom()
+    open_screen(driver, "clients", f"client=CLI-MARKUP&record={sent_id}")
+    drawn(driver, f'.b-detail[data-id="{sent_id}"]')
+    screens["console client's register, a sent e-mail open (DOM)"] = dom()
     for name, message in (("sent", sent_id), ("received", received_id)):
         open_screen(driver, "history", f"message={message}")
         drawn(driver, f'.b-detail[data-id="{message}"]')
