@@ -67,10 +67,11 @@ def test_a_text_search_pages_past_hundreds_of_other_messages_and_resumes_after_i
 def test_a_text_search_cursor_has_the_shape_of_any_other_listing_cursor(tenant: Tenant, clock: Any) -> None:
     from chalicelib.store import communications
 
-    # Given ten e-mails, the fourth newest about a "Reclamo"
+    # Given ten e-mails, the fourth newest about a "Reclamo", and an older one too (a page that
+    # holds the last match answers no cursor)
     clock.set_now(START)
     subjects = [f"Aviso {n}" for n in range(10)]
-    subjects[6] = "Reclamo 6"
+    subjects[6], subjects[2] = "Reclamo 6", "Reclamo 2"
     queue_emails(tenant, subjects)
 
     # When the history is searched for it, and listed without a search up to the same message
