@@ -216,9 +216,9 @@ def prefixed_page(
 ) -> tuple[list[Model], Position]:
     """A page of ``model``'s items whose key starts ``<company>#`` (:data:`SCANNED_BY_PREFIX`):
     a Scan filtered on the prefix, as the parcels' is; the position resumes it."""
-    names = [model._hash_keyname] + ([model._range_keyname] if model._range_keyname else [])
+    names = [str(model._hash_keyname)] + ([model._range_keyname] if model._range_keyname else [])
     result = model.scan(
-        getattr(model, model._hash_keyname).startswith(f"{company_id}#"),
+        getattr(model, names[0]).startswith(f"{company_id}#"),
         limit=PAGE,
         page_size=1000,
         last_evaluated_key=position,
