@@ -33,8 +33,9 @@ def get_branding(caller: Principal) -> Response:
 
 @route("PATCH /company/branding", ADMIN, body="BrandingIn", response="BrandingOut", versioned=True)
 def update_branding(caller: Principal) -> Response:
-    """Set the logo's https URL, the primary and accent colours (#RRGGBB) and the public tracking page's
-    URL (https, with `{tracking_id}`); the fields given change, `null` clears one (W3)"""
+    """Set the logo's https URL, the primary and accent colours (#RRGGBB), the public tracking page's
+    URL (https, with `{tracking_id}`) and the postal address e-mails print; the fields given change,
+    `null` clears one (W3)"""
     from chalicelib.api.branding_schemas import BrandingIn
     from chalicelib.tenants.branding import update_branding as update
 
@@ -130,6 +131,7 @@ def _out(brand: Brand) -> Response:
         },
         "colors_set": brand.colors_set,
         "tracking_page_url": brand.tracking_page_url,
+        "postal_address": brand.postal_address,
         "tracking_page_example": parcel_url(brand.company_id, "EXAMPLE-1", brand.tracking_page_url),
         "stylesheet_url": f"{base}/track/{quote(brand.company_id, safe='')}/brand.css",
     }

@@ -27,6 +27,13 @@ class BrandingIn(_Strict):
         description="The public tracking page on the company's site, https, with `{tracking_id}` where "
         "the parcel's id goes (else `?tracking_id=` is added); `null`: Pregón's page /track/{company}.",
     )
+    postal_address: str | None = Field(
+        default=None,
+        max_length=400,
+        description="The company's postal address, which every default e-mail's footer prints (CAN-SPAM, "
+        "LSSI art. 10): plain text, at most 6 lines (`\\n` between them) and 300 characters, no HTML; "
+        "`null`: none printed.",
+    )
 
 
 class BrandingLogoIn(_Strict):
@@ -53,6 +60,7 @@ class BrandingOut(BaseModel):
     colors: BrandingColorsOut
     colors_set: bool = Field(description="False while the default colours are used.")
     tracking_page_url: str | None = Field(description="The setting; None: Pregón's page.")
+    postal_address: str | None = Field(description="The postal address e-mails print, lines apart by `\\n`.")
     tracking_page_example: str = Field(description="Where an alert for parcel EXAMPLE-1 would link.")
     stylesheet_url: str = Field(description="The tracking page's stylesheet of the company's colours.")
     etag: str = Field(description=ETAG_FIELD)

@@ -46,6 +46,9 @@ class Company:
     # The uploaded logo's size in pixels (e-mails give Outlook, which ignores CSS sizes, its width).
     logo_width: int | None = None
     logo_height: int | None = None
+    # The postal address every default e-mail's footer prints (CAN-SPAM, LSSI art. 10), as lines
+    # (``\n`` between them); part of the branding (tenants/branding.py).
+    postal_address: str | None = None
     # The versions people edit the settings and the branding at (their answers' ETags), apart;
     # 0: never saved, or saved before versions.
     settings_version: int = 0

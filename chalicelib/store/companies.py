@@ -196,6 +196,7 @@ BRANDING = (
     "primary_color",
     "accent_color",
     "tracking_page_url",
+    "postal_address",
 )
 
 

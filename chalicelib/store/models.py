@@ -82,6 +82,7 @@ class CompanyModel(BoundModel):
     tracking_page_url = UnicodeAttribute(null=True)
     logo_width = NumberAttribute(null=True)
     logo_height = NumberAttribute(null=True)
+    postal_address = UnicodeAttribute(null=True)
     # The versions of what people edit here (store.tables.new_version), apart: the settings
     # (PATCH /company) and the branding (PATCH /company/branding); None before versions: 0.
     settings_version = NumberAttribute(null=True)

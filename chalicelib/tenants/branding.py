@@ -2,7 +2,9 @@
 
 Every default e-mail shows the logo (alt text: the company's name) and the colours, and so does
 the public tracking page (a stylesheet made from the colours, ``brand_css``); every tracking alert
-links the parcel on the page the company set (``parcel_url``), else on Pregón's own.
+links the parcel on the page the company set (``parcel_url``), else on Pregón's own. Every default
+e-mail's footer prints the company's postal address when it set one (CAN-SPAM, LSSI art. 10):
+plain lines, no markup, at most ``MAX_ADDRESS_LINES`` of them.
 
 A logo is either an https URL the company hosts, or an image uploaded here (PNG or JPEG, known by
 its bytes; never SVG, which can carry script), kept in S3 and served publicly by the app at a
@@ -33,7 +35,11 @@ MAX_URL = 1000
 LOGO_PURPOSE = "brand-logos"
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 PLACEHOLDER = "{tracking_id}"
-SETTINGS = ("logo_url", "primary_color", "accent_color", "tracking_page_url")
+SETTINGS = ("logo_url", "primary_color", "accent_color", "tracking_page_url", "postal_address")
+# The postal address: a few lines (street, town and postcode, country), as an envelope shows it.
+MAX_ADDRESS_CHARS, MAX_ADDRESS_LINES, MAX_ADDRESS_LINE_CHARS = 300, 6, 100
+# What reads as markup in an address: a tag (``<b``, ``</``, ``<!--``) or a character reference.
+_MARKUP = re.compile(r"<[A-Za-z/!?]|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 _FILE_ID = re.compile(r"^[0-9a-f]{16}$")
 _FILE_NAMES = {"logo.png": "image/png", "logo.jpeg": "image/jpeg"}
 
@@ -56,6 +62,7 @@ class Brand:
     # The size e-mails show an uploaded logo at, for Outlook (None: a URL's logo, size unknown).
     logo_width: int | None = None
     logo_height: int | None = None
+    postal_address: str | None = None  # lines, ``\n`` between them
     # The version people edit the branding at (its answers' ETag); 0: never saved, or before versions.
     version: int = 0
 
@@ -66,6 +73,7 @@ class Brand:
             "logo_url": self.logo_url,
             "logo_width": self.logo_width,
             "logo_height": self.logo_height,
+            "postal_address": self.postal_address,
             "colors": {
                 "primary": self.primary_color,
                 "accent": self.accent_color,
@@ -98,6 +106,7 @@ def brand_of(company: Company) -> Brand:
         tracking_page_url=company.tracking_page_url,
         logo_width=shown[0],
         logo_height=shown[1],
+        postal_address=company.postal_address,
         version=company.branding_version,
     )
 
@@ -127,6 +136,7 @@ def company_variables(company: Company | None, name: str | None = None) -> dict[
             "logo_url": None,
             "logo_width": None,
             "logo_height": None,
+            "postal_address": None,
             "colors": {
                 "primary": DEFAULT_PRIMARY,
                 "accent": DEFAULT_ACCENT,
@@ -181,12 +191,39 @@ def _checked(field: str, raw: str) -> str:
         return value.upper()
     if field == "logo_url":
         return _https_url(value, field)
+    if field == "postal_address":
+        return postal_address(raw)
     # tracking_page_url: the placeholder, if any, stands for a tracking id while checking.
     if value.count("{") != value.count(PLACEHOLDER) or value.count("}") != value.count(PLACEHOLDER):
         raise ValidationFailed(
             [{"field": field, "message": f"the only placeholder a URL may hold is {PLACEHOLDER}"}]
         )
     _https_url(value.replace(PLACEHOLDER, "TRACKING-ID"), field)
+    return value
+
+
+def postal_address(raw: str) -> str:
+    """An address as e-mails print it: its lines, each trimmed, blank ones left out, ``\n``
+    between them (a CR LF or CR as typed in a form is a line break too). 422 on ``postal_address``
+    for an empty one, one too long or of too many lines, markup (a tag or a character reference:
+    e-mails print the address as text) or a control character."""
+    field = "postal_address"
+    lines = [line.strip() for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    lines = [line for line in lines if line]
+    value = "\n".join(lines)
+    problem = None
+    if not value:
+        problem = "give the address, or null to print none"
+    elif len(value) > MAX_ADDRESS_CHARS or len(lines) > MAX_ADDRESS_LINES:
+        problem = f"give at most {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS_CHARS} characters"
+    elif any(len(line) > MAX_ADDRESS_LINE_CHARS for line in lines):
+        problem = f"a line may hold at most {MAX_ADDRESS_LINE_CHARS} characters"
+    elif any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value.replace("\n", "")):
+        problem = "must not contain control characters"
+    elif _MARKUP.search(value):
+        problem = "is printed as text: it may not hold HTML tags or character references"
+    if problem:
+        raise ValidationFailed([{"field": field, "message": problem}])
     return value
 
 

@@ -26,6 +26,7 @@ LOGO = "https://cdn.cargasdelsur.example/img/logo.png"
 # binary body only to a request that accepts it).
 BROWSER_IMAGE_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 OWN_PAGE = "https://www.cargasdelsur.example/seguimiento?envio={tracking_id}"
+ADDRESS = "Pasaje Núñez & Hijos, local <3\nX5000 Córdoba"
 
 
 def test_an_administrator_sets_the_branding_and_bad_input_names_the_field(
@@ -66,6 +67,15 @@ def test_an_administrator_sets_the_branding_and_bad_input_names_the_field(
             ("logo_url", "must not contain spaces or control characters"),
             ("tracking_page_url", "must not contain spaces or control characters"),
         }
+        assert body(get_branding(api, tenant)) == shown
+    # And a postal address holding markup, or of too many lines, is refused naming the field
+    for address, message in (
+        ("Av. Colón <b>1234</b>", "is printed as text: it may not hold HTML tags or character references"),
+        ("\n".join(["Córdoba"] * 7), "give at most 6 lines and 300 characters"),
+    ):
+        refused = set_branding(api, tenant, postal_address=address, primary_color="#000000")
+        assert refused.status_code == 422
+        assert body(refused)["errors"] == [{"field": "postal_address", "message": message}]
         assert body(get_branding(api, tenant)) == shown
     # When a clerk (level 3) tries to change it
     clerk = set_branding(api, tenant, headers=tenant.staff_headers(), primary_color="#000000")
@@ -181,10 +191,11 @@ def _parts(raw: bytes) -> dict[str, str]:
     }
 
 
-def test_an_alert_on_the_wire_carries_the_logo_the_colours_and_the_parcel_on_the_companys_page(
+def test_an_alert_on_the_wire_carries_the_logo_the_colours_the_address_and_the_parcel_on_the_companys_page(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:
-    # Given a company with its logo, colours and its own tracking page
+    # Given a company with its logo, colours, its own tracking page and its postal address (typed
+    # in a form: CR LF between lines, an '&' and a '<')
     saved = set_branding(
         api,
         tenant,
@@ -192,8 +203,10 @@ def test_an_alert_on_the_wire_carries_the_logo_the_colours_and_the_parcel_on_the
         accent_color="#FFD100",
         logo_url=LOGO,
         tracking_page_url=OWN_PAGE,
+        postal_address=" Pasaje Núñez & Hijos, local <3\r\nX5000 Córdoba ",
     )
     assert saved.status_code == 200, saved.body
+    assert body(saved)["postal_address"] == ADDRESS
     # And a parcel Ana follows
     issue(api, tenant, "TRK-BR1")
     assert subscribe(api, tenant, "TRK-BR1", "ana@example.com").status_code == 202
@@ -214,10 +227,16 @@ def test_an_alert_on_the_wire_carries_the_logo_the_colours_and_the_parcel_on_the
     assert f'href="{link}"' in html
     assert link in text
     # And the plain text says what it always said, without markup or colours
-    assert "En distribución" in text and "<" not in text and "#C8102E" not in text
+    lines = text.replace("\r\n", "\n")
+    assert "En distribución" in text and "<" not in lines.replace(ADDRESS, "") and "#C8102E" not in text
+    # And both print the postal address in the footer, its lines apart: as typed in the text, escaped
+    # in the HTML (a line break between its lines)
+    assert f"{ADDRESS}\n" in lines
+    assert ">Pasaje Núñez &amp; Hijos, local &lt;3<br>X5000 Córdoba</p>" in html and ADDRESS not in html
     # And the raw message holds the logo URL and the link too (as transferred, before decoding)
     unfolded = re.sub(rb"=\r?\n", b"", raw).replace(b"=3D", b"=")
     assert LOGO.encode() in unfolded and link.encode() in unfolded
+    assert b"Hijos, local <3\r\nX5000 C" in unfolded and b"Hijos, local &lt;3<br>X5000 C" in unfolded
     # When Ana opens the alert's unsubscribe link
     unsubscribe = re.search(r"https?://[^/\s]+(/public/unsubscribe\?token=[\w.\-]+)", text)
     assert unsubscribe, text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -175,3 +176,87 @@ def test_e_mails_give_an_uploaded_logo_its_size_for_outlook() -> None:
     html = render_untrusted(default_template("tracking_alert", "es"), data).html
     # Then the image carries width and height attributes (Outlook ignores CSS sizes)
     assert 'alt="Acme" width="240" height="48"' in html
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (" \n \r\n ", "give the address, or null to print none"),
+        (
+            "Av. Colón 1234\n<b>X5000</b> Córdoba",
+            "is printed as text: it may not hold HTML tags or character references",
+        ),
+        (
+            "Av. Colón 1234 <!-- x -->",
+            "is printed as text: it may not hold HTML tags or character references",
+        ),
+        ("Smith &amp; Co.", "is printed as text: it may not hold HTML tags or character references"),
+        ("Smith &#38; Co.", "is printed as text: it may not hold HTML tags or character references"),
+        ("\n".join(["Línea"] * 7), "give at most 6 lines and 300 characters"),
+        ("\n".join(["x" * 60] * 5) + "\nx", "give at most 6 lines and 300 characters"),
+        ("x" * 101, "a line may hold at most 100 characters"),
+        ("Av. Colón\x071234", "must not contain control characters"),
+        ("Av. Colón\u00851234", "must not contain control characters"),
+    ],
+)
+def test_a_postal_address_with_markup_or_too_long_is_refused_naming_the_field(
+    value: str, message: str
+) -> None:
+    # Given an address that is empty, holds markup or a control character, or is too long
+    # When it is checked / Then it is refused, naming the field and why
+    with pytest.raises(ValidationFailed) as refused:
+        _checked("postal_address", value)
+    assert refused.value.errors == [{"field": "postal_address", "message": message}]
+
+
+def test_a_postal_address_keeps_its_lines_trimmed_and_a_lone_ampersand_or_angle() -> None:
+    # Given an address typed in a form: CR LF and CR line breaks, spaces, a blank line
+    typed = "  Pasaje Núñez & Hijos, local <3 \r\n\r\n X5000 Córdoba \rArgentina\n"
+    # Then its lines are kept, trimmed, LF apart, and '&' or '<' that make no markup stay as typed
+    assert _checked("postal_address", typed) == "Pasaje Núñez & Hijos, local <3\nX5000 Córdoba\nArgentina"
+
+
+ADDRESS = "Pasaje Núñez & Hijos, local <3\nX5000 Córdoba"
+# The address's lines in the default templates: HTML (a paragraph, its lines apart by <br>), text.
+ADDRESS_LINES = re.compile(
+    r"\{% if company\.postal_address %\}(<p [^\n]*?\{% endfor %\}</p>|\n\{\{ company\.postal_address \}\})"
+    r"\{% endif %\}"
+)
+HTML_ADDRESS = '<p style="margin: 8px 0 0 0;">Pasaje Núñez &amp; Hijos, local &lt;3<br>X5000 Córdoba</p>'
+
+
+def default_emails() -> list[tuple[str, str]]:
+    from chalicelib.messaging.sandbox import TEMPLATES_DIR
+
+    return sorted(
+        (lang, path.name.removesuffix(".subject.txt"))
+        for lang in ("es", "en")
+        for path in (TEMPLATES_DIR / lang).glob("*.subject.txt")
+    )
+
+
+@pytest.mark.parametrize(("language", "key"), default_emails())
+def test_every_default_email_prints_the_postal_address_in_both_parts_and_nothing_without_one(
+    language: str, key: str
+) -> None:
+    from chalicelib.messaging.sandbox import default_template, render_untrusted
+    from chalicelib.messaging.templates import SAMPLE_PORTAL_LINK, message_type
+
+    # Given a default e-mail's sample data, for a company with a postal address and one without
+    # (the double opt-in confirmation is no message type: no company template replaces it)
+    kind = message_type("tracking_alert" if key == "tracking_confirmation" else key)
+    extra = {"portal_link": SAMPLE_PORTAL_LINK, "confirm_url": "https://pregon.example/c", "hours": 48}
+    data = kind.sample_data() | extra
+    sources = default_template(key, language)
+    with_address = {**data, "company": {**data["company"], "postal_address": ADDRESS}}
+    # When it is rendered for each
+    shown = render_untrusted(sources, with_address)
+    bare = render_untrusted(sources, data)
+    # Then with one, the text part prints its lines and the HTML escapes them, a line break apart
+    assert ADDRESS in shown.text
+    assert HTML_ADDRESS in shown.html
+    # And without one, both read as the template without the address's lines would (the compressed
+    # bodies' dictionaries know them so)
+    without = tuple(re.sub(ADDRESS_LINES, "", source) for source in sources)
+    assert "postal_address" not in "".join(without)
+    assert render_untrusted(without, data) == bare
