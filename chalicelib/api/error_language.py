@@ -95,9 +95,9 @@ def in_language(message: str, language: str) -> str:
 
 # Keys of a successful answer whose text is a reason Pregón wrote: why a message failed or was not
 # sent (``error``), why a recipient was skipped (``reason``, a reminder's ``skipped`` and
-# ``sms_skipped``). Their text is stored and answered in English; :func:`reasons_in_language`
-# translates it at the boundary.
-REASON_KEYS = frozenset({"error", "reason", "skipped", "sms_skipped"})
+# ``sms_skipped``), what a saved template may cost it (``warning``). Their text is stored and
+# answered in English; :func:`reasons_in_language` translates it at the boundary.
+REASON_KEYS = frozenset({"error", "reason", "skipped", "sms_skipped", "warning"})
 
 
 def reasons_in_language(value: Any, language: str) -> Any:
@@ -426,6 +426,15 @@ CATALOG: dict[str, str] = {
     # text people type
     "must not contain NUL characters": "no debe contener caracteres NUL",
     "must not contain control characters": "no debe contener caracteres de control",
+    # the postal address (tenants/branding.py)
+    "give the address, or null to print none": "indique la dirección, o null para no imprimir ninguna",
+    "give at most {lines} lines and {chars} characters": (
+        "indique como máximo {lines} líneas y {chars} caracteres"
+    ),
+    "a line may hold at most {chars} characters": "una línea puede tener como máximo {chars} caracteres",
+    "is printed as text: it may not hold HTML tags or character references": (
+        "se imprime como texto: no puede contener etiquetas HTML ni referencias de caracteres"
+    ),
     "must not contain control characters such as NUL (found U+{code} at position {position}); "
     "only tab, CR and LF are allowed": (
         "no debe contener caracteres de control como NUL (hay un U+{code} en la posición {position}); "
@@ -1486,6 +1495,16 @@ CATALOG: dict[str, str] = {
 # channel's DeliveryFailed). Stored in English; translated by :func:`reasons_in_language`.
 # tests/unit/test_error_language.py finds every one our code writes.
 REASONS: dict[str, str] = {
+    # a template's warning (messaging/templates.py, template_warnings)
+    "with the preview data the e-mail's HTML is {length} characters and holds an image: spam filters "
+    "(SpamAssassin's HTML_IMAGE_ONLY rules) add up to 2.8 points to an e-mail with an image and {limit} "
+    "characters of HTML or less; add text (a footer saying why the reader gets it, as the default "
+    "templates have), or leave the image out": (
+        "con los datos de ejemplo el HTML del correo tiene {length} caracteres y una imagen: los filtros "
+        "de spam (las reglas HTML_IMAGE_ONLY de SpamAssassin) suman hasta 2,8 puntos a un correo con una "
+        "imagen y {limit} caracteres de HTML o menos; agregue texto (un pie que diga por qué lo recibe el "
+        "lector, como el de las plantillas predeterminadas), o quite la imagen"
+    ),
     # webhook deliveries (messaging/webhooks/service.py): our words, never the endpoint's answer
     "timeout: no answer within {seconds} s": "tiempo agotado: sin respuesta en {seconds} s",
     "unreachable: {~reason}": "inalcanzable: {reason}",

@@ -363,7 +363,7 @@ def map_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
 
 # A JSON answer that may hold a reason Pregón wrote (api.error_language.REASON_KEYS); json.dumps
 # writes a key and its text value as '"error": "'. Other answers are passed on without parsing.
-_REASON_TEXT = re.compile(r'"(?:error|reason|skipped|sms_skipped)": "')
+_REASON_TEXT = re.compile(r'"(?:error|reason|skipped|sms_skipped|warning)": "')
 
 
 # Set on an answer whose reason keys hold someone else's words (reasons_as_written).

@@ -98,6 +98,19 @@ class TemplatePreviewIn(_Strict):
     push_body: FreeText | None = Field(default=None, max_length=MAX_PUSH_BODY_CHARS)
 
 
+WARNINGS_DOC = (
+    "What the template, rendered with the preview data, may cost it, never a reason to refuse it (in the "
+    "caller's language): `html_image_only`, an HTML part with an image and 3,200 characters or less, "
+    "which SpamAssassin's HTML_IMAGE_ONLY rules score 1.7 to 2.8 points."
+)
+
+
+class TemplateWarningOut(BaseModel):
+    field: str = Field(description="The part it is about (`html`).")
+    code: Literal["html_image_only"]
+    warning: str
+
+
 class VariableOut(BaseModel):
     name: str
     description: str
@@ -142,6 +155,9 @@ class TemplateOut(BaseModel):
         default_factory=list, description="The %variables% the SMS and push texts may use, as `%name%`."
     )
     channels: list[Literal["email", "sms", "push"]] = Field(description=CHANNELS_DOC)
+    warnings: list[TemplateWarningOut] = Field(
+        default_factory=list, description=f"{WARNINGS_DOC} A save answers them; a read, none."
+    )
 
     etag: str = Field(description=ETAG_FIELD)
 
@@ -155,3 +171,4 @@ class TemplatePreviewOut(BaseModel):
     sms_encoding: Literal["GSM-7", "UCS-2"]
     push_title: str
     push_body: str
+    warnings: list[TemplateWarningOut] = Field(default_factory=list, description=WARNINGS_DOC)

@@ -142,6 +142,14 @@ async function editor(main, ctx, key) {
   const smsShown = h("p", { id: "preview-sms", class: "answer" });
   const pushShown = h("p", { id: "preview-push", class: "answer" });
   const previewState = h("p", { class: "hint", role: "status" });
+  // What the server found the template may cost it (a short HTML with an image scores as spam):
+  // warnings, never errors; the save goes through, and the list follows each preview and save.
+  const warningList = h("ul", {});
+  const warningsShown = h("div", { id: "template-warnings", class: "template-warnings", role: "status", hidden: true }, warningList);
+  function showWarnings(warnings) {
+    warningList.replaceChildren(...(warnings || []).map((w) => h("li", { "data-code": w.code }, w.warning)));
+    warningsShown.hidden = !warningList.children.length;
+  }
   // Seed 002's "Correo saliente" (b1, c1, d1, e1): the area whose sender account sends this message.
   const area = h(
     "select",
@@ -184,6 +192,7 @@ async function editor(main, ctx, key) {
       textShown.textContent = shown.text;
       smsShown.textContent = `${shown.sms_text}  (${shown.sms_segments} SMS, ${shown.sms_encoding})`;
       pushShown.textContent = `${shown.push_title} — ${shown.push_body}`;
+      showWarnings(shown.warnings);
       previewState.textContent = "Vista previa con datos de ejemplo.";
     } catch (error) {
       if (number !== asked) return;
@@ -209,7 +218,8 @@ async function editor(main, ctx, key) {
       template.sender_area = saved.sender_area;
       template.customized = saved.customized;
       summary.textContent = summaryText();
-      ctx.toast("Plantilla guardada.");
+      showWarnings(saved.warnings);
+      ctx.toast(saved.warnings && saved.warnings.length ? "Plantilla guardada, con un aviso: vea la vista previa." : "Plantilla guardada.");
     } catch (error) {
       showErrors(form, error);
     }
@@ -296,6 +306,7 @@ async function editor(main, ctx, key) {
         {},
         h("h2", {}, "Vista previa"),
         previewState,
+        warningsShown,
         h("h3", {}, "Asunto"),
         subjectShown,
         frame,

@@ -49,6 +49,13 @@ CHANNEL_PARTS = ("sms_text", "push_title", "push_body")
 EMAIL_PARTS = ("subject", "text", "html")
 ALL_CHANNELS = ("email", "sms", "push")
 
+# SpamAssassin's HTML_IMAGE_ONLY_04 to _32 (its 20_html_tests.cf) add 1.7 to 2.8 points to an e-mail
+# whose HTML part holds an ``<img>`` and is at most this many characters, markup and styles included
+# (docs/decisions/0024-a-spam-filter-in-the-tests.md): a save or preview of such a template warns.
+IMAGE_ONLY_CHARS = 3200
+_IMAGE = re.compile(r"<img[\s/>]", re.IGNORECASE)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
 # ``%alias%`` → the variable it stands for, offered by every type that has that variable: the names
 # of ISPCube's SMS templates (seed 002: "Estimado %nombre% ... $ %monto% ... $ %deuda%").
 SMS_ALIASES: dict[str, str] = {
@@ -149,6 +156,11 @@ COMPANY_VARIABLES = (
     _v("company.colors.accent", "Your accent colour, #RRGGBB."),
     _v("company.colors.on_primary", "White, near-black or black: the text colour that reads on the primary."),
     _v("company.colors.on_accent", "The text colour that reads on the accent one."),
+    _v(
+        "company.postal_address",
+        "Your postal address (branding settings), its lines apart by a line break; empty when you set "
+        "none. Every default e-mail prints it in its footer, as the law asks of commercial e-mail.",
+    ),
 )
 CLIENT_VARIABLES = (
     _v("client.code", "The client's code in your system."),
@@ -172,6 +184,7 @@ SAMPLE_COMPANY = {
     "logo_url": None,
     "logo_width": None,
     "logo_height": None,
+    "postal_address": None,
     "colors": {"primary": "#1F4E79", "accent": "#E8A33D", "on_primary": "#FFFFFF", "on_accent": "#1A1A1A"},
 }
 SAMPLE_CLIENT = {
@@ -537,6 +550,39 @@ def message_type(key: str) -> MessageType:
 
 
 @dataclass(frozen=True)
+class TemplateWarning:
+    """Something a save or preview found worth a look, never a reason to refuse the template."""
+
+    field: str
+    code: str
+    warning: str  # English; answered in the caller's language (api/error_language.py, REASONS)
+
+
+def template_warnings(rendered: RenderedMessage) -> tuple[TemplateWarning, ...]:
+    """What spam filters would make of ``rendered`` (a template rendered with the preview data):
+    an HTML part, as it goes on the wire, with an image and at most ``IMAGE_ONLY_CHARS``
+    characters scores SpamAssassin's HTML_IMAGE_ONLY rules."""
+    from chalicelib.channels.email import html_document
+
+    if not rendered.html:
+        return ()
+    document = html_document(rendered.html, rendered.subject)
+    length = len(document)
+    if length > IMAGE_ONLY_CHARS or not _IMAGE.search(_COMMENT.sub("", document)):
+        return ()
+    return (
+        TemplateWarning(
+            field="html",
+            code="html_image_only",
+            warning=f"with the preview data the e-mail's HTML is {length} characters and holds an image: "
+            f"spam filters (SpamAssassin's HTML_IMAGE_ONLY rules) add up to 2.8 points to an e-mail with an "
+            f"image and {IMAGE_ONLY_CHARS} characters of HTML or less; add text (a footer saying why the "
+            "reader gets it, as the default templates have), or leave the image out",
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class EffectiveTemplate:
     key: str
     title: str
@@ -553,6 +599,8 @@ class EffectiveTemplate:
     push_body: str | None = None
     # The override's version (its ETag); 0 for the shipped default.
     version: int = 0
+    # What the save that answers it found worth a look (``template_warnings``); none when read.
+    warnings: tuple[TemplateWarning, ...] = ()
 
     @property
     def sources(self) -> tuple[str, str, str]:
@@ -612,6 +660,7 @@ class TemplatePreview:
     sms_encoding: str
     push_title: str
     push_body: str
+    warnings: tuple[TemplateWarning, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -690,6 +739,7 @@ def effective_template(company_id: str, key: str, *, language: str | None = None
             sms_text=override.sms_text if override.sms_text is not None else sms_text,
             push_title=override.push_title if override.push_title is not None else push_title,
             push_body=override.push_body if override.push_body is not None else push_body,
+            warnings=(),
         )
     if kind.custom:
         raise NotFound(f"there is no custom template {key!r}")
@@ -768,7 +818,7 @@ def save_template(
             ]
         )
     company = _company(company_id)
-    render_untrusted((subject, text, html), _sample_for(kind, company))
+    rendered = render_untrusted((subject, text, html), _sample_for(kind, company))
     _check_channel_parts(
         kind, company, {"sms_text": sms_text, "push_title": push_title, "push_body": push_body}
     )
@@ -791,7 +841,7 @@ def save_template(
     )
     if not saved:
         raise edited_meanwhile("this template")
-    return effective_template(company_id, key)
+    return replace(effective_template(company_id, key), warnings=template_warnings(rendered))
 
 
 def _check_email_parts(
@@ -888,6 +938,7 @@ def preview_template(
         sms_encoding=sms_encoding(sms),
         push_title=title,
         push_body=body,
+        warnings=template_warnings(rendered),
     )
 
 

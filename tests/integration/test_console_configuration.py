@@ -82,6 +82,20 @@ def test_an_administrator_edits_a_template_and_the_preview_follows(
     saved = body(api.http.get("/templates/tracking_alert", headers=bearer(tenant, 1)))
     assert saved["customized"] and saved["subject"] == "Novedad de su envío {{ parcel.tracking_id }}"
     assert "<p>Consola de prueba</p>" in saved["html"]
+    # And the variables offer the company's postal address
+    chip = '//div[@class="chips"]/button[text()="company.postal_address"]'
+    assert browser.find_elements(By.XPATH, chip)
+    # When they cut the HTML down to an image and a line, which spam filters score
+    replace_text(browser, "template-html", '<img src="https://cdn.example/logo.png" alt="Logo"><p>Hola</p>')
+    # Then the preview warns, in Spanish, why, and the template is saved all the same, saying so
+    shown = wait_until(browser, lambda d: d.find_element(By.ID, "template-warnings").is_displayed())
+    assert shown and "HTML_IMAGE_ONLY" in browser.find_element(By.ID, "template-warnings").text
+    assert "caracteres de HTML o menos" in browser.find_element(By.ID, "template-warnings").text
+    browser.find_element(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
+    wait_until(browser, lambda d: "guardada, con un aviso" in d.find_element(By.ID, "toasts").text)
+    assert body(api.http.get("/templates/tracking_alert", headers=bearer(tenant, 1)))["html"].startswith(
+        "<img"
+    )
 
 
 def test_a_template_being_edited_when_the_session_ends_is_back_after_signing_in_again(

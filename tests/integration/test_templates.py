@@ -9,8 +9,9 @@ from chalice.test import Client
 
 from chalicelib.tenants.staff import colleague_handle
 from tests.steps.answers import body
+from tests.steps.branding import set_branding
 from tests.steps.notes import staff_headers
-from tests.steps.templates import get, preview, put
+from tests.steps.templates import LONG_WITH_LOGO, SHORT_WITH_LOGO, get, preview, put
 from tests.steps.tenants import Tenant, named_user
 
 OVERRIDE = {
@@ -338,3 +339,30 @@ def test_nul_and_control_characters_in_a_template_are_refused_naming_the_field(
     assert body(get(api, tenant, "invoice"))["customized"] is False
     # While tabs and line breaks are text
     assert put(api, tenant, "invoice", OVERRIDE | {"text": "Hola\r\n\t{{ client.name }}"}).status_code == 200
+
+
+def test_a_short_template_with_the_logo_is_saved_with_a_spam_warning_in_the_callers_language(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given a company with its logo
+    assert set_branding(api, tenant, logo_url="https://cdn.cargasdelsur.example/logo.png").status_code == 200
+    spanish = {**tenant.admin_headers(), "Accept-Language": "es-AR"}
+    # When the administrator saves its own notice: the logo and a line of text, asking in Spanish
+    saved = api.http.put("/templates/custom:novedad", headers=spanish, body=json.dumps(SHORT_WITH_LOGO))
+    # Then it is saved, and the answer warns (in Spanish) that spam filters score a short HTML with an image
+    assert saved.status_code == 200, saved.body
+    [warning] = body(saved)["warnings"]
+    assert warning["field"] == "html" and warning["code"] == "html_image_only"
+    assert warning["warning"].startswith("con los datos de ejemplo el HTML del correo tiene ")
+    assert "HTML_IMAGE_ONLY" in warning["warning"] and "3200 caracteres de HTML o menos" in warning["warning"]
+    assert body(get(api, tenant, "custom:novedad"))["html"] == SHORT_WITH_LOGO["html"]
+    # And its preview warns too, in English for a caller who reads English
+    [previewed] = body(preview(api, tenant, "custom:novedad"))["warnings"]
+    assert previewed["code"] == "html_image_only" and "spam filters" in previewed["warning"]
+    # When the notice goes on to list every branch (a whole e-mail of text), or leaves the logo out
+    no_image = {**SHORT_WITH_LOGO, "html": "<p>Hola {{ client.name }}: abrimos una sucursal nueva.</p>"}
+    for template in (LONG_WITH_LOGO, no_image):
+        saved = api.http.put("/templates/custom:novedad", headers=spanish, body=json.dumps(template))
+        # Then neither the save nor the preview warns
+        assert saved.status_code == 200 and body(saved)["warnings"] == [], saved.body
+        assert body(preview(api, tenant, "custom:novedad"))["warnings"] == []

@@ -520,7 +520,7 @@ def test_a_document_not_found_names_its_type_in_spanish(english: str, spanish: s
 # writes into records and answers, translated by api.error_language.reasons_in_language. Found here as
 # the value given to a keyword of those names in any call (``replace(message, error=...)``), and the
 # reason argument of the classes that take it by position.
-REASON_KEYWORDS = {"error", "reason", "skipped"}
+REASON_KEYWORDS = {"error", "reason", "skipped", "warning"}
 REASON_POSITIONS = {"_Setup": 2, "SkippedRecipient": 1}
 
 # Reason expressions the scan cannot follow to English text of ours, and why (path, expression).
