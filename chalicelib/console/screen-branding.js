@@ -208,6 +208,16 @@ async function render(main, ctx) {
     "aria-describedby": "brand-page-example",
   });
   const example = h("p", { class: "hint", id: "brand-page-example" });
+  // The postal address every default e-mail prints at its foot: plain lines, as on an envelope.
+  const postalAddress = h("textarea", {
+    id: "brand-postal-address",
+    name: "postal_address",
+    rows: 4,
+    cols: 50,
+    autocomplete: "street-address",
+    "aria-describedby": "brand-postal-address-hint",
+  });
+  postalAddress.value = brand.postal_address || "";
   const currentLogo = h("img", { id: "brand-current-logo", class: "current-logo", alt: `Logo de ${companyName}` });
   const currentLogoSpot = document.createComment("logo");
   const noLogo = h("p", { class: "hint", id: "brand-no-logo" }, "Sin logo: los correos y la página muestran el nombre de la empresa.");
@@ -229,6 +239,7 @@ async function render(main, ctx) {
   function saved(answer, message) {
     brand = answer;
     pendingLogo = null;
+    postalAddress.value = brand.postal_address || ""; // as e-mails print it: lines trimmed
     shown();
     applyBrand(answer, companyName);
     ctx.toast(message);
@@ -292,11 +303,11 @@ async function render(main, ctx) {
     }
   });
 
-  // Colours and the tracking page's URL: only what changed is sent; an emptied field goes back to
-  // Pregón's default (null).
+  // Colours, the tracking page's URL and the postal address: only what changed is sent; an emptied
+  // field goes back to Pregón's default (null).
   const settings = h(
     "form",
-    { id: "brand-form", "aria-label": "Colores y página de seguimiento", novalidate: true },
+    { id: "brand-form", "aria-label": "Colores, página de seguimiento y dirección postal", novalidate: true },
     h("div", { class: "row" }, primary.wrap, accent.wrap),
     h(
       "div",
@@ -305,7 +316,19 @@ async function render(main, ctx) {
       pageUrl,
       example,
     ),
-    h("button", { type: "submit" }, "Guardar colores y página"),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: postalAddress.id }, "Dirección postal de la empresa"),
+      postalAddress,
+      h(
+        "p",
+        { class: "hint", id: "brand-postal-address-hint" },
+        "Se imprime al pie de cada correo, como piden las leyes de correo comercial (CAN-SPAM, LSSI): " +
+          "hasta 6 líneas y 300 caracteres, sin HTML. Vacía: ninguna.",
+      ),
+    ),
+    h("button", { type: "submit" }, "Guardar colores, página y dirección"),
   );
   settings.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -324,6 +347,8 @@ async function render(main, ctx) {
     for (const [name, value] of Object.entries(now)) {
       if (value.toUpperCase() !== String(before[name]).toUpperCase()) body[name] = value || null;
     }
+    const address = postalAddress.value.trim();
+    if (address !== (brand.postal_address || "")) body.postal_address = address || null;
     if (!Object.keys(body).length) {
       ctx.toast("No hay cambios.");
       return;
@@ -346,7 +371,7 @@ async function render(main, ctx) {
     ),
     live.box,
     h("section", { class: "card", "aria-labelledby": "brand-logo-title" }, h("h2", { id: "brand-logo-title" }, "Logo"), currentLogo, noLogo, logoSourceText, upload, remove, byUrl),
-    h("section", { class: "card", "aria-labelledby": "brand-colors-title" }, h("h2", { id: "brand-colors-title" }, "Colores y página de seguimiento"), settings),
+    h("section", { class: "card", "aria-labelledby": "brand-colors-title" }, h("h2", { id: "brand-colors-title" }, "Colores, página de seguimiento y dirección"), settings),
   );
   shown();
 }

@@ -99,6 +99,8 @@ def test_an_administrator_brands_the_company_and_the_console_wears_it(
     # When they type a red primary colour and a yellow accent, the sample follows as they type
     type_into(browser, "brand-primary", "#C8102E")
     type_into(browser, "brand-accent", "#FFD100")
+    # (and the company's postal address, on two lines, as on an envelope)
+    type_into(browser, "brand-postal-address", "Av. Colón 1234 \nX5000 Córdoba")
     assert style(browser, "#brand-sample .sample-band", "background-color") == RED
     assert style(browser, "#brand-sample .sample-band", "border-bottom-color") == YELLOW
     # And they save: the header band takes the colours at once
@@ -106,6 +108,10 @@ def test_an_administrator_brands_the_company_and_the_console_wears_it(
     wait_until(browser, lambda d: style(d, "header.top", "background-color") == RED)
     colors = get_branding(api, tenant).json_body["colors"]
     assert (colors["primary"], colors["accent"]) == ("#C8102E", "#FFD100")
+    # And the address is kept as its lines, which the field shows as e-mails print them
+    assert get_branding(api, tenant).json_body["postal_address"] == "Av. Colón 1234\nX5000 Córdoba"
+    field = browser.find_element(By.ID, "brand-postal-address")
+    wait_until(browser, lambda d: field.get_attribute("value") == "Av. Colón 1234\nX5000 Córdoba")
 
     # When the page is reloaded (the tab keeps its sign-in)
     watch_csp(browser)
