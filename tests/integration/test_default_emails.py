@@ -32,7 +32,7 @@ def default_emails() -> list[str]:
 
 
 def sample(key: str, logo_url: str) -> dict[str, Any]:
-    """The type's sample data with a company's branding: a logo, a red and a yellow."""
+    """The type's sample data with a company's branding: a logo, a red and a yellow, its address."""
     from dataclasses import replace
 
     from chalicelib.core.domain import Company
@@ -40,7 +40,13 @@ def sample(key: str, logo_url: str) -> dict[str, Any]:
     from chalicelib.tenants.branding import company_variables
 
     company = Company("cargas", COMPANY, "es", False, None)  # type: ignore[arg-type]
-    company = replace(company, logo_url=logo_url, primary_color="#C8102E", accent_color="#FFD100")
+    company = replace(
+        company,
+        logo_url=logo_url,
+        primary_color="#C8102E",
+        accent_color="#FFD100",
+        postal_address="Av. Vélez Sarsfield 1234, piso 2\nX5000 Córdoba\nArgentina",
+    )
     if key == "tracking_confirmation":
         data: dict[str, Any] = {
             "parcel": {"tracking_id": "CDS-000123"},
@@ -81,6 +87,7 @@ def render(key: str, language: str, logo_url: str) -> Path:
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_every_default_email_reads_on_a_phone_and_a_desktop(width: str, logo: str) -> None:
     # Given every default e-mail in Spanish and English, rendered with a company's logo and colours
+    # (and its postal address at the foot)
     rendered = [
         (key, language, render(key, language, logo)) for language in LANGUAGES for key in default_emails()
     ]
