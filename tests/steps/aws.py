@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,9 +50,10 @@ def stored_size(item: dict[str, Any]) -> int:
 
 
 @contextmanager
-def counted_requests() -> Iterator[Counter[str]]:
+def counted_requests(record: Any = None) -> Iterator[Counter[str]]:
     """How many requests of each ``service:operation`` any botocore client sends while inside
-    (PynamoDB's clients included); the requests themselves go through unchanged."""
+    (PynamoDB's clients included); the requests themselves go through unchanged. With ``record``
+    (DynamoDB's ``operation, params`` -> a name, or None), only DynamoDB's, under that name."""
     import threading
 
     from botocore.client import BaseClient
@@ -61,8 +63,13 @@ def counted_requests() -> Iterator[Counter[str]]:
     original = getattr(BaseClient, "_make_api_call")  # noqa: B009
 
     def counted(client: Any, operation: str, params: Any) -> Any:
-        with lock:
-            counts[f"{client.meta.service_model.service_name}:{operation}"] += 1
+        service = client.meta.service_model.service_name
+        name = f"{service}:{operation}" if record is None else None
+        if record is not None and service == "dynamodb":
+            name = record(operation, params)
+        if name is not None:
+            with lock:
+                counts[name] += 1
         return original(client, operation, params)
 
     setattr(BaseClient, "_make_api_call", counted)  # noqa: B010
@@ -70,6 +77,31 @@ def counted_requests() -> Iterator[Counter[str]]:
         yield counts
     finally:
         setattr(BaseClient, "_make_api_call", original)  # noqa: B010
+
+
+@contextmanager
+def dynamodb_requests_by_table() -> Iterator[Counter[str]]:
+    """How many DynamoDB requests of each ``Operation table`` any botocore client sends while
+    inside (PynamoDB's included), the table without the stage's prefix; a transaction or batch
+    counts once under each table it names (``TransactWriteItems parcels+subscriptions``)."""
+    from chalicelib.store.tables import bind
+
+    prefix = bind()
+    with counted_requests(record=_dynamodb_tables(prefix)) as counts:
+        yield counts
+
+
+def _dynamodb_tables(prefix: str) -> Any:
+    def name(operation: str, params: dict[str, Any]) -> str | None:
+        tables = {params["TableName"]} if "TableName" in params else set(params.get("RequestItems") or ())
+        for item in params.get("TransactItems") or ():
+            tables |= {action["TableName"] for action in item.values()}
+        if not tables and "Statement" in params:
+            tables = set(re.findall(r'"([^"]+)"', params["Statement"])[:1])
+        bare = sorted(t.removeprefix(prefix) for t in tables)
+        return f"{operation} {'+'.join(bare)}"
+
+    return name
 
 
 @contextmanager
