@@ -89,6 +89,14 @@ def get_parcel(company_id: str, tracking_id: str) -> domain.Parcel | None:
         return None
 
 
+def get_parcels(company_id: str, tracking_ids: Iterable[str]) -> dict[str, domain.Parcel]:
+    """The parcels that exist of these tracking ids, by :func:`parcel_key`: one consistent
+    ``BatchGetItem`` of up to 100 keys (a batch of status events reads its parcels at once)."""
+    keys = sorted({parcel_key(company_id, tracking_id) for tracking_id in tracking_ids})
+    found = ParcelModel.batch_get(keys, consistent_read=True)
+    return {item.parcel_key: _parcel(item) for item in found}
+
+
 def save_parcel(
     company_id: str,
     tracking_id: str,

@@ -270,18 +270,20 @@ def _check_region(*, country: str | None, time_zone: str | None, locale: str | N
         raise ValidationFailed(problems)
 
 
-def home_region(company_id: str) -> str:
+def home_region(company_id: str, company: Company | None = None) -> str:
     """The company's country (O1) as a phone region: where its local numbers are read until its
-    administrator names another SMS ``default_region``, and the one its SMS settings start with."""
-    company = find_company(company_id)
+    administrator names another SMS ``default_region``, and the one its SMS settings start with.
+    ``company``: the company when the caller has read it already (not read again)."""
+    company = company or find_company(company_id)
     country = (company.country or "").strip().upper() if company is not None else ""
     return country or DEFAULT_PHONE_REGION
 
 
-def phone_region(company_id: str) -> str:
+def phone_region(company_id: str, company: Company | None = None) -> str:
     """The region a company's local phone numbers are read in (``normalize_phone``): its SMS
-    settings' default region, else its country (a Mexican company's ``55 1234 5678`` is Mexican)."""
+    settings' default region, else its country (a Mexican company's ``55 1234 5678`` is Mexican).
+    ``company``: the company when the caller has read it already (not read again)."""
     from chalicelib.store import sms as sms_store
 
     settings = sms_store.get_sms_settings(company_id)
-    return settings.default_region if settings else home_region(company_id)
+    return settings.default_region if settings else home_region(company_id, company)

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from chalicelib.core.domain import Parcel, Subscription
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.producers.tracking.parcels import issue_parcel
-from chalicelib.producers.tracking.subscriptions import ParcelFull, Subscriber, subscribe
+from chalicelib.producers.tracking.subscriptions import (
+    Issuing,
+    ParcelFull,
+    Subscriber,
+    latest_to_new_followers,
+    subscribe,
+)
 from chalicelib.store import tracking as store
 from chalicelib.tenants.clients import find_client
 from chalicelib.tenants.companies import get_company
@@ -46,8 +52,15 @@ def issue_shipment(company_id: str, shipment: Shipment) -> IssueResult:
     """Create or update a parcel; when its waybill is issued for the first time, subscribe
     (1) the registered client's contacts who want cargo information, (2) an eventual sender or
     recipient who ticked it, and (3) the tracking contacts entered at issue, when the company
-    asks for them; then record the waybill issued."""
-    if shipment.tracking_contacts and not get_company(company_id).ask_tracking_contacts:
+    asks for them; then record the waybill issued.
+
+    What it reads, each once (docs/api.md, "What an issue costs"): the parcel (consistently: the
+    answer and who is subscribed depend on whether it was issued), the company only when there
+    are tracking contacts or followers, the client when it has followers to give, and the
+    parcel's subscriptions with one query; then the parcel once more, after its followers were
+    written, to queue its latest novelty for them."""
+    company = get_company(company_id) if shipment.tracking_contacts else None
+    if company is not None and not company.ask_tracking_contacts:
         raise ValidationFailed(
             [
                 {
@@ -71,14 +84,22 @@ def issue_shipment(company_id: str, shipment: Shipment) -> IssueResult:
         waybill_issued=shipment.waybill_issued and not followers,
     )
     subscriptions: list[Subscription] = []
+    if not followers:
+        return IssueResult(parcel, before is None, subscriptions)
+    issuing = Issuing(company or get_company(company_id), parcel)
     try:
         for who, source in followers:
-            subscriptions.append(subscribe(company_id, shipment.tracking_id, who, source=source).subscription)
+            subscriptions.append(
+                subscribe(company_id, shipment.tracking_id, who, source=source, issuing=issuing).subscription
+            )
     except ParcelFull:  # no retry makes room: the waybill is issued, the 409 answered
+        if subscriptions:
+            latest_to_new_followers(company_id, shipment.tracking_id)
         _mark_issued(company_id, shipment)
         raise
-    if followers:
-        parcel = _mark_issued(company_id, shipment)
+    # (before the waybill is recorded issued: a call that fails here is posted again, and queues)
+    latest_to_new_followers(company_id, shipment.tracking_id)
+    parcel = _mark_issued(company_id, shipment)
     return IssueResult(parcel, before is None, subscriptions)
 
 

@@ -73,24 +73,34 @@ def get_parcel(company_id: str, tracking_id: str) -> Parcel:
 
 def record_status_event(company_id: str, event: StatusEvent) -> IngestResult:
     """Store one status event of an existing parcel (404 when there is no such parcel)."""
-    get_parcel(company_id, event.tracking_id)
-    return _record_checked(company_id, [event], lambda _index, name: name)[0]
+    parcel = get_parcel(company_id, event.tracking_id)
+    return _record_checked(company_id, [event], lambda _index, name: name, read=[parcel])[0]
 
 
 def record_status_events(company_id: str, events: list[StatusEvent]) -> list[IngestResult]:
     """Store a batch of status events; each event id is stored once however often it is posted (T4).
 
-    Every event is checked before any is written, so a bad batch writes nothing.
+    Every event is checked before any is written, so a bad batch writes nothing. The parcels
+    are read at once (one consistent ``BatchGetItem``), and each event's write is conditioned on
+    the parcel as read; only an event whose parcel changed since (an earlier event of the batch
+    became its latest, or another writer) reads it again.
     """
     return _record_checked(company_id, events, lambda index, name: f"events[{index}].{name}")
 
 
 def _record_checked(
-    company_id: str, events: list[StatusEvent], field: Callable[[int, str], str]
+    company_id: str,
+    events: list[StatusEvent],
+    field: Callable[[int, str], str],
+    read: list[Parcel] | None = None,
 ) -> list[IngestResult]:
     catalog = status_catalog(company_id)
     errors = []
-    known: set[str] = set()
+    parcels = (
+        {store.parcel_key(p.company_id, p.tracking_id): p for p in read}
+        if read is not None
+        else store.get_parcels(company_id, [e.tracking_id for e in events])
+    )
     for index, event in enumerate(events):
         if event.status not in catalog:
             errors.append(
@@ -99,22 +109,23 @@ def _record_checked(
                     "message": f"unknown status code {event.status!r}; add it to the status catalog first",
                 }
             )
-        if event.tracking_id not in known:
-            if store.get_parcel(company_id, event.tracking_id) is None:
-                errors.append(
-                    {
-                        "field": field(index, "tracking_id"),
-                        "message": f"there is no parcel with tracking id {event.tracking_id!r}",
-                    }
-                )
-            else:
-                known.add(event.tracking_id)
+        if store.parcel_key(company_id, event.tracking_id) not in parcels:
+            errors.append(
+                {
+                    "field": field(index, "tracking_id"),
+                    "message": f"there is no parcel with tracking id {event.tracking_id!r}",
+                }
+            )
     if errors:
         raise ValidationFailed(errors)
-    return [_record(company_id, event, catalog.get(event.status)) for event in events]
+    return [_record(company_id, event, catalog.get(event.status), parcels) for event in events]
 
 
-def _record(company_id: str, event: StatusEvent, status: StatusDefinition | None) -> IngestResult:
+def _record(
+    company_id: str, event: StatusEvent, status: StatusDefinition | None, parcels: dict[str, Parcel]
+) -> IngestResult:
+    """Store one event; ``parcels``: the parcels as last read, by key. An event that changed its
+    parcel (became its latest) leaves it out, so the next event of that parcel reads it again."""
     novelty = Novelty(
         event_id=event.event_id,
         status=event.status,
@@ -123,9 +134,12 @@ def _record(company_id: str, event: StatusEvent, status: StatusDefinition | None
         reason=event.reason,
         observation=event.observation,
     )
+    key = store.parcel_key(company_id, event.tracking_id)
+    parcel = parcels.pop(key, None)
     for _ in range(_MAX_RETRIES):
         now = clock.now()
-        parcel = store.get_parcel(company_id, event.tracking_id)
+        if parcel is None:
+            parcel = store.get_parcel(company_id, event.tracking_id)
         assert parcel is not None
         latest = _becomes_latest(parcel, novelty, status)
         try:
@@ -137,7 +151,10 @@ def _record(company_id: str, event: StatusEvent, status: StatusDefinition | None
                 now=now,
             )
         except store.StaleParcel:
-            continue  # the parcel changed under us (another event, or a sweep): read it again
+            parcel = None  # the parcel changed under us (another event, or a sweep): read it again
+            continue
+        if not (latest and created):
+            parcels[key] = parcel  # unchanged: only the novelty was put (or it was stored already)
         return IngestResult(event.tracking_id, event.event_id, created)
     raise RuntimeError(f"parcel {event.tracking_id} kept changing; event {event.event_id} not stored")
 

@@ -9,12 +9,12 @@ import re
 import secrets
 import time
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.core.domain import Alert, Follower, Parcel, Subscription
+from chalicelib.core.domain import Alert, Company, Follower, Parcel, Subscription
 from chalicelib.core.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from chalicelib.core.links import (
     subscription_link_token,
@@ -88,6 +88,55 @@ def header_name(first_name: str, last_name: str) -> str | None:
 # --- subscribing ----------------------------------------------------------------------------
 
 
+@dataclass
+class Issuing:
+    """What the issue of a shipment (T6) has read or written already, so that subscribing its
+    followers one after another reads none of it again: the company (its time zone, its phone
+    region), the parcel just written (so it exists), and the parcel's subscriptions, read with
+    one query when the first follower is subscribed and kept up to date with each one written
+    (read again after a lost race). The caller queues the parcel's latest novelty once, after
+    the last follower (:func:`latest_to_new_followers`)."""
+
+    company: Company
+    parcel: Parcel
+    _subscriptions: dict[str, Subscription] | None = field(default=None, repr=False)
+    _region: str | None = field(default=None, repr=False)
+
+    def _all(self) -> dict[str, Subscription]:
+        if self._subscriptions is None:
+            found = store.list_subscriptions(self.company.company_id, self.parcel.tracking_id)
+            self._subscriptions = {s.subscription_id: s for s in found}
+        return self._subscriptions
+
+    def subscription(self, subscription_id: str) -> Subscription | None:
+        return self._all().get(subscription_id)
+
+    def active_subscriptions(self, now: datetime) -> int:
+        """As ``store.count_active_subscriptions`` counts them (``Subscription.is_active``)."""
+        return sum(1 for s in self._all().values() if s.is_active(now))
+
+    def written(self, subscription: Subscription | None) -> None:
+        """A subscription was written (None: a write lost a race, so read them all again)."""
+        if subscription is None:
+            self._subscriptions = None
+        elif self._subscriptions is not None:
+            self._subscriptions[subscription.subscription_id] = subscription
+
+    def phone_region(self) -> str:
+        from chalicelib.tenants.companies import phone_region
+
+        if self._region is None:
+            self._region = phone_region(self.company.company_id, self.company)
+        return self._region
+
+
+def latest_to_new_followers(company_id: str, tracking_id: str) -> bool:
+    """New followers hear where the parcel is: its latest novelty is made pending if it was never
+    alerted. The parcel is read again (consistently) after the followers were written: a novelty
+    that landed before they followed was not made pending (``store.queue_latest``)."""
+    return store.queue_latest(get_parcel(company_id, tracking_id), clock.now())
+
+
 def subscribe(
     company_id: str,
     tracking_id: str,
@@ -95,6 +144,7 @@ def subscribe(
     *,
     source: str,
     client_ip: str | None = None,
+    issuing: Issuing | None = None,
 ) -> SubscribeResult:
     """Follow a parcel for 30 calendar days (T3).
 
@@ -102,7 +152,8 @@ def subscribe(
     limits, and their address must confirm first (double opt-in): a new or lapsed subscription
     waits for confirmation and is sent only the confirmation e-mail; a confirmed one is sent the
     same e-mail, whose link renews it (the answer is the same, and nothing changes until then).
-    Staff and automatic subscriptions (T6) need no confirmation, and renew at once.
+    Staff and automatic subscriptions (T6) need no confirmation, and renew at once; ``issuing``:
+    what the issue that subscribes (T6) has read already (then the caller queues the latest).
     """
     if source not in SOURCES:
         raise ValidationFailed([{"field": "source", "message": f"must be one of {', '.join(SOURCES)}"}])
@@ -112,16 +163,22 @@ def subscribe(
             raise NotFound(f"there is no parcel with tracking id {tracking_id[:MAX_TRACKING_ID]!r}")
         limits.count_subscribe_request(company_id, client_ip)
         _check_public_names(who)
-    parcel = get_parcel(company_id, tracking_id)
+    parcel = issuing.parcel if issuing else get_parcel(company_id, tracking_id)
     if public and not alerts_available(company_id, parcel):
         raise Forbidden("alerts cannot be requested for this parcel")
-    phone = _phone(company_id, who.phone, strict=source in ("public", "staff"))
+    phone = _phone(company_id, who.phone, strict=source in ("public", "staff"), issuing=issuing)
+    company = issuing.company if issuing else None
     if public and phone:
         _check_public_phone(company_id, phone)
     for attempt in range(_MAX_RETRIES):
         now = clock.now()
         email = who.email.strip()
-        existing = store.get_subscription(company_id, tracking_id, subscription_id_for(email))
+        subscription_id = subscription_id_for(email)
+        existing = (
+            issuing.subscription(subscription_id)
+            if issuing
+            else store.get_subscription(company_id, tracking_id, subscription_id)
+        )
         live = existing is not None and existing.cancelled_at is None and existing.expires_at > now
         if public:
             # A full parcel is full for every address: were a follower's renewal answered
@@ -142,12 +199,12 @@ def subscribe(
                 last_name=who.last_name.strip(),
                 phone=phone,
                 renewed_at=now,
-                expires_at=_followed_until(company_id, now),
+                expires_at=_followed_until(company_id, now, company),
             )
             confirm = False
         else:
             if not public:  # (a public request was checked above)
-                _check_room(company_id, tracking_id, now)  # again when the address confirms
+                _check_room(company_id, tracking_id, now, issuing)  # again when the address confirms
             confirm = public
             waiting = existing is not None and live and existing.awaiting_confirmation
             asked = (who.first_name.strip(), who.last_name.strip(), phone)
@@ -167,7 +224,7 @@ def subscribe(
                 renewed_at=now,
                 expires_at=now + timedelta(hours=CONFIRMATION_HOURS)
                 if confirm
-                else _followed_until(company_id, now),
+                else _followed_until(company_id, now, company),
                 awaiting_confirmation=confirm,
                 link_nonce=existing.link_nonce if same and existing else secrets.token_urlsafe(12),
             )
@@ -178,23 +235,29 @@ def subscribe(
         try:
             saved = store.save_subscription(subscription, follows=not confirm)
         except store.StaleParcel:
+            if issuing:
+                issuing.written(None)
             time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # nosec B311 # jitter between retries, not a secret
             continue
         if confirm:
             _send_confirmation(saved)
+        elif issuing:
+            issuing.written(saved)
         else:
-            store.queue_latest(get_parcel(company_id, tracking_id), now)
+            latest_to_new_followers(company_id, tracking_id)
         return SubscribeResult(saved, confirm)
     raise Conflict(f"parcel {tracking_id!r} is changing too often right now; try again in a moment")
 
 
-def _followed_until(company_id: str, now: datetime) -> datetime:
+def _followed_until(company_id: str, now: datetime, company: Company | None = None) -> datetime:
     """When a subscription confirmed (or renewed) ``now`` ends: FOLLOW_UP_DAYS of the company's
-    days later, at the same time of its clock (Z1), whatever summer-time change lies between."""
+    days later, at the same time of its clock (Z1), whatever summer-time change lies between.
+    ``company``: the company when the caller has read it already."""
     from chalicelib.core.localization import days_later
     from chalicelib.tenants.companies import company_time_zone
 
-    return days_later(now, FOLLOW_UP_DAYS, company_time_zone(company_id))
+    zone = company.time_zone if company else company_time_zone(company_id)
+    return days_later(now, FOLLOW_UP_DAYS, zone)
 
 
 def _details(subscription: Subscription) -> tuple[str, str, str | None]:
@@ -206,12 +269,17 @@ class ParcelFull(Conflict):
     """The parcel has :data:`MAX_FOLLOWERS` active subscriptions: a 409."""
 
 
-def _check_room(company_id: str, tracking_id: str, now: datetime) -> None:
+def _check_room(company_id: str, tracking_id: str, now: datetime, issuing: Issuing | None = None) -> None:
     """409 when the parcel already has MAX_FOLLOWERS active subscriptions. Unconfirmed ones do
     not count (so nobody can fill a parcel with addresses that never confirm; they are bounded
     by the per-parcel rate limit and lapse). Checked before writing, so requests racing for the
     last places may pass it together: the cap can be exceeded by as many concurrent requests."""
-    if store.count_active_subscriptions(company_id, tracking_id, now) >= MAX_FOLLOWERS:
+    active = (
+        issuing.active_subscriptions(now)
+        if issuing
+        else store.count_active_subscriptions(company_id, tracking_id, now)
+    )
+    if active >= MAX_FOLLOWERS:
         raise ParcelFull(
             f"parcel {tracking_id!r} already has {MAX_FOLLOWERS} subscriptions, the most it may have"
         )
@@ -249,7 +317,7 @@ def _check_public_phone(company_id: str, phone: str) -> None:
         )
 
 
-def _phone(company_id: str, raw: str | None, *, strict: bool) -> str | None:
+def _phone(company_id: str, raw: str | None, *, strict: bool, issuing: Issuing | None = None) -> str | None:
     """A subscriber's phone in E.164, read in the company's region (SMS alerts need it). A
     typed one that is not a phone number is refused (422 naming ``phone``); one copied from the
     client register (automatic subscriptions) is dropped instead of failing the issue."""
@@ -259,7 +327,8 @@ def _phone(company_id: str, raw: str | None, *, strict: bool) -> str | None:
     from chalicelib.tenants.companies import phone_region
 
     try:
-        return normalize_phone(raw, phone_region(company_id), field="phone")
+        region = issuing.phone_region() if issuing else phone_region(company_id)
+        return normalize_phone(raw, region, field="phone")
     except ValidationFailed:
         if strict:
             raise
@@ -340,7 +409,7 @@ def confirm(token: str) -> Subscription:
         except store.SubscriptionChanged:
             continue  # confirmed or cancelled meanwhile: read it again
         if subscription.awaiting_confirmation:
-            store.queue_latest(get_parcel(confirmed.company_id, confirmed.tracking_id), now)
+            latest_to_new_followers(confirmed.company_id, confirmed.tracking_id)
         return confirmed
     raise Conflict("this parcel is changing too often right now; try again in a moment")
 
