@@ -22,6 +22,7 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops sms numbers --shared   # two-way numbers two companies hold
     uv run python -m infrastructure.ops sms assign-numbers acme +5491140001234
     uv run python -m infrastructure.ops clients index-search acme   # clients stored before search
+    uv run python -m infrastructure.ops clients count-agents acme   # clients stored before the agents' counts
     uv run python -m infrastructure.ops domains index-registered   # domains stored before the check's index
     uv run python -m infrastructure.ops dead-letters list   # each dead-letter queue and its messages
     uv run python -m infrastructure.ops dead-letters show pregon-outbox-dead
@@ -156,6 +157,12 @@ def _parser() -> argparse.ArgumentParser:
         "index-search", help="give clients stored before search its items (GET /clients?q=); safe to rerun"
     )
     index_search.add_argument("company_ids", nargs="*", help="none: every company")
+    count_agents = clients.add_parser(
+        "count-agents",
+        help="once after an upgrade: count clients stored before the counts under their preferred "
+        "agent (GET /preferred-agents); safe to rerun",
+    )
+    count_agents.add_argument("company_ids", nargs="*", help="none: every company")
 
     domains = commands.add_parser("domains", help="maintain the sending domains' index").add_subparsers(
         dest="action", required=True
@@ -281,6 +288,8 @@ def run(args: argparse.Namespace) -> Any:
         from chalicelib.records.erasure import backfill_erasure_keys
 
         return {"keyed": backfill_erasure_keys()}
+    if args.command == "clients" and args.action == "count-agents":
+        return _count_agents(args.company_ids)
     if args.command == "clients":
         return _index_search(args.company_ids)
     if args.command == "identity":
@@ -378,6 +387,19 @@ def _index_search(company_ids: list[str]) -> dict[str, Any]:
     return {"items": items}
 
 
+def _count_agents(company_ids: list[str]) -> dict[str, Any]:
+    """The preferred agents' counts backfill (docs/decisions/0007-notes-and-staff.md): each
+    company's clients not counted yet, a Query of its partition; run again, it counts none."""
+    from chalicelib.tenants import companies
+    from chalicelib.tenants.staff_agents import count_clients
+
+    items = []
+    for company_id in company_ids or _every_company():
+        companies.get_company(company_id)  # an unknown company is refused (404), not marked counted
+        items.append({"company_id": company_id, "clients": count_clients(company_id)})
+    return {"items": items}
+
+
 def _sms(args: argparse.Namespace) -> dict[str, Any]:
     from chalicelib.messaging.accounts import sms
 
@@ -431,7 +453,10 @@ def _text(args: argparse.Namespace, answer: dict[str, Any]) -> str:
     if args.command == "dead-letters":
         return _dead_letters_text(args, answer)
     if args.command == "clients":
-        lines = [f"{i['company_id']:<20} {i['clients']} clients indexed for search" for i in answer["items"]]
+        done = (
+            "counted under their preferred agent" if args.action == "count-agents" else "indexed for search"
+        )
+        lines = [f"{i['company_id']:<20} {i['clients']} clients {done}" for i in answer["items"]]
         return "\n".join(lines) or "(no companies)"
     if args.command == "sms" and args.action == "assign-sender-ids":
         return f"{answer['company_id']}: {' '.join(answer['sender_ids']) or '(no sender IDs)'}"

@@ -12,6 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.core.names import fold
+from chalicelib.store import preferred_agents as agents
 from chalicelib.store.fields import checked_cursor, item_from, page_of, record_from
 from chalicelib.store.models import (
     ClientAddressModel,
@@ -157,6 +158,7 @@ def _save_once(
         manual_sends_off_at=client.manual_sends_off_at or (stored.manual_sends_off_at if stored else None),
         manual_sends_off_told=stored_item.manual_sends_off_told if stored_item is not None else None,
         version=fresh_version(),
+        agent_counted=True,
     )
     # An unsubscribe (turn_off_manual_sends) changes neither updated_at nor anything else read
     # here: the condition holds its mark as read, or a save racing a click would wipe it.
@@ -169,12 +171,16 @@ def _save_once(
         & _as_read(ClientModel.version, stored_item.version)
         & _as_read(ClientModel.manual_sends_off_at, stored_item.manual_sends_off_at)
         & _as_read(ClientModel.manual_sends_off_told, stored_item.manual_sends_off_told)
+        # the agent's count moves from the one the client was counted under, as read
+        & _as_read(ClientModel.agent_counted, stored_item.agent_counted)
     )
+    counts = agents.moves([(agents.counted_under(stored_item), client.preferred_agent)])
     before = _search_items(stored) if stored is not None else {}
     after = _search_items(client)
     puts, deletes = _index_changes(stored_item, stored, client, phone_region)
     searched = len(before.keys() - after.keys()) + len(after.keys() - before.keys())
-    together = 2 + searched + len(puts) + len(deletes) <= TRANSACTION_ACTIONS  # the client, the check
+    # the client, the check, its agents' counts
+    together = 2 + len(counts) + searched + len(puts) + len(deletes) <= TRANSACTION_ACTIONS
     if not together:
         # written after the client, which says so until they are: a save or the repair finishes them
         item.index_pending = cast(Any, sorted(_index_term(i) for i in deletes))
@@ -182,6 +188,7 @@ def _save_once(
     def build(tx: TransactWrite) -> None:
         _not_erasing(tx, client.company_id, client.client_id)
         tx.save(item, condition=unchanged)
+        agents.move_counts(tx, client.company_id, counts)
         for key in before.keys() - after.keys():
             tx.delete(ClientSearchModel(*key))
         for key in after.keys() - before.keys():
@@ -461,7 +468,11 @@ def _each_client_unless_erased(
                 tx: TransactWrite, client: domain.Client = client, stored: ClientModel = stored
             ) -> None:
                 _not_erasing(tx, company_id, client.client_id)
-                build(tx, client, stored, ClientModel.updated_at == stored.updated_at)
+                # its agent's count as read too: a count of the client meanwhile is not put back
+                unchanged = (ClientModel.updated_at == stored.updated_at) & _as_read(
+                    ClientModel.agent_counted, stored.agent_counted
+                )
+                build(tx, client, stored, unchanged)
 
             if transacted(whole):
                 if after is not None:

@@ -151,6 +151,8 @@ def create_company(
     schedules: Iterable[domain.AlertSchedule],
 ) -> bool:
     """Create a company with its catalog and schedules in one transaction; False if it exists."""
+    from chalicelib.store.preferred_agents import counted_mark
+
     # The payment SMS switches stay unset (read as off) until the company turns them on.
     payment_sms = ("sms_on_automatic_payments", "sms_on_manual_payments")
     item = item_from(CompanyModel, company, leave_out=payment_sms, listed=LISTED)
@@ -161,6 +163,8 @@ def create_company(
                 tx.save(_status_item(company.company_id, status))
             for schedule in schedules:
                 tx.save(_schedule_item(schedule))
+            # no client yet, so every one is counted under its preferred agent from the start
+            tx.save(counted_mark(company.company_id))
     except TransactWriteError as exc:
         if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons or []):
             return False  # the company exists already

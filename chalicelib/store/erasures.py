@@ -24,7 +24,8 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
-from chalicelib.store.clients import pending_index_items, search_keys
+from chalicelib.store import preferred_agents as agents
+from chalicelib.store.clients import _as_read, pending_index_items, search_keys
 from chalicelib.store.communications import about_key
 from chalicelib.store.fields import record_from
 from chalicelib.store.history_exports import access_report_keys
@@ -187,6 +188,8 @@ class Page:
     files: set[str] = field(default_factory=set)
     writes: list[tuple[Model, Any]] = field(default_factory=list)  # puts, with their condition
     updates: list[tuple[Model, list[Any], Any]] = field(default_factory=list)  # (item, actions, condition)
+    # The preferred agents' counts the page moves (the client's item going: store.preferred_agents)
+    agent_counts: dict[str, int] = field(default_factory=dict)
     # How many entries the page's Query found: a phase is done only when it finds none (an index
     # entry a little behind its deleted item is found again until the index catches up).
     listed: int = 0
@@ -202,7 +205,7 @@ class Page:
     def actions(self) -> int:
         """How many actions its transaction holds so far (besides the erasure's own update)."""
         parts = (self.deletions, self.unconditional, self.guarded, self.writes, self.updates)
-        return sum(len(part) for part in parts)
+        return sum(len(part) for part in parts) + len(self.agent_counts)
 
 
 def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool = False) -> bool:
@@ -240,6 +243,7 @@ def commit(job: domain.ClientErasure, page: Page, now: datetime, *, done: bool =
             tx.save(item, condition=condition)
         for item, item_actions, condition in page.updates:
             tx.update(item, actions=item_actions, condition=condition)
+        agents.move_counts(tx, job.company_id, page.agent_counts)
         tx.update(
             ClientErasureModel(job.company_id, job.erasure_key),
             actions=actions,
@@ -695,11 +699,18 @@ def client_of(company_id: str, client_id: str) -> ClientModel | None:
 
 
 def client_page(job: domain.ClientErasure) -> Page:
-    """The client's item itself (the last thing erased)."""
+    """The client's item itself (the last thing erased), its preferred agent's count going down
+    with it: on condition that the client still has the agent and count mark read (a page run
+    again finds no client and counts nothing)."""
     page = Page()
-    if client_of(job.company_id, str(job.client_id)) is not None:
+    item = client_of(job.company_id, str(job.client_id))
+    if item is not None:
         page.listed = 1
-        page.unconditional.append(ClientModel(job.company_id, str(job.client_id)))
+        held = _as_read(ClientModel.preferred_agent, item.preferred_agent) & _as_read(
+            ClientModel.agent_counted, item.agent_counted
+        )
+        page.guarded.append((ClientModel(job.company_id, str(job.client_id)), held))
+        page.agent_counts = agents.moves([(agents.counted_under(item), None)])
         page.count("other_items")
     return page
 

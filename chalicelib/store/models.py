@@ -496,6 +496,10 @@ class ClientModel(BoundModel):
     # written (store.clients._index_after): the ``p:<E.164>`` and ``e:<address>`` items to delete,
     # and every item of the client to write again if that stopped midway. None: all in step.
     index_pending = ListAttribute(of=UnicodeAttribute, null=True)
+    # True once the client is counted under its preferred agent (PreferredAgentModel.clients):
+    # every write that changes the agent moves the count in the same transaction and sets it;
+    # absent on clients written before the counts, until ``ops staff count-agents`` counts them.
+    agent_counted = BooleanAttribute(null=True)
 
 
 class MessageTemplateModel(BoundModel):
@@ -1288,6 +1292,20 @@ class ClientNoteModel(BoundModel):
     by_client = NotesByClientIndex()
 
 
+class PreferredAgentModel(BoundModel):
+    """How many of a company's clients have each preferred agent (N4's ``GET /preferred-agents``),
+    kept by every write of a client in its own transaction (``store.preferred_agents``). The item
+    ``#counted`` says every client of the company is counted (a new company's from its creation,
+    an older one's from ``ops staff count-agents``)."""
+
+    class Meta(_Meta):
+        table_name = "preferred-agents"
+
+    company_id = UnicodeAttribute(hash_key=True)
+    agent = UnicodeAttribute(range_key=True)
+    clients = NumberAttribute(default=0)
+
+
 class AgentChangeModel(BoundModel):
     """A previewed (then applied) reassignment of preferred agents (N4): the token is its id."""
 
@@ -1704,6 +1722,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     StaffUnitModel,
     ClientNoteModel,
     AgentChangeModel,
+    PreferredAgentModel,
     MailboxModel,
     ReceivableModel,
     ReminderSentModel,

@@ -6,8 +6,8 @@ Access patterns: docs/decisions/0007-notes-and-staff.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store import communications
+from chalicelib.store import preferred_agents as agents
+from chalicelib.store.clients import TRANSACTION_ACTIONS, _as_read
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import AgentChangeModel, ClientModel, StaffUnitModel, StaffUserModel
 from chalicelib.store.tables import fresh_version, transact_all_or_drop, written
@@ -286,6 +288,37 @@ def _mark_done(item: AgentChangeModel) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Moving:
+    """A client a page of an agent change moves: its item as it will be written, its register
+    record, and what the move is conditioned on (the agent, time and count mark it was read with)."""
+
+    item: ClientModel
+    record: domain.Communication
+    old_agent: str
+    stamp: datetime
+    counted_under: str | None
+    counted: bool | None
+
+
+def _transactions_of(entries: list[Moving]) -> Iterator[list[Moving]]:
+    """The clients in transactions of at most :data:`_TX_CLIENTS`, each also holding one count
+    update per agent its clients leave or join, within DynamoDB's 100 actions."""
+    chunk: list[Moving] = []
+    named: set[str] = set()
+    for entry in entries:
+        its = {a for a in (entry.counted_under, entry.item.preferred_agent) if a}
+        if chunk and (
+            len(chunk) == _TX_CLIENTS or 3 * (len(chunk) + 1) + len(named | its) > TRANSACTION_ACTIONS
+        ):
+            yield chunk
+            chunk, named = [], set()
+        chunk.append(entry)
+        named |= its
+    if chunk:
+        yield chunk
+
+
 def move_clients(
     company_id: str,
     client_ids: Iterable[str],
@@ -301,30 +334,39 @@ def move_clients(
     the agent."""
     ids = list(dict.fromkeys(client_ids))
     items = {i.client_id: i for i in ClientModel.batch_get([(company_id, c) for c in ids])}
-    entries: list[tuple[ClientModel, domain.Communication, str, datetime]] = []
+    entries: list[Moving] = []
     for client_id in ids:
         item = items.get(client_id)
         if item is None or item.preferred_agent not in moves:
             continue
-        old_agent, stamp = str(item.preferred_agent), item.updated_at
+        old_agent, stamp, counted = str(item.preferred_agent), item.updated_at, item.agent_counted
         new_agent = moves[old_agent]
         comm = replace(record(client_id, old_agent, new_agent), idempotency_key=key_prefix + client_id)
-        entries.append((item, comm, old_agent, stamp))
+        entries.append(Moving(item, comm, old_agent, stamp, agents.counted_under(item), counted))
         item.preferred_agent = new_agent
         item.updated_at = now
         item.version = fresh_version()  # a client's card opened before shows the old agent
+        item.agent_counted = True
 
-    def add(tx: TransactWrite, entry: tuple[ClientModel, domain.Communication, str, datetime]) -> None:
-        item, comm, old_agent, stamp = entry
+    def add(tx: TransactWrite, entry: Moving) -> None:
         tx.save(
-            item, condition=(ClientModel.preferred_agent == old_agent) & (ClientModel.updated_at == stamp)
+            entry.item,
+            condition=(ClientModel.preferred_agent == entry.old_agent)
+            & (ClientModel.updated_at == entry.stamp)
+            & _as_read(ClientModel.agent_counted, entry.counted),
         )
-        communications.add_to_transaction(tx, comm)
+        communications.add_to_transaction(tx, entry.record)
 
-    written_now: list[Any] = []
-    for start in range(0, len(entries), _TX_CLIENTS):
-        written_now += transact_all_or_drop(entries[start : start + _TX_CLIENTS], add, 3)
-    done = {e[0].client_id for e in written_now}
+    def counts(tx: TransactWrite, written: list[Moving]) -> None:
+        """The agents' counts, moved with exactly the clients this transaction moves."""
+        agents.move_counts(
+            tx, company_id, agents.moves((e.counted_under, e.item.preferred_agent) for e in written)
+        )
+
+    written_now: list[Moving] = []
+    for chunk in _transactions_of(entries):
+        written_now += transact_all_or_drop(chunk, add, 3, extra=counts)
+    done = {e.item.client_id for e in written_now}
     # Clients not moved now: moved by an earlier run of this change (its key exists), or stale.
     before = sum(
         1

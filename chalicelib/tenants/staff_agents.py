@@ -45,9 +45,29 @@ class AgentCount:
 
 
 def preferred_agents(caller: Principal) -> list[AgentCount]:
-    """The preferred agents assigned to the company's clients, with how many clients each has."""
-    found = store.clients_by_preferred_agent(caller.company_id)
-    return [AgentCount(agent, len(ids)) for agent, ids in sorted(found.items())]
+    """The preferred agents assigned to the company's clients, with how many clients each has:
+    their counts, one Query whatever the number of clients (``store.preferred_agents``). A company
+    whose clients are not all counted yet (``ops clients count-agents`` not run since the upgrade)
+    has them counted from every client, as before, and it is logged."""
+    from chalicelib.store.preferred_agents import agent_counts
+
+    counts = agent_counts(caller.company_id)
+    if counts is None:
+        logger().warning(
+            "preferred agents counted from every client: run ops clients count-agents",
+            extra={"company_id": caller.company_id},
+        )
+        found = store.clients_by_preferred_agent(caller.company_id)
+        counts = {agent: len(ids) for agent, ids in found.items()}
+    return [AgentCount(agent, n) for agent, n in sorted(counts.items())]
+
+
+def count_clients(company_id: str) -> int:
+    """``ops clients count-agents``: count the company's clients stored before the preferred
+    agents' counts, then answer ``GET /preferred-agents`` from the counts. Safe to run again."""
+    from chalicelib.store.preferred_agents import count_clients as count
+
+    return count(company_id)
 
 
 def new_agents(caller: Principal) -> list[StaffUser]:

@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
+from tests.steps.aws import dynamodb_requests
 from tests.steps.clients import put_client
 from tests.steps.notes import (
     agents,
@@ -322,6 +323,7 @@ def test_a_thousand_clients_move_through_the_job(api: Client, tenant: Tenant) ->
     again = body(api.http.get(f"/preferred-agents/changes/{change['token']}", headers=boss))
     assert (again["moved"], again["skipped"]) == (1000, 0)
     assert agent_records(api, tenant, ids[0]) == [JUAN_TO_SOFIA]
+    assert counted_agents(api, boss) == {"sofia": 1000}
 
 
 def change_of(api: Client, headers: dict[str, str], token: str) -> tuple[str, int, int]:
@@ -526,3 +528,127 @@ def watched_agent_changes(tenant: Tenant) -> list[str]:
         json.loads(i["work"]["S"])["change_id"]
         for i in raw_items(OutboxModel.Meta.table_name, tenant.company_id, "agentchange#")
     ]
+
+
+# --- the counts: GET /preferred-agents without reading the clients -------------------------------
+
+
+def counted_agents(api: Client, headers: dict[str, str]) -> dict[str, int]:
+    """:func:`agents`, asserting the listing read none of the company's clients."""
+    from chalicelib.store.models import ClientModel
+
+    with dynamodb_requests(ClientModel) as clients_read:
+        found = agents(api, headers)
+    assert clients_read == [], "GET /preferred-agents read the clients"
+    return found
+
+
+def listing_requests(api: Client, headers: dict[str, str]) -> tuple[int, list[str]]:
+    """How many DynamoDB requests one GET /preferred-agents makes (the caller's own directory entry,
+    read on a request or kept for 10 s, read beforehand so each count is alike), and its agents."""
+    assert api.http.get("/preferred-agents", headers=headers).status_code == 200
+    with dynamodb_requests() as made:
+        response = api.http.get("/preferred-agents", headers=headers)
+    assert response.status_code == 200, response.body
+    return len(made), [a["agent"] for a in body(response)["items"]]
+
+
+def test_the_listing_costs_the_same_at_300_clients_as_at_3(api: Client, tenant: Tenant) -> None:
+    # Given three clients of Juan, and a level-4 user with the permission
+    many_clients(tenant.company_id, 3, "juan")
+    boss = manager(api, tenant, 4)
+    few, shown = listing_requests(api, boss)
+    # When the company has 300 more (of Juan and María)
+    many_clients(tenant.company_id, 200, "juan", prefix="MORE")
+    many_clients(tenant.company_id, 100, "maria", prefix="MAR")
+    # Then the listing makes as many requests as before, none of them to the clients' table, and
+    # counts each client (a level-4 user sees the agents by handle, as before)
+    many, shown_now = listing_requests(api, boss)
+    assert many == few
+    assert sorted(counted_agents(api, boss).values()) == [100, 203]
+    assert shown[0] in shown_now and "juan" not in shown_now and "maria" not in shown_now
+    # And the callers without the permission are refused as before: an administrator, a level-4
+    # user, an API key
+    without = staff_headers(tenant, "vendedor", 4, branch="north", department="sales")
+    for headers in (tenant.admin_headers(), without, tenant.key_headers()):
+        assert api.http.get("/preferred-agents", headers=headers).status_code == 403
+
+
+def test_the_counts_follow_every_save_move_and_erasure(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import erasures
+    from tests.steps.erasure import erase, erasure_in_the_request
+
+    erasure_in_the_request(monkeypatch)
+    # Given clients of three agents and a manager
+    clients_of(api, tenant)
+    named_user(tenant.company_id, "sofia", "Sofía Gómez")
+    boss = manager(api, tenant)
+    assert counted_agents(api, boss) == {"juan": 5, "maria": 2, "pedro": 1}
+    # When the back office moves a client of Juan to María, saves another unchanged, takes
+    # María's agent off one of hers and adds a client of Pedro
+    put_client(api, tenant, "J0", preferred_agent="maria")
+    put_client(api, tenant, "J1", preferred_agent="juan", name="Otro nombre")
+    put_client(api, tenant, "M1")
+    put_client(api, tenant, "P1", preferred_agent="pedro")
+    # Then each count moved with its client
+    assert counted_agents(api, boss) == {"juan": 4, "maria": 2, "pedro": 2}
+
+    # When P0's erasure stops just before it deletes the client, and two runs of it then each read
+    # its last page (the client, counted under Pedro) and commit it
+    def stopped(job: Any) -> Any:
+        raise RuntimeError("the erasure's run stopped here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(erasures, "client_page", stopped)
+        assert erase(api, tenant.admin_headers(), "P0").status_code in (200, 202)
+    assert counted_agents(api, boss) == {"juan": 4, "maria": 2, "pedro": 2}  # still there
+    job = erasures.get_erasure(tenant.company_id, erasures.erasure_key(tenant.company_id, "P0"))
+    assert job is not None
+    first, second = erasures.client_page(job), erasures.client_page(job)
+    now = datetime.now().astimezone()
+    # Then the client goes once and Pedro counts it off once
+    assert erasures.commit(job, first, now, done=True)
+    assert not erasures.commit(job, second, now, done=True)
+    assert counted_agents(api, boss) == {"juan": 4, "maria": 2, "pedro": 1}
+    # When Juan's clients go to Sofía, and the change's page is delivered again
+    change = preview_change(api, boss, {"juan": "sofia"})
+    assert apply(api, boss, change["token"]).status_code == 202
+    from chalicelib.tenants.staff_agents import move_page
+
+    assert move_page(tenant.company_id, change["token"], 0, ["J1", "J2", "J3", "J4"])["moved"] == 4
+    # Then Sofía has them, counted once
+    assert counted_agents(api, boss) == {"sofia": 4, "maria": 2, "pedro": 1}
+
+
+def test_a_company_from_before_the_counts_is_counted_once_by_the_backfill(
+    api: Client, tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.store.models import PreferredAgentModel
+    from chalicelib.store.preferred_agents import COUNTED
+    from infrastructure import ops
+
+    # Given a company whose clients were stored before the counts (120 of Juan, 30 of María)
+    PreferredAgentModel(tenant.company_id, COUNTED).delete()
+    many_clients(tenant.company_id, 120, "juan", counted=False)
+    many_clients(tenant.company_id, 30, "maria", prefix="MAR", counted=False)
+    boss = manager(api, tenant)
+    # Then until the backfill runs the listing counts every client, as it did
+    assert agents(api, boss) == {"juan": 120, "maria": 30}
+    # When the back office moves one of Juan's old clients to Pedro before the backfill
+    put_client(api, tenant, "BULK-00000", preferred_agent="pedro")
+    # And the operator runs the backfill, then again
+    capsys.readouterr()
+    argv = ["--target", "env", "--json", "clients", "count-agents", tenant.company_id]
+    assert ops.main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert ops.main(argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    # Then it counted the 149 clients not counted yet, and nothing the second time
+    assert first["items"] == [{"company_id": tenant.company_id, "clients": 149}]
+    assert second["items"] == [{"company_id": tenant.company_id, "clients": 0}]
+    # And the listing answers from the counts, which saves keep
+    assert counted_agents(api, boss) == {"juan": 119, "maria": 30, "pedro": 1}
+    put_client(api, tenant, "MAR-00000", preferred_agent="juan")
+    assert counted_agents(api, boss) == {"juan": 120, "maria": 29, "pedro": 1}

@@ -89,12 +89,15 @@ def export_lines(api: Client, headers: dict[str, str], query: str = "") -> list[
     return [tuple(row) for row in sheet.iter_rows(values_only=True)]
 
 
-def many_clients(company_id: str, count: int, agent: str, prefix: str = "BULK") -> list[str]:
+def many_clients(
+    company_id: str, count: int, agent: str, prefix: str = "BULK", *, counted: bool = True
+) -> list[str]:
     """``count`` clients of ``agent``, written as the store keeps them (in batches: the back
-    office's one-by-one pushes would take minutes)."""
+    office's one-by-one pushes would take minutes), counted under the agent as a save counts
+    them; not ``counted``: as written before the counts (an older release's clients)."""
     from datetime import datetime, timezone
 
-    from chalicelib.store.models import ClientModel
+    from chalicelib.store.models import ClientModel, PreferredAgentModel
 
     ids = [f"{prefix}-{n:05d}" for n in range(count)]
     now = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -111,8 +114,11 @@ def many_clients(company_id: str, count: int, agent: str, prefix: str = "BULK") 
                     message_switches={},
                     preferred_agent=agent,
                     updated_at=now,
+                    agent_counted=True if counted else None,
                 )
             )
+    if counted:
+        PreferredAgentModel(company_id, agent).update(actions=[PreferredAgentModel.clients.add(count)])
     return ids
 
 
