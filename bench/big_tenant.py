@@ -173,16 +173,33 @@ def _batched(write: Any, count: int, chunk: int = 2_000) -> None:
     parallel(lambda start: write(start, min(start + chunk, count)), range(0, count, chunk), threads=4)
 
 
+AGENTS = 20  # the preferred agents of the big company's clients
+
+
 def load_clients(company_id: str, count: int) -> Any:
     """``count`` clients (CLI-00000 ...; CLI-BIG among them) with their search items, as a save
-    writes them (BatchWriteItem); the item in the middle of the listing."""
+    writes them (BatchWriteItem), each with one of :data:`AGENTS` preferred agents, as a release
+    from before the agents' counts wrote them (not counted: the company is as it was before ``ops
+    clients count-agents``); the item in the middle of the listing."""
     from chalicelib.core.domain import Client
     from chalicelib.store.clients import _search_items
-    from chalicelib.store.models import ClientModel, ClientSearchModel
+    from chalicelib.store.models import ClientModel, ClientSearchModel, PreferredAgentModel
+    from chalicelib.store.preferred_agents import COUNTED
+
+    PreferredAgentModel(company_id, COUNTED).delete()
 
     def client(code: str, n: int) -> Client:
         return Client(
-            company_id, code, _client_name(n), (f"{code.lower()}@example.com",), (), (), {}, None, None, START
+            company_id,
+            code,
+            _client_name(n),
+            (f"{code.lower()}@example.com",),
+            (),
+            (),
+            {},
+            f"agente{n % AGENTS:02d}",
+            None,
+            START,
         )
 
     def write(first: int, last: int) -> None:
@@ -198,6 +215,7 @@ def load_clients(company_id: str, count: int) -> Any:
                         phones=[],
                         contacts=[],
                         message_switches={},
+                        preferred_agent=one.preferred_agent,
                         updated_at=START,
                         version=1,
                     )
@@ -527,12 +545,24 @@ def other_listings(args: argparse.Namespace) -> dict[str, Any]:
                     row = {"what": what, "page": page, **measured(api, url, headers)}
                     print(row, flush=True)
                     rows.append(row)
+            counted: list[dict[str, Any]] = []
+            if any(listing[0] == "preferred agents" for listing in listings):
+                # session 39: the clients counted under their agents once, then the same listing
+                from chalicelib.tenants.staff_agents import count_clients
+
+                counted.append(backfill("ops clients count-agents", lambda: count_clients(company_id)))
+                print(counted[-1], flush=True)
+                row = {"what": "preferred agents, counted", "page": "first page"}
+                row |= measured(api, "/preferred-agents", admin)
+                print(row, flush=True)
+                rows.append(row)
         erasure: dict[str, Any] = {}
         backfills: list[dict[str, Any]] = []
         if not args.only:
             erasure = erase(company_id, f"admin@{company_id}")
             print(erasure, flush=True)
             backfills = [
+                *counted,
                 backfill("ops clients index-search", lambda: index_search(company_id)),
                 backfill("ops company index-listing", index_listing),
             ]

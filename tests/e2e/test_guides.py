@@ -103,9 +103,10 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
         6: ["azteca: +525512345678", "+525512345678    azteca", "claimed by: azteca; receiving: none"],
         7: ["(no number is held by two companies)", "madrid: (no numbers)"],
         8: ["azteca", "clients indexed for search"],
-        9: ["0 sending domains indexed for the hourly check"],
-        10: ["0 companies added to the listing"],
-        11: [
+        9: ["azteca", "0 clients counted under their preferred agent"],
+        10: ["0 sending domains indexed for the hourly check"],
+        11: ["0 companies added to the listing"],
+        12: [
             "saliente is suspended since",
             "410",
             "README.txt",
@@ -113,7 +114,7 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
             "saliente deleted; items and files deleted:",
             "status-catalog",
         ],
-        12: [
+        13: [
             "pregon-outbox-dead                    0 messages  redrive: back to pregon-outbox",
             "pregon-local-async-failures           0 messages  redrive: invoked again",
         ],
