@@ -168,11 +168,11 @@ def _save_once(
         else (ClientModel.updated_at == stored_item.updated_at)
         # the version as read, which an If-Match was checked against above: the check and the write
         # are one (another write gave the client a new one)
-        & _as_read(ClientModel.version, stored_item.version)
-        & _as_read(ClientModel.manual_sends_off_at, stored_item.manual_sends_off_at)
-        & _as_read(ClientModel.manual_sends_off_told, stored_item.manual_sends_off_told)
+        & as_read(ClientModel.version, stored_item.version)
+        & as_read(ClientModel.manual_sends_off_at, stored_item.manual_sends_off_at)
+        & as_read(ClientModel.manual_sends_off_told, stored_item.manual_sends_off_told)
         # the agent's count moves from the one the client was counted under, as read
-        & _as_read(ClientModel.agent_counted, stored_item.agent_counted)
+        & as_read(ClientModel.agent_counted, stored_item.agent_counted)
     )
     counts = agents.moves([(agents.counted_under(stored_item), client.preferred_agent)])
     before = _search_items(stored) if stored is not None else {}
@@ -324,7 +324,7 @@ def pending_index_items(company_id: str, client_id: str) -> list[Any]:
     ]
 
 
-def _as_read(attribute: Any, value: Any) -> Any:
+def as_read(attribute: Any, value: Any) -> Any:
     """A condition that ``attribute`` still holds ``value`` (absent when None)."""
     return attribute.does_not_exist() if value is None else attribute == value
 
@@ -469,7 +469,7 @@ def _each_client_unless_erased(
             ) -> None:
                 _not_erasing(tx, company_id, client.client_id)
                 # its agent's count as read too: a count of the client meanwhile is not put back
-                unchanged = (ClientModel.updated_at == stored.updated_at) & _as_read(
+                unchanged = (ClientModel.updated_at == stored.updated_at) & as_read(
                     ClientModel.agent_counted, stored.agent_counted
                 )
                 build(tx, client, stored, unchanged)

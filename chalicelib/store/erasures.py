@@ -25,7 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store import preferred_agents as agents
-from chalicelib.store.clients import _as_read, pending_index_items, search_keys
+from chalicelib.store.clients import as_read, pending_index_items, search_keys
 from chalicelib.store.communications import about_key
 from chalicelib.store.fields import record_from
 from chalicelib.store.history_exports import access_report_keys
@@ -706,7 +706,7 @@ def client_page(job: domain.ClientErasure) -> Page:
     item = client_of(job.company_id, str(job.client_id))
     if item is not None:
         page.listed = 1
-        held = _as_read(ClientModel.preferred_agent, item.preferred_agent) & _as_read(
+        held = as_read(ClientModel.preferred_agent, item.preferred_agent) & as_read(
             ClientModel.agent_counted, item.agent_counted
         )
         page.guarded.append((ClientModel(job.company_id, str(job.client_id)), held))

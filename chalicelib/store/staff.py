@@ -17,7 +17,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core import domain
 from chalicelib.store import communications
 from chalicelib.store import preferred_agents as agents
-from chalicelib.store.clients import TRANSACTION_ACTIONS, _as_read
+from chalicelib.store.clients import TRANSACTION_ACTIONS, as_read
 from chalicelib.store.fields import item_from, record_from
 from chalicelib.store.models import AgentChangeModel, ClientModel, StaffUnitModel, StaffUserModel
 from chalicelib.store.tables import fresh_version, transact_all_or_drop, written
@@ -353,7 +353,7 @@ def move_clients(
             entry.item,
             condition=(ClientModel.preferred_agent == entry.old_agent)
             & (ClientModel.updated_at == entry.stamp)
-            & _as_read(ClientModel.agent_counted, entry.counted),
+            & as_read(ClientModel.agent_counted, entry.counted),
         )
         communications.add_to_transaction(tx, entry.record)
 
