@@ -498,7 +498,7 @@ class ClientModel(BoundModel):
     index_pending = ListAttribute(of=UnicodeAttribute, null=True)
     # True once the client is counted under its preferred agent (PreferredAgentModel.clients):
     # every write that changes the agent moves the count in the same transaction and sets it;
-    # absent on clients written before the counts, until ``ops staff count-agents`` counts them.
+    # absent on clients written before the counts, until ``ops clients count-agents`` counts them.
     agent_counted = BooleanAttribute(null=True)
 
 
@@ -1296,7 +1296,7 @@ class PreferredAgentModel(BoundModel):
     """How many of a company's clients have each preferred agent (N4's ``GET /preferred-agents``),
     kept by every write of a client in its own transaction (``store.preferred_agents``). The item
     ``#counted`` says every client of the company is counted (a new company's from its creation,
-    an older one's from ``ops staff count-agents``)."""
+    an older one's from ``ops clients count-agents``)."""
 
     class Meta(_Meta):
         table_name = "preferred-agents"
