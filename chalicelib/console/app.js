@@ -404,6 +404,18 @@ function describedBy(node) {
   return (node.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
 }
 
+// A hint beside a control (an input, a select, a textarea; for a group, its fieldset), which the
+// control names first in its `aria-describedby` so a screen reader says it after the label (WCAG
+// 1.3.1, 3.3.2); what already described the control stays, and showErrors adds a field's error
+// after it. Its id is the control's own with `-hint` (unique as the control's id is); a control
+// without an id gets a numbered one, so a form drawn twice never repeats an id (docs/decisions/0034).
+let unnamedHints = 0;
+export function hintFor(control, attrs = {}, ...children) {
+  const id = control.id ? `${control.id}-hint` : `hint-${++unnamedHints}`;
+  control.setAttribute("aria-describedby", [id, ...describedBy(control).filter((each) => each !== id)].join(" "));
+  return h("small", { ...attrs, id }, ...children);
+}
+
 // The company's settings (Z1: its time zone and locale), read once per sign-in: every time a
 // person reads is shown in them, whatever zone the browser is in.
 let company = null;

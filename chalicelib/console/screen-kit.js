@@ -1,7 +1,7 @@
 // Small pieces the work screens share (B's screens: sends, history, clients, inbound, notes,
 // reminders, documents). Not a screen itself: it registers nothing. Everything a tenant or a client
 // typed goes into the page through h() as text, never as markup.
-import { api, clearErrors, download, errorText, fill, h, segment, showErrors, toast } from "./app.js";
+import { api, clearErrors, download, errorText, fill, h, hintFor, segment, showErrors, toast } from "./app.js";
 
 export const ALL_LEVELS = [1, 2, 3, 4];
 
@@ -90,9 +90,10 @@ export function label(code) {
   return code == null ? "" : LABELS[code] || String(code);
 }
 
-// A labelled form field; `input` is the control (input, select, textarea).
+// A labelled form field; `input` is the control (input, select, textarea); its hint, if any, is
+// named by the control (hintFor) so a screen reader says it too.
 export function field(label, input, hint) {
-  return h("label", { class: "b-field" }, h("span", {}, label), input, hint ? h("small", {}, hint) : null);
+  return h("label", { class: "b-field" }, h("span", {}, label), input, hint ? hintFor(input, {}, hint) : null);
 }
 
 export function input(name, attrs = {}) {

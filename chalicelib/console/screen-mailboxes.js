@@ -4,7 +4,7 @@
 // secret or a Google Workspace mailbox's service account key file is set by its own write-only
 // call: the screen shows only whether one is set (and, for Google, the service account's address). The
 // connection test shows the server's own answer; "sync now" queues a sync the monitor then shows.
-import { api, clearErrors, fill, h, register, segment, showErrors, when } from "./app.js";
+import { api, clearErrors, fill, h, hintFor, register, segment, showErrors, when } from "./app.js";
 
 const AUTHS = [
   ["password", "Usuario y contraseña (IMAP)"],
@@ -36,7 +36,7 @@ function field(id, label, control, hint) {
     { class: "field" },
     h("label", { for: id }, label),
     control,
-    hint ? h("small", { class: "hint" }, hint) : null,
+    hint ? hintFor(control, { class: "hint" }, hint) : null,
   );
 }
 

@@ -67,7 +67,9 @@ function senderChoice(settings) {
       : "El operador de Pregón no asignó remitentes a la empresa: los SMS salen con el remitente por defecto. Pídale uno.",
     stale ? ` «${settings.sender_id}» no está asignado: los SMS salen sin él.` : "",
   );
-  return h("div", {}, choice("sms", "sender_id", "Remitente (SNS)", options, settings.sender_id || ""), hint);
+  const field = choice("sms", "sender_id", "Remitente (SNS)", options, settings.sender_id || "");
+  field.querySelector("select").setAttribute("aria-describedby", hint.id); // a screen reader says it too
+  return h("div", {}, field, hint);
 }
 
 function checkbox(prefix, name, label, checked) {

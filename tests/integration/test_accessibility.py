@@ -3,8 +3,9 @@ Chromium: the public pages (tracking page, alert form, confirmation and unsubscr
 links, the manual unsubscribe) in Spanish and English, plain and in a company's own colours; and
 each screen of the staff console, for an administrator and a level-4 user, with a form's errors
 shown too (test_small_screens.py runs axe on them on a 360-px phone). A serious or critical
-violation fails the test, which lists each one by rule id and element. One browser session serves
-every page (docs/web.md, Accessibility)."""
+violation fails the test, which lists each one by rule id and element; so does a console field's
+hint its control does not name in its ``aria-describedby`` (``hint-not-named``). One browser
+session serves every page (docs/web.md, Accessibility)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.steps.accessibility import (
     axe_violations,
     described,
     public_pages,
+    unnamed_hints,
     with_axe,
 )
 from tests.steps.branding import set_branding
@@ -44,7 +46,7 @@ class Findings:
         self.pages: dict[str, list[dict[str, Any]]] = {}
 
     def check(self, name: str, within: str | None = None) -> None:
-        self.pages[name] = axe_violations(self.driver, within=within)
+        self.pages[name] = axe_violations(self.driver, within=within) + unnamed_hints(self.driver, within)
 
     def summary(self) -> str:
         failing = {name: found for name, found in self.pages.items() if found}

@@ -225,6 +225,9 @@ def test_an_administrator_chooses_the_sms_sender_among_those_the_operator_assign
     # Then the refusal shows next to the sender, in Spanish, saying the operator assigns them
     error = field_error(browser, "sms-settings-form")
     assert error.get_attribute("id") == "sms-sender_id-error"
+    # (the sender is described by its hint, then the error: a screen reader says both)
+    described = browser.find_element(By.ID, "sms-sender_id").get_attribute("aria-describedby")
+    assert described == "sms-sender-hint sms-sender_id-error"
     assert (
         error.text
         == "CSur-Avisos no es un remitente de SMS de esta empresa: los asigna el operador de Pregón"

@@ -28,6 +28,7 @@ from tests.steps.console import (
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
+PHONES_HINT = "uno por línea, como se escriben (0351 15 123-4567)"  # the phones' hint, in the form
 
 
 def names_listed(driver: Any) -> list[str]:
@@ -40,6 +41,18 @@ def names_listed(driver: Any) -> list[str]:
 
 def search_status(driver: Any) -> str:
     return str(driver.find_element(By.ID, "b-client-search-status").text)
+
+
+def described_by(driver: Any, control_id: str) -> list[str]:
+    """The texts a screen reader says after a control's label: those its ``aria-describedby`` names,
+    in order (an id naming nothing reads as nothing, and shows here as None)."""
+    return list(
+        driver.execute_script(
+            "return (document.getElementById(arguments[0]).getAttribute('aria-describedby') || '')"
+            ".split(/\\s+/).filter(Boolean).map((id) => document.getElementById(id)?.textContent ?? null)",
+            control_id,
+        )
+    )
 
 
 def test_a_clerk_finds_a_client_by_what_they_remember_as_they_type(
@@ -216,6 +229,8 @@ def test_a_clerk_adds_a_client_and_a_code_in_use_is_refused_beside_it_replacing_
     error = wait_until(browser, lambda d: d.find_elements(By.ID, "b-new-client-phones-error"))
     assert error[0].text.startswith("línea 2: ")
     assert api.http.get("/clients/FG-002", headers=tenant.key_headers()).status_code == 404
+    # And the phones are described by their hint, then the error: a screen reader says both
+    assert described_by(browser, "b-new-client-phones") == [PHONES_HINT, error[0].text]
     # When the clerk fixes the phone but types the code of the client that exists
     phones = browser.find_element(By.ID, "b-new-client-phones")
     phones.clear()
@@ -227,6 +242,10 @@ def test_a_clerk_adds_a_client_and_a_code_in_use_is_refused_beside_it_replacing_
     # Then it is refused beside the code, in Spanish, and that client is not replaced
     error = wait_until(browser, lambda d: d.find_elements(By.ID, "b-new-client-id-error"))
     assert error[0].text.startswith("ya hay un cliente 'FG-001'")
+    # (the code is described by its hint and this error; the fixed phones by their hint alone again)
+    code_hint = "letras, dígitos, «_», «.» o «-»; el mismo que en el sistema de la empresa"
+    assert described_by(browser, "b-new-client-id") == [code_hint, error[0].text]
+    assert described_by(browser, "b-new-client-phones") == [PHONES_HINT]
     assert not browser.find_elements(By.CSS_SELECTOR, "#b-new-client .edited-meanwhile")
     assert body(api.http.get("/clients/FG-001", headers=tenant.key_headers())) == before
     # When the clerk gives it a code of its own

@@ -67,6 +67,33 @@ def axe_violations(
     return [v for v in found if v["impact"] in impacts]
 
 
+_UNNAMED_HINTS = """
+const root = arguments[0] ? document.querySelector(arguments[0]) : document;
+const unnamed = [];
+for (const hint of root.querySelectorAll("small")) {
+  const box = hint.closest("label, .field, .b-field");
+  const controls = box ? [...box.querySelectorAll("input, select, textarea")] : [];
+  const named = box && box.htmlFor && document.getElementById(box.htmlFor);
+  if (named) controls.push(named);
+  if (!controls.length) continue;
+  const names = (c) => (c.getAttribute("aria-describedby") || "").split(/\\s+/);
+  const said = hint.id && controls.some((c) => names(c).includes(hint.id));
+  if (!said) unnamed.push(hint.outerHTML.slice(0, 160));
+}
+return unnamed;
+"""
+
+
+def unnamed_hints(driver: Any, within: str | None = None) -> list[dict[str, Any]]:
+    """Each hint (a ``<small>`` in a field beside its control) that its control does not name in
+    its ``aria-describedby``, so a screen reader never says it (WCAG 1.3.1, 3.3.2): as axe-core's
+    violations are listed, under the made-up rule ``hint-not-named``."""
+    found = driver.execute_script(_UNNAMED_HINTS, within)
+    rule = {"id": "hint-not-named", "impact": "serious"}
+    meaning = "a field's hint is named by its control's aria-describedby"
+    return [{**rule, "help": meaning, "nodes": [{"target": html}]} for html in found]
+
+
 def described(violations: list[dict[str, Any]]) -> str:
     """One line per element: the rule's id, its impact, the element (a CSS selector) and the rule."""
     return "\n".join(
