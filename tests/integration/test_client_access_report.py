@@ -17,6 +17,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
+from tests.steps.aws import stored_items_naming
 from tests.steps.clients import put_client
 from tests.steps.erasure import (
     ANA,
@@ -185,19 +186,11 @@ def a_file_on_her_portal(api: Client, tenant: Tenant) -> None:
 
 def _stored_keys(company_id: str) -> set[tuple[str, str]]:
     """Every item's table and key naming the company (a Scan: the test looks at all the storage)."""
-    from chalicelib.core.aws import client
-    from chalicelib.store.models import ALL_MODELS
-    from chalicelib.store.tables import bind
-
-    bind()
     found = set()
-    for model in ALL_MODELS:
-        names = [model._hash_keyname, model._range_keyname]
-        for page in client("dynamodb").get_paginator("scan").paginate(TableName=model.Meta.table_name):
-            for item in page["Items"]:
-                if company_id in json.dumps(item, default=str):
-                    key = [next(iter(item[n].values())) for n in names if n]
-                    found.add((model.__name__, json.dumps([str(k) for k in key])))
+    for model, item in stored_items_naming(company_id):
+        if company_id in json.dumps(item, default=str):
+            key = [next(iter(item[n].values())) for n in (model._hash_keyname, model._range_keyname) if n]
+            found.add((model.__name__, json.dumps([str(k) for k in key])))
     return found
 
 

@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
+from tests.steps.aws import stored_items_naming
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, file_exists, post_document
 from tests.steps.erasure import (
@@ -76,21 +77,15 @@ def items_naming(company_id: str, *needles: str, but: tuple[str, ...] = ()) -> l
     """Every item of every table (a Scan: the test looks at all the storage) that belongs to
     ``company_id`` and names one of ``needles``, as ``table: item``; the tables ``but`` names
     (base names) are not looked at."""
-    from chalicelib.core.aws import client
-    from chalicelib.store.models import ALL_MODELS
-    from chalicelib.store.tables import base_table_names, bind
+    from chalicelib.store.tables import base_table_names
 
-    bind()
     found = []
-    for model in ALL_MODELS:
+    for model, item in stored_items_naming(company_id):
         if base_table_names()[model] in but:
             continue
-        table = model.Meta.table_name
-        for page in client("dynamodb").get_paginator("scan").paginate(TableName=table):
-            for item in page["Items"]:
-                text = json.dumps(item, default=str)
-                if company_id in text and any(n in text for n in needles):
-                    found.append(f"{table}: {text[:200]}")
+        text = json.dumps(item, default=str)
+        if company_id in text and any(n in text for n in needles):
+            found.append(f"{model.Meta.table_name}: {text[:200]}")
     return found
 
 

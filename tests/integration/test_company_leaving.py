@@ -15,6 +15,7 @@ from chalice.test import Client
 from infrastructure import ops
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
+from tests.steps.aws import stored_items_naming
 from tests.steps.clients import put_client
 from tests.steps.domains import verified_sending_domain
 from tests.steps.erasure import ANA, ANAS, a_client_with_everything, erasure_in_the_request
@@ -43,23 +44,23 @@ def run_ops(*argv: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     return dict(json.loads(capsys.readouterr().out))
 
 
-def items_of(company_id: str) -> dict[str, int]:
-    """How many items of each table belong to the company (a Scan of every table: the test looks
+def items_of_each(*company_ids: str) -> list[dict[str, int]]:
+    """How many items of each table belong to each company (a Scan of every table: the test looks
     at all the storage; an item belongs to it when a key or ``company_id`` names it)."""
-    from chalicelib.core.aws import client
-    from chalicelib.store.models import ALL_MODELS
-    from chalicelib.store.tables import base_table_names, bind
+    from chalicelib.store.tables import base_table_names
 
-    bind()
-    counts: dict[str, int] = {}
-    for model in ALL_MODELS:
-        table = model.Meta.table_name
-        for page in client("dynamodb").get_paginator("scan").paginate(TableName=table):
-            for item in page["Items"]:
-                values = [str(v.get("S", "")) for v in item.values()]
-                if any(v == company_id or v.startswith(f"{company_id}#") for v in values):
-                    name = base_table_names()[model]
-                    counts[name] = counts.get(name, 0) + 1
+    counts: list[dict[str, int]] = [{} for _ in company_ids]
+    for model, item in stored_items_naming(*company_ids):
+        values = [str(v.get("S", "")) for v in item.values()]
+        for company_id, counted in zip(company_ids, counts, strict=True):
+            if any(v == company_id or v.startswith(f"{company_id}#") for v in values):
+                name = base_table_names()[model]
+                counted[name] = counted.get(name, 0) + 1
+    return counts
+
+
+def items_of(company_id: str) -> dict[str, int]:
+    [counts] = items_of_each(company_id)
     return counts
 
 
@@ -119,7 +120,6 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     leaving = a_company_with_everything(api, tenant, mailbox)
     put_client(api, other_tenant, ANA, emails=[ANAS])
     write_note(api, other_tenant.staff_headers(), ANA, "La nota de la otra empresa")
-    neighbour = items_of(other_tenant.company_id)
     # And an e-mail it received (its raw MIME kept in the inbound bucket), and a stranger's request
     # for alerts on its tracking site (counted against its limits)
     raw_mail = f"From: Ana <{ANAS}>\r\nSubject: Pedido\r\n\r\nQuiero el pedido 77.\r\n".encode()
@@ -140,7 +140,7 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
         endpoint = f"/webhooks/{body(added)['endpoint_id']}"
         assert api.http.post(f"{endpoint}/test", headers=tenant.admin_headers()).status_code == 200
     assert api.http.delete(endpoint, headers=tenant.admin_headers()).status_code == 204
-    before = items_of(tenant.company_id)
+    before, neighbour = items_of_each(tenant.company_id, other_tenant.company_id)
     assert "rate-limits" in before
     kinds = {"clients", "communications", "client-notes", "parcels", "subscriptions", "suppressions"}
     assert kinds <= set(before)
@@ -248,7 +248,8 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     deleted = run_ops(*delete, capsys=capsys)
     # Then it finishes: no item of the company is left in any table but its tombstone, its files
     # are gone, and the counts say what went
-    assert items_of(tenant.company_id) == {"companies": 1}
+    left, neighbours = items_of_each(tenant.company_id, other_tenant.company_id)
+    assert left == {"companies": 1}
     assert deleted["deleted_at"] is not None
     assert deleted["deleted"]["clients"] == before["clients"]
     assert deleted["deleted"]["communications"] >= before["communications"]
@@ -274,7 +275,7 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     assert not number_holders([leaving["number"]])
     assert create_company(tenant.company_id, "Otra con el mismo id") is False
     # And the neighbour's items are all there, its client and note as they were
-    assert items_of(other_tenant.company_id) == neighbour
+    assert neighbours == neighbour
     assert client_notes(api, other_tenant.staff_headers(), ANA) == ["La nota de la otra empresa"]
 
 

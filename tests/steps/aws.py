@@ -235,3 +235,55 @@ def scheduled_function_runs(api: Any, name: str) -> dict[str, Any]:
         resources=[f"arn:aws:events:rule/{name}"],
     )
     return dict(api.lambda_.invoke(name, event).payload)
+
+
+def stored_items_naming(*company_ids: str) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Every item of every table (a Scan of each: the test looks at all the storage) whose values
+    may name one of ``company_ids``, with its model, as DynamoDB holds it. The Scan's filter sends
+    back only the items with a string attribute that contains an id, a list or set with one as an
+    element, or (for the models with no ``company_id`` of their own) any list, set or map: the
+    other companies' items stay in DynamoDB Local, which reads them either way, and this process
+    parses none (one of a whole run's processes holds tens of thousands of items by the time the
+    erasure and leaving tests Scan). Binary attributes (compressed bodies, ciphertexts) never hold
+    an id in clear. The caller checks each item as it would have checked every item."""
+    from pynamodb.attributes import (
+        ListAttribute,
+        MapAttribute,
+        UnicodeAttribute,
+        UnicodeSetAttribute,
+        UTCDateTimeAttribute,
+    )
+
+    from chalicelib.core.aws import client
+    from chalicelib.store.models import ALL_MODELS
+    from chalicelib.store.tables import bind
+
+    bind()
+    values = {f":c{n}": {"S": company_id} for n, company_id in enumerate(company_ids)}
+    for model in ALL_MODELS:
+        attributes = model.get_attributes()
+        names: dict[str, str] = {}
+        tests: list[str] = []
+        for n, attribute in enumerate(attributes.values()):
+            name = f"#a{n}"
+            if isinstance(attribute, UnicodeAttribute | UTCDateTimeAttribute):
+                tests += [f"contains({name}, {value})" for value in values]
+            elif "company_id" not in attributes and isinstance(
+                attribute, ListAttribute | UnicodeSetAttribute | MapAttribute
+            ):
+                tests.append(f"attribute_exists({name})")
+            elif isinstance(attribute, ListAttribute | UnicodeSetAttribute):
+                tests += [f"contains({name}, {value})" for value in values]
+            else:  # numbers, booleans, binary: no id in clear
+                continue
+            names[name] = attribute.attr_name
+        scan = client("dynamodb").get_paginator("scan")
+        pages = scan.paginate(
+            TableName=model.Meta.table_name,
+            FilterExpression=" OR ".join(tests),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+        for page in pages:
+            for item in page["Items"]:
+                yield model, item
