@@ -77,12 +77,8 @@ def items_naming(company_id: str, *needles: str, but: tuple[str, ...] = ()) -> l
     """Every item of every table (a Scan: the test looks at all the storage) that belongs to
     ``company_id`` and names one of ``needles``, as ``table: item``; the tables ``but`` names
     (base names) are not looked at."""
-    from chalicelib.store.tables import base_table_names
-
     found = []
-    for model, item in stored_items_naming(company_id):
-        if base_table_names()[model] in but:
-            continue
+    for model, item in stored_items_naming(company_id, but=but):
         text = json.dumps(item, default=str)
         if company_id in text and any(n in text for n in needles):
             found.append(f"{model.Meta.table_name}: {text[:200]}")
