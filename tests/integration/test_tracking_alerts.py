@@ -21,6 +21,7 @@ from tests.steps.tracking import (
     delivered_while_claiming,
     issue,
     post_event,
+    post_novelties,
     staff_subscribe,
     subscribe,
     sweep,
@@ -274,6 +275,18 @@ def test_novelty_posted_during_a_sweep_is_sent_by_the_next_one(
     assert "Entregado" in mail["Subject"]
 
 
+def followed_by_staff(tenant: Tenant, tracking_id: str, *emails: str) -> None:
+    """A parcel issued with its waybill, then followed by ``emails`` subscribed by staff: what
+    ``POST /parcels`` and ``POST /parcels/{id}/subscriptions`` run, in the test's process (a Given
+    the tests that follow many parcels need, not what they look at)."""
+    from chalicelib.producers.tracking.issue import Shipment, issue_shipment
+    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
+
+    issue_shipment(tenant.company_id, Shipment(tracking_id, waybill_issued=True, client_id="CLI-1"))
+    for email in emails:
+        subscribe(tenant.company_id, tracking_id, Subscriber("Ana", "García", email), source="staff")
+
+
 def test_two_concurrent_sweeps_send_each_alert_exactly_once(
     api: Client, tenant: Tenant, mailbox: MailCatcher
 ) -> None:
@@ -282,11 +295,10 @@ def test_two_concurrent_sweeps_send_each_alert_exactly_once(
     from chalicelib.producers.tracking.sweep import sweep_company
 
     # Given 20 parcels, each followed by two people (subscribed by staff), each with a pending novelty
-    for n in range(20):
-        issue(api, tenant, f"TRK-7{n:02d}")
-        staff_subscribe(api, tenant, f"TRK-7{n:02d}", f"a{n}@example.com")
-        staff_subscribe(api, tenant, f"TRK-7{n:02d}", f"b{n}@example.com")
-        post_event(api, tenant, f"TRK-7{n:02d}", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
+    tracking_ids = [f"TRK-7{n:02d}" for n in range(20)]
+    for n, tracking_id in enumerate(tracking_ids):
+        followed_by_staff(tenant, tracking_id, f"a{n}@example.com", f"b{n}@example.com")
+    post_novelties(api, tenant, tracking_ids)
     # When two sweeps run at once
     with ThreadPoolExecutor(max_workers=2) as pool:
         reports = list(pool.map(lambda _: sweep_company(tenant.company_id, workers=4), range(2)))
@@ -889,13 +901,11 @@ def test_a_company_with_a_slow_template_does_not_delay_the_others(
     saved = api.http.put("/templates/tracking_alert", headers=slow.admin_headers(), body=json.dumps(template))
     assert saved.status_code == 200, saved.body
     for n in range(6):
-        issue(api, slow, f"SLOW-{n}")
-        subscribe(api, slow, f"SLOW-{n}", f"ana{n}@lenta.example")
-        post_event(api, slow, f"SLOW-{n}", "ev-1", "DELIVERED", minutes=1)
+        followed_by_staff(slow, f"SLOW-{n}", f"ana{n}@lenta.example")
+    post_novelties(api, slow, [f"SLOW-{n}" for n in range(6)], "DELIVERED")
     # And a healthy company with one pending alert
-    issue(api, tenant, "TRK-991")
-    subscribe(api, tenant, "TRK-991", "ana@sana.example")
-    post_event(api, tenant, "TRK-991", "ev-1", "DELIVERED", minutes=1)
+    followed_by_staff(tenant, "TRK-991", "ana@sana.example")
+    post_novelties(api, tenant, ["TRK-991"], "DELIVERED")
     # When the schedule fires with a per-company budget that is up as soon as one parcel is rendered
     # (a quarter of a second was not machine-proof: a fast CI machine rendered all six within it)
     reports = {r.company_id: r for r in sweep_due_tracking_alerts(company_seconds=0.0)}

@@ -140,19 +140,27 @@ def followed_parcels(api: Client, tenant: Tenant, count: int, prefix: str) -> li
         )
         issued = issue_shipment(tenant.company_id, shipment)
         assert [s.email for s in issued.subscriptions] == [email], issued
-    out_for_delivery = {
+    post_novelties(api, tenant, tracking_ids)
+    return followers
+
+
+def post_novelties(
+    api: Client, tenant: Tenant, tracking_ids: list[str], status: str = "OUT_FOR_DELIVERY"
+) -> None:
+    """The carrier's novelty ``status`` (event ``ev-1``, a minute after T0) for each parcel, posted
+    in batches (``POST /parcel-events``, up to 100 a call) rather than a call each."""
+    novelty = {
         "event_id": "ev-1",
-        "status": "OUT_FOR_DELIVERY",
+        "status": status,
         "occurred_at": (T0 + timedelta(minutes=1)).isoformat(),
         "branch": "Rosario",
     }
-    for first in range(0, count, 100):  # (POST /parcel-events takes up to 100)
-        events = [{"tracking_id": t, **out_for_delivery} for t in tracking_ids[first : first + 100]]
+    for first in range(0, len(tracking_ids), 100):
+        events = [{"tracking_id": t, **novelty} for t in tracking_ids[first : first + 100]]
         posted = api.http.post(
             "/parcel-events", headers=tenant.key_headers(), body=json.dumps({"events": events})
         )
         assert posted.status_code == 200, posted.body
-    return followers
 
 
 def alerts_monitor(api: Client, tenant: Tenant) -> Any:
