@@ -95,10 +95,12 @@ def list_held(caller: Principal) -> Response:
     are kept for release, listed 20 a page: `address` lists one sender, `cursor` (a sender's
     `next_cursor`) its next page."""
     from chalicelib.api.http import query_param
-    from chalicelib.records.inbound_flood import held_on, parse_day
+    from chalicelib.core.localization import checked_day
+    from chalicelib.records.inbound_flood import held_on
 
     request = inbound.current_request
-    day, channel = parse_day(query_param(request, "date")), query_param(request, "channel")
+    day = checked_day(query_param(request, "date"), "date", blank_is_missing=False)
+    channel = query_param(request, "channel")
     address, cursor = query_param(request, "address"), query_param(request, "cursor")
     return json_response(held_on(_company(caller), day, channel, address, cursor))
 

@@ -196,12 +196,13 @@ def excel_datetime_format(locale: str) -> str:
     return separator.join(parts[c] for c in order) + " hh:mm"
 
 
-def checked_day(raw: str | None, field: str) -> date | None:
+def checked_day(raw: str | None, field: str, *, blank_is_missing: bool = True) -> date | None:
     """A day given as ``YYYY-MM-DD`` (a query's ``date``, ``from``, ``to``); None when not given,
-    422 naming ``field`` when it is not a day."""
-    raw = (raw or "").strip()
-    if not raw:
+    422 naming ``field`` when it is not a day (a blank one too, unless ``blank_is_missing``: where
+    the API document declares the parameter a date, ``date=`` is not one)."""
+    if raw is None or (blank_is_missing and not raw.strip()):
         return None
+    raw = raw.strip()
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:

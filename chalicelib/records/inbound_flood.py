@@ -259,12 +259,6 @@ def release(company: Company, day: date, address: str) -> list[str]:
     return recorded
 
 
-def parse_day(raw: str | None, field: str = "date") -> date | None:
-    from chalicelib.core.localization import checked_day
-
-    return checked_day(raw, field)
-
-
 # --- the administrators' notice ------------------------------------------------------------------
 
 
