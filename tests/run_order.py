@@ -1,4 +1,4 @@
-"""The order in which the whole run hands its test files to its three processes (a pytest plugin,
+"""The order in which the whole run hands its test files to its processes (a pytest plugin,
 ``-p tests.run_order`` in infrastructure/local/test.sh): the heaviest files first, then the rest,
 most tests first.
 
