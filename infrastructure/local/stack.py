@@ -495,7 +495,8 @@ def _text_of(message: EmailMessage) -> str:
     if body is None:
         return "(no text part)"
     content = body.get_content()
-    return content if isinstance(content, str) else repr(content)
+    # The text as the terminal shows it: the wire's CRLF would leave a CR after a link grep takes
+    return content.replace("\r\n", "\n") if isinstance(content, str) else repr(content)
 
 
 def show_mail(maildir: Path, show: int | None) -> int:
@@ -514,7 +515,8 @@ def show_mail(maildir: Path, show: int | None) -> int:
     path = caught[show - 1].path
     message = BytesParser(_class=EmailMessage, policy=policy.default).parsebytes(path.read_bytes())
     assert isinstance(message, EmailMessage)
-    for header in ("Date", "From", "To", "Cc", "Reply-To", "Subject", "X-Pregon-Envelope-To"):
+    shown = ("Date", "From", "To", "Cc", "Reply-To", "Subject", "List-Unsubscribe", "List-Unsubscribe-Post")
+    for header in (*shown, "X-Pregon-Envelope-To"):
         if message.get(header):
             print(f"{header}: {message[header]}")
     print(f"File: {path}\n")
@@ -602,7 +604,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     mail_cmd = commands.add_parser("mail", help="list the caught mail, newest last")
-    mail_cmd.add_argument("--show", type=int, metavar="N", help="print message N's text")
+    mail_cmd.add_argument("--show", type=int, metavar="N", help="print message N's main headers and text")
 
     sms_cmd = commands.add_parser("sms", help="text the demo's two-way number, or list the SMS sent")
     sms_cmd.add_argument("text", nargs="?", help='the SMS, e.g. "SALDO"')

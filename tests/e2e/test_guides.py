@@ -1,7 +1,7 @@
-"""The guides' shell snippets (docs/*.md, every ```sh block), run as a reader runs them: against the
-stack ``infrastructure/local/run.sh`` starts, after the README's walkthrough, in one shell per guide
-(a variable a snippet sets is there for the next one), each with ``set -euo pipefail``. Each must
-exit 0 and print what its guide says it prints.
+"""The guides' shell snippets (docs/*.md and the README, every ```sh block), run as a reader runs
+them: against the stack ``infrastructure/local/run.sh`` starts, after the README's walkthrough, in
+one shell per guide (a variable a snippet sets is there for the next one), each with ``set -euo
+pipefail``. Each must exit 0 and print what its guide says it prints.
 
 Run as written, with what a test must change to run beside other stacks: the stack's ports are free
 ones, so the local stack's default ports in the snippets (the SMTP catcher's in a sender account's
@@ -121,7 +121,11 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
     },
     "push.md": {1: ['"endpoint_arn": "arn:aws:sns:', '"key": "custom:aviso"', "done ", "sent     1"]},
     "reminders.md": {
-        1: ['"document_number": "A-0001-00000043", "created": true', '"state": "paid"'],
+        1: [
+            '"document_number": "A-0001-00000042", "created": false',
+            '"document_number": "A-0001-00000043", "created": true',
+            '"state": "paid"',
+        ],
         2: ['"description": "Tres días antes"', '"description": "Aviso a los 10 días", "days": 10'],
         3: ['"send_to_contacts": true'],
         4: ['"alert_type": "reminders", "enabled": true', '"receivables"'],
@@ -169,6 +173,20 @@ EXPECTED: dict[str, dict[int, list[str]]] = {
 }
 # Not run here: api.md's 12th regenerates docs/openapi.json (tests/unit/test_openapi.py runs it).
 NOT_HERE = {("api.md", 12)}
+
+# The README's sh blocks run here, each named by a line of it; the others start the stack
+# (``infrastructure/local/...``: run.sh is what the stack fixture runs, test.sh what runs this test).
+README_STEPS = (
+    "API=http://127.0.0.1:8000\n",  # its variables, from the banner
+    "$API/parcels -H",  # step 1
+    "$API/public/demo/parcels/DEMO-001\n",  # step 2
+    "stack mail --show 1",  # step 3: the confirmation
+    "stack mail            # list",  # step 3: the alert
+    "$API/parcels/DEMO-001/alerts",  # step 4
+    "# A client, then an invoice",  # step 5
+    "# Ana answers her newest invoice",  # step 6
+    "# At most 5 e-mails per hour",  # the outbox's rate limit
+)
 
 
 def sh_snippets(text: str) -> list[str]:
@@ -279,6 +297,27 @@ def _wait_for(check: object, what: str, stack: RunningStack, timeout: float = 90
     raise AssertionError(f"{what} did not happen within {timeout:.0f}s:\n" + "".join(stack.output[-40:]))
 
 
+def readme_steps_3_and_4(stack: RunningStack, banner: dict[str, str], reader: Path) -> None:
+    """The README's alert as the mail command lists it, and its step 4, the administrator's look
+    (here, once the alert went: the walkthrough waits a minute for it, the guides run meanwhile)."""
+    shell = Shell(stack, banner, reader)
+    listed = shell.run(readme_block("stack mail            # list"), "README step 3's alert")
+    looked = shell.run(readme_block("$API/parcels/DEMO-001/alerts"), "README step 4")
+    shell.close()
+    # Then the alert is listed, a message shown, and step 4's calls answer what they look at or change
+    for text in ("Lucía Pérez <lucia@example.com>", "su envío DEMO-001 está En distribución", "\nSubject: "):
+        assert text in listed, f"README step 3: {text!r} not in:\n{shortened(listed)}"
+    shown = (
+        '"novelty_id": "ev-2"',
+        '"recipient_email": "lucia@example.com"',
+        '"email": "lucia@example.com"',
+        '"alert_type": "tracking", "enabled": true, "frequency_minutes": 60',
+        '"display_name": "En Sucursal de Destino", "visibility": "visible", "notify": true',
+    )
+    for text in shown:
+        assert text in looked, f"README step 4: {text!r} not in:\n{shortened(looked)}"
+
+
 @pytest.mark.timeout(800)
 def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
     stack: RunningStack, tmp_path: Path
@@ -288,6 +327,10 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
     found = {(name, n) for name, snippets in guides.items() for n in range(1, len(snippets) + 1)}
     listed = {(name, n) for name, snippets in EXPECTED.items() for n in snippets} | NOT_HERE
     assert found == listed
+    # And so is every sh block of the README
+    readme = sh_snippets((REPO_ROOT / "README.md").read_text())
+    starts = [b for b in readme if all(line.startswith("infrastructure/local/") for line in b.splitlines())]
+    assert sorted(readme) == sorted([readme_block(step) for step in README_STEPS] + starts)
 
     # Given the stack started as the README says, and its walkthrough done: a parcel, its events,
     # Lucía's subscription confirmed, then step 5's client, invoice, statement, bulk send, reminder
@@ -295,13 +338,13 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
     reader = tmp_path / "reader"
     reader.mkdir()
     shell = Shell(stack, banner, reader)
+    shell.run(readme_block("API=http://127.0.0.1:8000\n"), "README's variables")
     shell.run(readme_block("$API/parcels -H"), "README step 1")
     shell.run(readme_block("$API/public/demo/parcels/DEMO-001\n"), "README step 2")
     _wait_for(lambda: "lucia@example.com" in stack.cli("mail"), "the confirmation e-mail", stack)
-    link = re.search(
-        r"https?://[^/\s]+(/public/subscriptions/confirm\?token=[\w.\-]+)", stack.cli("mail", "--show", "1")
-    )
-    assert link
+    asked = shell.run(readme_block("stack mail --show 1"), "README step 3")
+    link = re.search(r"https?://[^/\s]+(/public/subscriptions/confirm\?token=[\w.\-]+)\n", asked)
+    assert link, asked
     assert requests.post(f"{stack.api}{link.group(1)}", timeout=10).json()["confirmed"] is True
     shell.run(readme_block("# A client, then an invoice"), "README step 5")
     replies = shell.run(readme_block("# Ana answers her newest invoice"), "README step 6")
@@ -335,8 +378,9 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough(
                 _wait_for(
                     lambda: "Estimado Ana García" in stack.cli("sms", "--outbox"), "the SMS answer", stack
                 )
-            if (name, n) == ("api.md", 3):  # the walkthrough's alert, sent at a sweep after the confirmation
+            if (name, n) == ("api.md", 1):  # the walkthrough's alert, sent at a sweep after the confirmation
                 _wait_for(lambda: "su envío DEMO-001 está" in stack.cli("mail"), "the alert", stack)
+                readme_steps_3_and_4(stack, banner, reader)
             output = shell.run(snippet, f"{name} snippet {n} ({snippet.splitlines()[0]})")
             # Then it printed what its guide says
             for text in expected[n]:

@@ -147,10 +147,15 @@ def test_mail_catcher_keeps_arrival_order_and_clears(mail_catcher: MailCatcher) 
 def test_mail_command_lists_and_shows_caught_mail(
     mail_catcher: MailCatcher, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given one caught message in the stack's mail folder
+    # Given one caught message in the stack's mail folder, with an alert's unsubscribe headers and a
+    # text of two lines (CRLF on the wire, as every e-mail)
+    notice = _notice("Tu envío llegó")
+    notice.set_content("Hola, tu envío llega hoy.\nBaja: https://pregon.example/public/unsubscribe?token=abc")
+    notice["List-Unsubscribe"] = "<https://pregon.example/public/unsubscribe?token=abc>"
+    notice["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     with smtplib.SMTP("127.0.0.1", mail_catcher.port, timeout=10) as smtp:
         smtp.login("demo", "demo-password")
-        smtp.send_message(_notice("Tu envío llegó"))
+        smtp.send_message(notice)
     mail_catcher.wait_for(1)
 
     # When the mail command lists it and shows message 1
@@ -162,6 +167,12 @@ def test_mail_command_lists_and_shows_caught_mail(
     # Then the listing names it and the text part is printed
     assert "   1  " in listing and "cliente@example.com" in listing and "Tu envío llegó" in listing
     assert "Subject: Tu envío llegó" in shown and "Hola, tu envío llega hoy." in shown
+    # And the unsubscribe headers the README says an alert carries, and the text's lines end as the
+    # terminal's do: a link taken from it with grep is the link, no CR after it (README, step 3)
+    assert "List-Unsubscribe: <https://pregon.example/public/unsubscribe?token=abc>" in shown
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in shown
+    assert "\r" not in shown
+    assert "\nBaja: https://pregon.example/public/unsubscribe?token=abc\n" in shown
 
 
 _FIRST_LIFE = """
