@@ -16,15 +16,24 @@ day, in their language; the operator's metric ``InboundMailHeld`` counts each.
 Each check is O(1) requests: one read of the message's verdict, one counter update for the sender,
 one for the strangers (a stranger under its own ceiling), one write of the verdict, and, for a held
 message, one for the day's held count, one for the sender's, and at most two bounded set updates
-(the sender in the day's list, the message in its page of the sender's). The verdict (per company
-and SES message id or SMS id) makes counting idempotent: a notification delivered again, or an
-invocation retried after a later write failed, gets the first verdict and counts nothing (only a
-failure between the counters and the verdict's write counts a message twice).
+(the sender in the day's list, the message in its page of the sender's); then one write per counter
+to take the message's mark off it. Each message is counted once: a notification delivered again, or
+an invocation retried after a later write failed, gets the first verdict (per company and SES
+message id or SMS id) and counts nothing; one retried after a crash between the counters and the
+verdict finds its mark on each counter it reached (``store.counted_once``) and gets the counts it
+made then, so the same verdict.
+
+Listing a sender's held mail reads one page: the sender's held count keeps how many were released
+(``store.released``, in the release's transaction), and pages are filled and released in order, so
+the first page still holding some is the one that count falls in (a sender whose mail was released
+before the count was kept, session 39's, has the pages before it read as they were: at most
+:data:`PAGES_PER_SENDER`, each empty one skipped).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -102,20 +111,33 @@ def admitted(company: Company, channel: str, address: str | None, held: HeldMail
 
     now, sender = clock.now(), sender_of(address)
     sender_key, day_end = _key(company, now, channel, f"from#{_digest(sender)}")
-    judged = f"{company.company_id}#inbound-{channel}-judged#{_digest(held.ses_message_id)}"
+    message = _digest(held.ses_message_id)
+    judged = f"{company.company_id}#inbound-{channel}-judged#{message}"
     verdict = store.verdict(judged)
     if verdict is not None:  # counted before: a notification delivered again, a retried invocation
         return verdict == ADMITTED
-    from_sender, most = store.counted(sender_key, day_end), ceiling(known)
+    marked: list[str] = []
+
+    def counted(key: str) -> int:  # once per message, however often this runs (a crash retried)
+        marked.append(key)
+        return store.counted_once(key, message, day_end)
+
+    from_sender, most = counted(sender_key), ceiling(known)
     admit = from_sender <= most and (
         known
-        or store.counted(_key(company, now, channel, "strangers")[0], day_end)
+        or counted(_key(company, now, channel, "strangers")[0])
         <= get_settings().inbound_strangers_per_company_per_day
     )
     if not admit:
-        _hold(company, channel, sender, held, now)
+        _hold(company, channel, sender, held, now, counted)
     store.judge(judged, ADMITTED if admit else HELD, day_end)
+    store.unmark(marked, message)
     return admit
+
+
+def _tally_key(company: Company, moment: datetime, channel: str, sender: str) -> str:
+    """The key of a sender's held count of the day (and of how many of them were released)."""
+    return _key(company, moment, channel, f"held-from#{_digest(sender)}")[0]
 
 
 def _page_key(company: Company, moment: datetime, channel: str, sender: str, page: int) -> str:
@@ -123,12 +145,14 @@ def _page_key(company: Company, moment: datetime, channel: str, sender: str, pag
     return _key(company, moment, channel, f"held#{_digest(sender)}" + (f"#{page}" if page else ""))[0]
 
 
-def _hold(company: Company, channel: str, sender: str, held: HeldMail, now: datetime) -> None:
+def _hold(
+    company: Company, channel: str, sender: str, held: HeldMail, now: datetime, counted: Callable[[str], int]
+) -> None:
     from chalicelib.core.observability import metrics
 
     count_key, day_end = _key(company, now, channel, "held")
-    held_today = store.counted(count_key, day_end)
-    nth = store.counted(_key(company, now, channel, f"held-from#{_digest(sender)}")[0], day_end)
+    held_today = counted(count_key)
+    nth = counted(_tally_key(company, now, channel, sender))
     if nth <= KEPT_PER_SENDER * PAGES_PER_SENDER and channel == "email":  # an SMS has no raw copy
         page = (nth - 1) // KEPT_PER_SENDER
         store.kept(_page_key(company, now, channel, sender, page), held.reference(), KEPT_PER_SENDER, day_end)
@@ -184,8 +208,10 @@ def held_on(
     listed = []
     for sender in senders:
         received, _ = store.read(_key(company, moment, channel, f"from#{_digest(sender)}")[0])
-        held, _ = store.read(_key(company, moment, channel, f"held-from#{_digest(sender)}")[0])
-        page, kept = _first_page(company, moment, channel, sender, _pages(held), first)
+        held, released = store.tally(_tally_key(company, moment, channel, sender))
+        page, kept = _first_page(
+            company, moment, channel, sender, _pages(held), max(first, _page_of(released))
+        )
         listed.append(
             {
                 "address": sender,
@@ -202,6 +228,12 @@ def _pages(held: int) -> int:
     """How many pages a sender's ``held`` messages of a day fill (a sender held before the pages
     were counted has its first)."""
     return max(1, min(PAGES_PER_SENDER, -(-held // KEPT_PER_SENDER)))
+
+
+def _page_of(released: int) -> int:
+    """The page a sender's first held message not released is on (pages fill, and are released,
+    in order): every page before it is empty."""
+    return min(PAGES_PER_SENDER - 1, released // KEPT_PER_SENDER)
 
 
 def _page_number(cursor: str | None) -> int:
@@ -235,8 +267,9 @@ def release(company: Company, day: date, address: str) -> list[str]:
 
     moment = day_start(day, company.time_zone)
     sender = sender_of(address)
-    held, _ = store.read(_key(company, moment, "email", f"held-from#{_digest(sender)}")[0])
-    page, references = _first_page(company, moment, "email", sender, _pages(held))
+    tally = _tally_key(company, moment, "email", sender)
+    held, released = store.tally(tally)
+    page, references = _first_page(company, moment, "email", sender, _pages(held), _page_of(released))
     if not references:
         raise NotFound(f"no held mail to release from {sender} on {day}")
     key = _page_key(company, moment, "email", sender, page)
@@ -246,8 +279,8 @@ def release(company: Company, day: date, address: str) -> list[str]:
         # tagged first: once recorded, the raw mail is the register's and must not expire
         if not files.tag_object(held_mail.bucket, held_mail.key, RECORDED):
             expired.append(held_mail.ses_message_id)
-            store.forget_member(key, reference)
-        elif store.forget_member(key, reference):
+            store.released(key, reference, tally)
+        elif store.released(key, reference, tally):
             outcome = record_held(company.company_id, held_mail)
             if outcome is not None:
                 recorded.append(outcome)

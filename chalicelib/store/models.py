@@ -1184,7 +1184,9 @@ class PasswordAttemptModel(BoundModel):
 
 class RateLimitModel(BoundModel):
     """One counter per (limit, key, time window), counted only by conditional updates: ``hits``,
-    or ``members`` for a limit that counts each thing once (``store.rate_limits.hit_once``)."""
+    or ``members`` for a limit that counts each thing once (``store.rate_limits.hit_once``).
+    ``released``: of a sender's held mail of a day, how many staff released (``store.inbound_flood``);
+    a counter may also carry, for a while, ``counted#<digest>`` marks of the messages it counted."""
 
     class Meta(_Meta):
         table_name = "rate-limits"
@@ -1192,6 +1194,7 @@ class RateLimitModel(BoundModel):
     limit_key = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(null=True)
     members = UnicodeSetAttribute(null=True)
+    released = NumberAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 

@@ -184,6 +184,49 @@ def test_a_message_delivered_again_or_retried_after_a_failure_past_its_count_cou
     assert (sender["address"], sender["received"], len(sender["releasable"])) == (STRANGER, 3, 1)
 
 
+def test_a_message_whose_invocation_dies_between_its_counts_and_its_verdict_counts_once(
+    api: Client, tenant: Tenant, low_ceilings: None
+) -> None:
+    from pynamodb.exceptions import PutError
+
+    from chalicelib.store.models import RateLimitModel
+    from tests.steps.aws import dynamodb_connection_reset
+    from tests.steps.inbound import inbound_mail_event
+
+    def delivered(event: dict[str, Any]) -> dict[str, Any]:
+        return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
+
+    def dies_at_its_verdict(event: dict[str, Any]) -> None:
+        # DynamoDB's connection is reset under the write of the message's verdict (the first
+        # PutItem of its invocation, right after the counters' updates): the invocation dies
+        with dynamodb_connection_reset("PutItem") as reset, pytest.raises(PutError):
+            delivered(event)
+        assert reset == [reset[0]] * len(reset) and reset[0].endswith("rate-limits"), reset
+
+    # Given a stranger (2 a day allowed) whose 1st message's invocation dies after it was counted
+    first = inbound_mail_event(api, tenant.company_id, STRANGER, "Uno", "Primero")
+    dies_at_its_verdict(first)
+    # When SNS hands it again, his 2nd comes, and his 3rd dies the same way and is handed again
+    again = delivered(first)
+    second = delivered(inbound_mail_event(api, tenant.company_id, STRANGER, "Dos", "Segundo"))
+    third = inbound_mail_event(api, tenant.company_id, STRANGER, "Tres", "Tercero")
+    dies_at_its_verdict(third)
+    third_again = delivered(third)
+
+    # Then the 1st and 2nd are recorded (each counted once: both fit in his day) and the 3rd held
+    assert [(o["logged"], o["held"]) for o in (again, second, third_again)] == [(1, 0), (1, 0), (0, 1)]
+    assert unassigned_senders(api, tenant) == [STRANGER, STRANGER]
+    # And the administrators see 3 received from him, 1 held, listed once
+    held = body(api.http.get("/inbound/held", headers=tenant.admin_headers()))
+    assert held["held"] == 1
+    [sender] = held["senders"]
+    assert (sender["received"], sender["held"], len(sender["releasable"])) == (3, 1, 1)
+    # And the counters keep no mark of the messages once their verdicts are kept (they stay tiny)
+    table = RateLimitModel._get_connection()
+    items = table.scan(filter_condition=RateLimitModel.limit_key.startswith(tenant.company_id))["Items"]
+    assert len(items) > 5 and not [name for i in items for name in i if name.startswith("counted#")]
+
+
 def test_held_mail_is_kept_raw_for_its_release_window_and_once_gone_answers_410(
     api: Client, tenant: Tenant, low_ceilings: None
 ) -> None:
@@ -283,3 +326,59 @@ def test_administrators_page_through_a_senders_held_mail_of_an_earlier_day_and_r
     assert unassigned_senders(api, tenant) == [STRANGER] * 7
     [after] = held_list(f"date={monday}")["senders"]
     assert (after["held"], after["releasable"], after["next_cursor"]) == (5, [], None)
+
+
+def test_the_held_list_reads_one_page_per_sender_after_releases_and_mail_released_before_still_lists(
+    api: Client, tenant: Tenant, low_ceilings: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import inbound_flood
+    from chalicelib.store.models import RateLimitModel
+    from tests.steps.aws import dynamodb_requests
+
+    monkeypatch.setattr(inbound_flood, "KEPT_PER_SENDER", 2)  # pages of 2 here (20 in service)
+    admin = tenant.admin_headers()
+
+    def listed() -> tuple[dict[str, Any], list[str]]:
+        with dynamodb_requests(RateLimitModel) as requests_made:
+            answer = api.http.get("/inbound/held", headers=admin)
+        assert answer.status_code == 200, answer.body
+        [sender] = body(answer)["senders"]
+        return sender, requests_made
+
+    def released() -> list[str]:
+        answer = api.http.post(
+            "/inbound/held/release", headers=admin, body=json.dumps({"date": day, "address": STRANGER})
+        )
+        return list(body(answer)["released"]) if answer.status_code == 200 else [str(answer.status_code)]
+
+    # Given a stranger's robot that wrote 9 times today, 2 allowed: 7 held, in pages of 2, 2, 2, 1
+    writes(api, tenant, STRANGER, 9)
+    first, _ = listed()
+    day = body(api.http.get("/inbound/held", headers=admin))["date"]
+    # When the administrators release its first 2 pages
+    assert [len(released()) for _ in range(2)] == [2, 2]
+
+    # Then the list shows its 3rd page, reading one page for it: the day's count, its list of
+    # senders, and the sender's count received, count held (and released) and page
+    third, requests_made = listed()
+    assert (third["held"], len(third["releasable"]), third["next_cursor"]) == (7, 2, "3")
+    assert not set(third["releasable"]) & set(first["releasable"])
+    assert requests_made == ["GetItem"] * 5
+
+    # Given the same robot's mail as session 39 left it: its pages released, no count of them
+    # (what the listing finds for mail released before the count was kept)
+    table = RateLimitModel._get_connection()
+    kept = table.scan(filter_condition=RateLimitModel.released.exists())["Items"]
+    counts = [i["limit_key"]["S"] for i in kept if i["limit_key"]["S"].startswith(tenant.company_id)]
+    assert len(counts) == 1
+    RateLimitModel(counts[0]).update(actions=[RateLimitModel.released.remove()])
+    # When the administrators list it, release the rest a page a call, and list it again
+    before, _ = listed()
+    calls = [released() for _ in range(3)]
+    after, _ = listed()
+    # Then it lists the same 3rd page; the calls release the 3rd page, the 4th, then find nothing
+    assert (before["releasable"], before["next_cursor"]) == (third["releasable"], "3")
+    assert [len(c) for c in calls[:2]] == [2, 1] and calls[2] == ["404"]
+    assert (after["held"], after["releasable"], after["next_cursor"]) == (7, [], None)
+    # And all 9 are recorded, each once
+    assert unassigned_senders(api, tenant) == [STRANGER] * 9
