@@ -120,19 +120,29 @@ def admitted(company: Company, channel: str, address: str | None, held: HeldMail
 
     def counted(key: str) -> int:  # once per message, however often this runs (a crash retried)
         marked.append(key)
-        return store.counted_once(key, message, day_end)
+        count = store.counted_once(key, message, day_end)
+        if count is None:
+            raise _JudgedMeanwhile
+        return count
 
-    from_sender, most = counted(sender_key), ceiling(known)
-    admit = from_sender <= most and (
-        known
-        or counted(_key(company, now, channel, "strangers")[0])
-        <= get_settings().inbound_strangers_per_company_per_day
-    )
-    if not admit:
-        _hold(company, channel, sender, held, now, counted)
+    try:
+        from_sender, most = counted(sender_key), ceiling(known)
+        admit = from_sender <= most and (
+            known
+            or counted(_key(company, now, channel, "strangers")[0])
+            <= get_settings().inbound_strangers_per_company_per_day
+        )
+        if not admit:
+            _hold(company, channel, sender, held, now, counted)
+    except _JudgedMeanwhile:  # the same message delivered twice at once: the other delivery's verdict
+        return store.verdict(judged) == ADMITTED
     store.judge(judged, ADMITTED if admit else HELD, day_end)
     store.unmark(marked, message)
     return admit
+
+
+class _JudgedMeanwhile(Exception):
+    """Another delivery of the message being counted kept its verdict and took its marks off."""
 
 
 def _tally_key(company: Company, moment: datetime, channel: str, sender: str) -> str:

@@ -25,10 +25,11 @@ from chalicelib.store.tables import failure_code, written
 _RELEASE_TRIES = 8  # a release's transaction raced by other writes to the same items (a flood's)
 
 
-def counted_once(key: str, message: str, day_end: datetime) -> int:
+def counted_once(key: str, message: str, day_end: datetime) -> int | None:
     """Add one to the counter ``key`` (created at 0) for ``message`` (a digest) and return the new
     count; for a message counted on ``key`` already (and not yet :func:`unmark`-ed), nothing is
-    added and the count it made then is returned."""
+    added and the count it made then is returned; None when its mark went meanwhile (another
+    delivery of the message, at the same time, finished: its verdict is kept)."""
     from pynamodb.exceptions import UpdateError
 
     hits, mark = RateLimitModel.hits, _mark(message)
@@ -47,7 +48,8 @@ def counted_once(key: str, message: str, day_end: datetime) -> int:
             raise
         name = mark.path[0]
         found = RateLimitModel._get_connection().get_item(key, consistent_read=True, attributes_to_get=[name])
-        return int(found["Item"][name]["N"])
+        mark_found = found.get("Item", {}).get(name)
+        return int(mark_found["N"]) if mark_found else None
     return int(item.hits or 0)
 
 
