@@ -1165,7 +1165,8 @@ def _listing(
     ``BatchGetItem``. With a filter, DynamoDB reads up to ``_PAGE_READ`` entries a request and the
     page is filled to ``limit`` over as many requests as needed, up to :data:`READ_PER_PAGE`
     entries read; the cursor resumes after the last item returned, or where the reading stopped.
-    ``text`` and ``states`` (the message's state is not projected) are matched here, in the items
+    Either way one entry past the page is read to tell whether another page follows: the page
+    holding the index's last entry has no cursor, no empty page follows it. ``text`` and ``states`` (the message's state is not projected) are matched here, in the items
     read (see :func:`_matched_listing`), as is ``keep`` (what else an item must be)."""
     range_condition = CommunicationModel.communication_id.between(*created) if created else None
     cursor = checked_cursor(index, hash_key, cursor)
@@ -1187,28 +1188,29 @@ def _listing(
             ),
         )
     if filter_condition is None:
-        result = index.query(
-            hash_key,
-            range_condition,
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=cursor,
+        # One entry past the page tells whether another page follows: DynamoDB answers a
+        # LastEvaluatedKey whenever it stops at Limit, even when nothing is left after it.
+        entries = list(
+            index.query(
+                hash_key,
+                range_condition,
+                scan_index_forward=False,
+                limit=limit + 1,
+                page_size=limit + 1,
+                last_evaluated_key=cursor,
+            )
         )
-        entries = list(result)
-        items = _full_items(entries)
-        return Page(
-            [items[e.communication_id] for e in entries if e.communication_id in items],
-            result.last_evaluated_key,
-            len(entries),
-        )
-    read = _Reading()
-    entries = list(islice(_entries(index, hash_key, range_condition, cursor, filter_condition, read), limit))
+        scanned, resume = len(entries), None
+    else:
+        read = _Reading()
+        reading = _entries(index, hash_key, range_condition, cursor, filter_condition, read)
+        entries = list(islice(reading, limit + 1))
+        scanned, resume = read.scanned, read.resume
+    if len(entries) > limit:
+        entries = entries[:limit]
+        resume = _index_key(index, entries[-1])
     items = _full_items(entries)
-    found = [items[e.communication_id] for e in entries if e.communication_id in items]
-    if len(entries) == limit:
-        return Page(found, _index_key(index, entries[-1]), read.scanned)
-    return Page(found, read.resume, read.scanned)
+    return Page([items[e.communication_id] for e in entries if e.communication_id in items], resume, scanned)
 
 
 _PAGE_READ = 200
@@ -1280,7 +1282,8 @@ def _matched_listing(
     index's hash key, as PynamoDB gives it), so the next page resumes right after it: nothing
     skipped, nothing repeated; or, when the reading stopped, the key DynamoDB stopped at. A full
     page whose last match was the index's last (nothing after it in what was read matches, and
-    the index ended there) has no cursor: no empty page follows it."""
+    the index ended there, not the :data:`READ_PER_PAGE` share) has no cursor: no empty page
+    follows it."""
     read = _Reading()
     entries = _entries(index, hash_key, range_condition, cursor, filter_condition, read)
     found: list[domain.Communication] = []
@@ -1297,7 +1300,11 @@ def _matched_listing(
             found.append(items[entry.communication_id])
             if len(found) == limit:
                 rest = chunk[at + 1 :]
-                ended = not any(kept(e, items) for e in rest) and next(entries, None) is None
+                ended = (
+                    not any(kept(e, items) for e in rest)
+                    and next(entries, None) is None
+                    and read.resume is None  # the index ended, not the reading's share
+                )
                 return Page(found, None if ended else _index_key(index, entry), read.scanned)
     return Page(found, read.resume, read.scanned)
 

@@ -54,7 +54,7 @@ def test_a_text_search_pages_past_hundreds_of_other_messages_and_resumes_after_i
     # Then the pages hold exactly the four matches, newest first, none skipped or repeated: the
     # second page crosses the 246 messages between the two older matches
     assert pages[:2] == [["Aviso 299 (cuerpo)", "Reclamo 251"], ["Reclamo 250", "Reclamo 3"]]
-    assert pages[2:] in ([], [[]])
+    assert len(pages) == 2
     # And one at a time gives the same four
     assert [s for page in pages_of(api, staff, "limit=1&q=RECLAMO") for s in page] == [
         "Aviso 299 (cuerpo)",
