@@ -15,7 +15,6 @@ import pytest
 import requests
 from chalice.test import Client
 
-from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.aws import stored_items_naming
 from tests.steps.clients import put_client
@@ -26,29 +25,19 @@ from tests.steps.erasure import (
     BETOS,
     a_client_with_everything,
     erase,
+    erasure_company,  # noqa: F401 - the fixtures company and (autouse) time_enough
     erasure_in_the_request,
     sent_with_a_request_id,
+    time_enough,  # noqa: F401
 )
 from tests.steps.history import add_register_record, run_export_workers
 from tests.steps.hostile_mail import company_files
 from tests.steps.inbound import inbound_address, raw_mail_kept, receive
 from tests.steps.notes import staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
-from tests.steps.tenants import Tenant, smtp_sender_account
+from tests.steps.tenants import Tenant
 
 RECEIPT = b"%PDF-1.4 recibo de Ana\n%%EOF\n"
-
-
-@pytest.fixture(autouse=True)
-def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
-    erasure_in_the_request(monkeypatch)
-
-
-@pytest.fixture
-def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
-    """The erasure tests' company: its e-mail goes through the SMTP server."""
-    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
-    return tenant
 
 
 def ask(api: Client, headers: dict[str, str], client_id: str, **options: Any) -> Any:

@@ -26,15 +26,16 @@ from tests.steps.erasure import (
     a_client_with_everything,
     erase,
     erased_while,
+    erasure_company,  # noqa: F401 - the fixtures company and (autouse) time_enough
     erasure_ended,
-    erasure_in_the_request,
     sent_with_a_request_id,
+    time_enough,  # noqa: F401
 )
 from tests.steps.history import add_register_record, listed, register_items, send_email
 from tests.steps.notes import client_notes, staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes, run_minute_schedule
 from tests.steps.reminders import erp_headers, push_ok, receivable
-from tests.steps.tenants import Tenant, smtp_sender_account
+from tests.steps.tenants import Tenant
 from tests.steps.tracking import post_event, staff_subscribe, sweep
 
 
@@ -83,17 +84,6 @@ def items_naming(company_id: str, *needles: str, but: tuple[str, ...] = ()) -> l
         if company_id in text and any(n in text for n in needles):
             found.append(f"{model.Meta.table_name}: {text[:200]}")
     return found
-
-
-@pytest.fixture(autouse=True)
-def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
-    erasure_in_the_request(monkeypatch)
-
-
-@pytest.fixture
-def company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
-    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
-    return tenant
 
 
 def test_an_erased_client_is_gone_from_every_screen_and_table_and_no_one_else_is_touched(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
+from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, post_document
@@ -17,7 +18,7 @@ from tests.steps.history import add_register_record, send_email
 from tests.steps.notes import write_note
 from tests.steps.outbox import deliver_outboxes, run_minute_schedule
 from tests.steps.reminders import erp_headers, push_ok, receivable
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import Tenant, smtp_sender_account
 from tests.steps.tracking import post_event, staff_subscribe, sweep
 
 ANA = "ANA-PEREZ"
@@ -120,6 +121,21 @@ def erasure_in_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(erasure, "REQUEST_SECONDS", 120.0)
     monkeypatch.setattr(erasure, "RUN_SECONDS", 120.0)
+
+
+@pytest.fixture(autouse=True)
+def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    """:func:`erasure_in_the_request` for every test of a module that imports this fixture (an
+    autouse fixture applies to the module it is imported into, only)."""
+    erasure_in_the_request(monkeypatch)
+
+
+@pytest.fixture(name="company")
+def erasure_company(api: Client, tenant: Tenant, mailbox: MailCatcher) -> Tenant:
+    """The erasure tests' company: its e-mail goes through the SMTP server. (Named ``company`` in
+    the tests: a module imports it by this name, which their parameters do not redefine.)"""
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Estudio Contable", "info@estudio.example")
+    return tenant
 
 
 def sent_with_a_request_id(api: Client, tenant: Tenant, client_id: str, channel: str) -> None:
