@@ -409,11 +409,13 @@ function describedBy(node) {
 // 1.3.1, 3.3.2); what already described the control stays, and showErrors adds a field's error
 // after it. Its id is the control's own with `-hint` (unique as the control's id is); a control
 // without an id gets a numbered one, so a form drawn twice never repeats an id (docs/decisions/0034).
+// `tag`: a hint paragraph ("p") among a form's fields, named by the control it qualifies (a submit
+// button, for what holds for the whole form) so a screen reader moving from field to field says it.
 let unnamedHints = 0;
-export function hintFor(control, attrs = {}, ...children) {
+export function hintFor(control, { tag = "small", ...attrs } = {}, ...children) {
   const id = control.id ? `${control.id}-hint` : `hint-${++unnamedHints}`;
   control.setAttribute("aria-describedby", [id, ...describedBy(control).filter((each) => each !== id)].join(" "));
-  return h("small", { ...attrs, id }, ...children);
+  return h(tag, { ...attrs, id }, ...children);
 }
 
 // The company's settings (Z1: its time zone and locale), read once per sign-in: every time a
@@ -872,7 +874,7 @@ async function localSignIn(main, identity) {
     user,
     h("label", { for: "signin-level" }, "Nivel"),
     level,
-    h("p", { class: "hint" }, "El directorio de personal conserva el nivel con que un usuario ingresó la primera vez."),
+    hintFor(level, { tag: "p", class: "hint" }, "El directorio de personal conserva el nivel con que un usuario ingresó la primera vez."),
     h("button", { type: "submit" }, "Ingresar"),
   );
   form.addEventListener("submit", async (event) => {

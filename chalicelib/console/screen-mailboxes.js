@@ -98,10 +98,12 @@ function settingsForm(prefix, mailbox, ctx, submit) {
   };
   auth.addEventListener("change", follow);
   follow();
+  // Below level 1 the mailbox is private and nothing chooses it: that is said with the form's button.
+  const save = h("button", { type: "submit", id: `${prefix}-save` }, submit);
   const visibility =
     ctx.user.level === 1
       ? field(`${prefix}-visibility`, "Visibilidad", choice("visibility", VISIBILITIES, m.visibility))
-      : h("p", { class: "hint" }, "Privado: sus registros los ven usted y el nivel 1 (solo el nivel 1 hace público un buzón).");
+      : hintFor(save, { tag: "p", class: "hint" }, "Privado: sus registros los ven usted y el nivel 1 (solo el nivel 1 hace público un buzón).");
   const form = h(
     "form",
     { id: `${prefix}-form`, novalidate: true },
@@ -120,7 +122,7 @@ function settingsForm(prefix, mailbox, ctx, submit) {
       visibility,
       h("label", { for: enabled.id }, enabled, " habilitado"),
     ),
-    h("button", { type: "submit" }, submit),
+    save,
   );
   const body = () => {
     const value = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");

@@ -3,7 +3,7 @@
 // screen offers to set or replace them and says only whether they are set), a test SMS with the
 // provider's own answer, the keyword auto-replies (balance and tickets), and for SMS Masivos the
 // prepaid package's credit, expiry and SMS sent this month (marked when it runs low).
-import { api, clearErrors, fill, h, register, showErrors, when } from "./app.js";
+import { api, clearErrors, fill, h, hintFor, register, showErrors, when } from "./app.js";
 import { companyFormat } from "./screen-kit.js";
 
 const SETTINGS = [
@@ -103,6 +103,7 @@ function settingsCard(settings, ctx, redraw) {
       ` · contraseña de envíos masivos ${settings.bulk_password_set ? "guardada" : "sin cargar"}` +
       (settings.updated_at ? ` · cambiado ${when(settings.updated_at)}` : ""), // never saved: no "cambiado —"
   );
+  const limit = textField("sms", "rate_limit_messages", "Límite: SMS (vacío: sin límite)", "number", settings.rate_limit?.messages, { min: "1", max: "1000000" });
   const form = actionForm(
     { id: "sms-settings-form", "aria-label": "Ajustes de SMS" },
     [
@@ -115,12 +116,13 @@ function settingsCard(settings, ctx, redraw) {
         senderChoice(settings),
         SETTINGS.map(([name, label, type]) => textField("sms", name, label, type, settings[name])),
         textField("sms", "low_credit_threshold", "SMS Masivos: avisar con menos de estos SMS", "number", settings.low_credit_threshold, { min: "0", max: "1000000" }),
-        textField("sms", "rate_limit_messages", "Límite: SMS (vacío: sin límite)", "number", settings.rate_limit?.messages, { min: "1", max: "1000000" }),
+        limit,
         textField("sms", "rate_limit_hours", "por horas", "number", settings.rate_limit?.hours, { min: "1", max: "744" }),
       ),
+      // what SNS allows beside the company's own limit: said with the limit's field
       settings.daily_allowance == null
         ? null
-        : h("p", { class: "hint" }, `Pregón permite ${settings.daily_allowance} SMS por día por Amazon SNS; los siguientes esperan al día siguiente.`),
+        : hintFor(limit.querySelector("input"), { tag: "p", class: "hint" }, `Pregón permite ${settings.daily_allowance} SMS por día por Amazon SNS; los siguientes esperan al día siguiente.`),
       textArea("sms", "help_text", "Respuesta a AYUDA / HELP (vacía: una por defecto)", settings.help_text),
       h("button", { type: "submit" }, "Guardar ajustes"),
     ],

@@ -5,7 +5,8 @@ in a company's colours, and every screen of the staff console. On each: the page
 sideways, no text is cut off or drawn over other text, tap targets are 24 x 24 px at least (or
 spaced), fields are at 16 px (iOS does not zoom), dialogs fit, the focus outline reads at 3:1, the
 console's navigation is within reach; and axe-core's width-dependent rules find nothing serious at
-360 px. A failure lists every offending element by page and size. One browser
+360 px, nor a field's hint its control does not name (``hint-not-named``, as in
+test_accessibility.py). A failure lists every offending element by page and size. One browser
 session serves it all, resized through the DevTools protocol (docs/web.md, Small screens)."""
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from chalice.test import Client
 from selenium.webdriver.common.by import By
 
 from infrastructure.local.mailcatcher import MailCatcher
-from tests.steps.accessibility import axe_violations, described, public_pages, tracking_pages, with_axe
+from tests.steps.accessibility import (
+    axe_violations,
+    described,
+    public_pages,
+    tracking_pages,
+    unnamed_hints,
+    with_axe,
+)
 from tests.steps.branding import set_branding
 from tests.steps.clients import put_client
 from tests.steps.console import ConsoleSite, nav_screens, open_screen, sign_in, sign_out, wait_until
@@ -82,10 +90,9 @@ class ScreenChecks:
             if smallest:  # (the focus outline's colours are the same at every size)
                 keyboard_used(self.driver)
             problems = layout_problems(self.driver, (width, height), focus=smallest)
-            if smallest:
-                problems += described(
-                    axe_violations(self.driver, within=within, rules=AXE_AT_360)
-                ).splitlines()
+            if smallest:  # (and the hints the controls name: as test_accessibility.py checks them)
+                found = axe_violations(self.driver, within=within, rules=AXE_AT_360)
+                problems += described(found + unnamed_hints(self.driver, within)).splitlines()
             self.found[f"{name} @ {width}x{height}"] = problems
 
     def menu(self, name: str) -> None:

@@ -80,14 +80,30 @@ for (const hint of root.querySelectorAll("small")) {
   const said = hint.id && controls.some((c) => names(c).includes(hint.id));
   if (!said) unnamed.push(hint.outerHTML.slice(0, 160));
 }
+// a hint paragraph among a form's fields (not in a field's label, whose text is its name; not a
+// live status, said as it changes): named by a control (the submit button, for the whole form)
+const named = new Set();
+for (const node of document.querySelectorAll("[aria-describedby]")) {
+  for (const id of node.getAttribute("aria-describedby").split(/\\s+/)) named.add(id);
+}
+for (const hint of root.querySelectorAll("form .hint:not(small)")) {
+  if (hint.closest("label, [role=status], [aria-live]") || hint.hidden) continue;
+  // before the form's first control: the form's instructions, read before its fields (WCAG G184)
+  const first = hint.closest("form").querySelector("input:not([type=hidden]), select, textarea, button");
+  if (first && hint.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING) continue;
+  if (!hint.id || !named.has(hint.id)) unnamed.push(hint.outerHTML.slice(0, 160));
+}
 return unnamed;
 """
 
 
 def unnamed_hints(driver: Any, within: str | None = None) -> list[dict[str, Any]]:
     """Each hint (a ``<small>`` in a field beside its control) that its control does not name in
-    its ``aria-describedby``, so a screen reader never says it (WCAG 1.3.1, 3.3.2): as axe-core's
-    violations are listed, under the made-up rule ``hint-not-named``."""
+    its ``aria-describedby``, and each hint paragraph among a form's fields that no control names
+    (the submit button, for what holds for the whole form), so a screen reader moving from field
+    to field never says it (WCAG 1.3.1, 3.3.2): as axe-core's violations are listed, under the
+    made-up rule ``hint-not-named``. (A paragraph before a form's first control is its
+    instructions, read before its fields.)"""
     found = driver.execute_script(_UNNAMED_HINTS, within)
     rule = {"id": "hint-not-named", "impact": "serious"}
     meaning = "a field's hint is named by its control's aria-describedby"
