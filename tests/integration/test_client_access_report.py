@@ -25,10 +25,10 @@ from tests.steps.erasure import (
     BETOS,
     a_client_with_everything,
     erase,
-    erasure_company,  # noqa: F401 - the fixtures company and (autouse) time_enough
+    erasure_company,  # noqa: F401 - the fixture company
     erasure_in_the_request,
+    erasures_have_time,  # noqa: F401 - an autouse fixture: erasure_in_the_request
     sent_with_a_request_id,
-    time_enough,  # noqa: F401
 )
 from tests.steps.history import add_register_record, run_export_workers
 from tests.steps.hostile_mail import company_files

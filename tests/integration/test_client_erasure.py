@@ -26,10 +26,10 @@ from tests.steps.erasure import (
     a_client_with_everything,
     erase,
     erased_while,
-    erasure_company,  # noqa: F401 - the fixtures company and (autouse) time_enough
+    erasure_company,  # noqa: F401 - the fixture company
     erasure_ended,
+    erasures_have_time,  # noqa: F401 - an autouse fixture: erasure_in_the_request
     sent_with_a_request_id,
-    time_enough,  # noqa: F401
 )
 from tests.steps.history import add_register_record, listed, register_items, send_email
 from tests.steps.notes import client_notes, staff_headers, write_note

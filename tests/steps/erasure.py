@@ -124,7 +124,7 @@ def erasure_in_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def time_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+def erasures_have_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """:func:`erasure_in_the_request` for every test of a module that imports this fixture (an
     autouse fixture applies to the module it is imported into, only)."""
     erasure_in_the_request(monkeypatch)
