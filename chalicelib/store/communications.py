@@ -1166,8 +1166,9 @@ def _listing(
     page is filled to ``limit`` over as many requests as needed, up to :data:`READ_PER_PAGE`
     entries read; the cursor resumes after the last item returned, or where the reading stopped.
     Either way one entry past the page is read to tell whether another page follows: the page
-    holding the index's last entry has no cursor, no empty page follows it. ``text`` and ``states`` (the message's state is not projected) are matched here, in the items
-    read (see :func:`_matched_listing`), as is ``keep`` (what else an item must be)."""
+    holding the index's last entry has no cursor, no empty page follows it. ``text`` and
+    ``states`` (the message's state is not projected) are matched here, in the items read (see
+    :func:`_matched_listing`), as is ``keep`` (what else an item must be)."""
     range_condition = CommunicationModel.communication_id.between(*created) if created else None
     cursor = checked_cursor(index, hash_key, cursor)
     if created:
