@@ -31,7 +31,7 @@ from chalicelib.store import leaving as store
 LEFT_OUT = (
     "secrets: SMTP, IMAP, SMS gateway and bulk-send passwords, mailbox and webhook secrets, API keys'"
     " hashes (every attribute holding a password, secret, ciphertext or hash is left out)",
-    "Pregón's own bookkeeping of rate limits (counters of digests naming no one; deleted with the company)",
+    *store.NOT_EXPORTED.values(),
 )
 
 
