@@ -11,7 +11,7 @@ import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
-from tests.steps.aws import dynamodb_requests
+from tests.steps.aws import dynamodb_requests, dynamodb_requests_by_table
 from tests.steps.clients import put_client
 from tests.steps.notes import (
     agents,
@@ -572,6 +572,31 @@ def test_the_listing_costs_the_same_at_300_clients_as_at_3(api: Client, tenant: 
     without = staff_headers(tenant, "vendedor", 4, branch="north", department="sales")
     for headers in (tenant.admin_headers(), without, tenant.key_headers()):
         assert api.http.get("/preferred-agents", headers=headers).status_code == 403
+
+
+def test_the_listing_reads_its_agents_names_in_one_request_however_many_they_are(
+    api: Client, tenant: Tenant
+) -> None:
+    from chalicelib.tenants.staff import forget_cached_users
+
+    # Given clients of twelve agents, each named in the staff directory, and a manager
+    for n in range(12):
+        many_clients(tenant.company_id, 1, f"agente{n:02d}", prefix=f"A{n:02d}")
+        named_user(tenant.company_id, f"agente{n:02d}", f"Agente {n:02d}")
+    boss = manager(api, tenant)
+    assert api.http.get("/preferred-agents", headers=boss).status_code == 200  # the manager's entry
+    # When the manager lists the agents, none of them read in the seconds before
+    forget_cached_users()
+    with dynamodb_requests_by_table() as requests:
+        response = api.http.get("/preferred-agents", headers=boss)
+    # Then each agent is named, and their names were read in one request, not one each
+    assert response.status_code == 200, response.body
+    items = body(response)["items"]
+    assert [(a["agent"], a["agent_name"]) for a in items] == [
+        (f"agente{n:02d}", f"Agente {n:02d}") for n in range(12)
+    ]
+    assert requests["BatchGetItem staff-users"] == 1, dict(requests)
+    assert requests["GetItem staff-users"] <= 1, dict(requests)  # the manager's own entry, at most
 
 
 def test_the_counts_follow_every_save_move_and_erasure(
