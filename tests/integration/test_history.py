@@ -71,7 +71,8 @@ def test_a_page_holding_the_last_message_says_there_is_no_next_one(
 
     def pages(path: str, headers: dict[str, str]) -> list[list[str]]:
         """Each page's subjects, following ``next_cursor`` to the end."""
-        found, cursor = [], ""
+        found: list[list[str]] = []
+        cursor = ""
         while len(found) < 10:
             page = body(api.http.get(f"{path}{cursor}", headers=headers))
             found.append(subjects(page))
