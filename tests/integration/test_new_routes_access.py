@@ -1,7 +1,9 @@
-"""Who may call the routes sessions 30 and 31 added (docs/history-and-register.md, "who sees what";
-client search, erasure and webhooks): each kind of caller at each, through the real authorizer
-(Chalice's test client, DynamoDB Local). What a caller may do with its answer is tested with each
-feature; here only whether the door opens."""
+"""Who may call the routes sessions 30, 31 and 37-39 added (docs/history-and-register.md, "who
+sees what"; client search, erasure and webhooks; the access report, held mail, background exports,
+the document portal and the operators' suspension and allowances): each kind of caller at each,
+through the real authorizer (Chalice's test client, DynamoDB Local). What a caller may do with its
+answer is tested with each feature; here only whether the door opens, and that another company's
+credentials reach nothing of this company."""
 
 from __future__ import annotations
 
@@ -48,7 +50,9 @@ def every_scope_key(tenant: Tenant) -> dict[str, str]:
     from chalicelib.tenants.companies import SCOPES, issue_api_key
 
     key = issue_api_key(tenant.company_id, "everything", list(SCOPES))
-    return {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    # ApiKey, the scheme a key is sent with: as a Bearer token it is no credential at all (403 by
+    # the authorizer on every route, which is all this caller tested until session 40)
+    return {"Authorization": f"ApiKey {key}", "Content-Type": "application/json"}
 
 
 def call(api: Client, method: str, path: str, headers: dict[str, str]) -> Any:
@@ -92,12 +96,33 @@ def test_another_companys_administrator_reaches_nothing_of_this_company(
     record = add_register_record(api, tenant.staff_headers(), "CLI-1", record_type="call", subject="IVA")
     rid = record["communication_id"]
     other = other_tenant.admin_headers()
+    other_key = every_scope_key(other_tenant)
     # When another company's administrator asks for it, tells of it, or lists colleagues
     task = api.http.get(f"/clients/CLI-1/register/{rid}/task.ics", headers=other)
     told = api.http.post(f"/clients/CLI-1/register/{rid}/notify", headers=other, body=b'{"users": ["admin"]}')
     colleagues = body(api.http.get("/staff/colleagues", headers=other))["items"]
+    # And its administrator and its key with every scope try the client's portal, its access
+    # report and its publications (sessions 37-39)
+    client_routes = [
+        ("POST", "/clients/CLI-1/portal-access"),
+        ("POST", "/clients/CLI-1/portal-access/revoke"),
+        ("GET", "/clients/CLI-1/publications"),
+        ("POST", "/clients/CLI-1/access-report"),
+        ("POST", "/clients/CLI-1/register/exports"),
+    ]
+    elsewhere = {
+        (method, path, who): call(api, method, path, headers).status_code
+        for method, path in client_routes
+        for who, headers in (("administrator", other), ("key", other_key))
+    }
     # Then the record is not found, and the colleagues are their own company's only
     assert (task.status_code, told.status_code) == (404, 404)
+    # And no client of theirs goes by that code: 404 to the administrator; the key is refused the
+    # staff's routes (403) and, where a key may call (the access report), finds no client (404)
+    assert elsewhere == {
+        (method, path, who): 404 if who == "administrator" or path.endswith("access-report") else 403
+        for method, path, who in elsewhere
+    }
     assert "marta" not in [c["user_id"] for c in colleagues]
     assert "marta" in [
         c["user_id"] for c in body(api.http.get("/staff/colleagues", headers=tenant.staff_headers()))["items"]
@@ -119,6 +144,22 @@ SESSION_31_ROUTES = [
     ("POST", "/webhooks/wh_1/test", "admin"),
     ("GET", "/webhooks/wh_1/deliveries", "staff"),
 ]
+# Sessions 37-39's routes (the portal's are in ROUTES above): "operator" the operators' token only.
+# (Only the operator routes that change nothing on an empty body: a suspension would shut the rest.)
+SESSION_37_39_ROUTES = [
+    ("POST", "/clients/CLI-1/access-report", "erase"),
+    ("GET", "/clients/CLI-1/access-report/R1", "erase"),
+    ("GET", "/inbound/held", "admin"),
+    ("POST", "/inbound/held/release", "admin"),
+    ("POST", "/history/email/exports", "staff"),
+    ("GET", "/history/email/exports/E1", "staff"),
+    ("POST", "/clients/CLI-1/register/exports", "staff"),
+    ("GET", "/clients/CLI-1/register/exports/E1", "staff"),
+    ("POST", "/notes/report/exports", "staff"),
+    ("GET", "/notes/report/exports/E1", "staff"),
+    ("GET", "/operator/companies/{company}/suspension", "operator"),
+    ("GET", "/operator/companies/{company}/allowances", "operator"),
+]
 
 
 @pytest.fixture
@@ -134,14 +175,14 @@ def operator_token(local_aws: dict[str, str]) -> Iterator[str]:
     get_settings()  # from the tests' environment (configure_operator_token says why)
 
 
-def test_each_route_of_search_erasure_and_webhooks_opens_only_to_whom_it_says(
+def test_each_route_of_search_erasure_webhooks_reports_and_exports_opens_only_to_whom_it_says(
     api: Client, tenant: Tenant, operator_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.tenants.companies import SCOPES, issue_api_key
     from tests.steps.operators import operator_headers
 
     # Given no token, the operators' token, an API key with clients:read, one with clients:write,
-    # one with every other scope, and staff of each level
+    # one with every other scope, staff of each level, and a level-2 user of another department
     scopes = {
         "key clients:read": ["clients:read"],
         "key clients:write": ["clients:write"],
@@ -158,22 +199,27 @@ def test_each_route_of_search_erasure_and_webhooks_opens_only_to_whom_it_says(
             for who, granted in scopes.items()
         },
         **{f"level {n}": staff_headers(tenant, f"user{n}@cargas.example", n) for n in (1, 2, 3, 4)},
+        "level 2 of sales": staff_headers(tenant, "ventas@cargas.example", 2, department="sales"),
     }
+    staff = {"level 1", "level 2", "level 3", "level 4", "level 2 of sales"}
     let_in = {
-        "read": {"key clients:read", "level 1", "level 2", "level 3", "level 4"},
+        "read": {"key clients:read", *staff},
         "erase": {"key clients:write", "level 1"},
         "admin": {"level 1"},
-        "staff": {"level 1", "level 2", "level 3", "level 4"},
+        "staff": staff,
+        "operator": {"operators' token"},
     }
+    routes = [
+        (method, path.format(company=tenant.company_id), kind)
+        for method, path, kind in SESSION_31_ROUTES + SESSION_37_39_ROUTES
+    ]
     # When each calls each route
     opened = {
         (method, path, who): call(api, method, path, headers).status_code not in (401, 403)
-        for method, path, _ in SESSION_31_ROUTES
+        for method, path, _ in routes
         for who, headers in callers.items()
     }
     # Then the door opens to exactly whom the route says (past it: 200, 202, 404 or 422)
     assert opened == {
-        (method, path, who): who in let_in[kind]
-        for method, path, kind in SESSION_31_ROUTES
-        for who in callers
+        (method, path, who): who in let_in[kind] for method, path, kind in routes for who in callers
     }
