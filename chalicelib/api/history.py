@@ -226,6 +226,7 @@ def xlsx_download(data: bytes, filename: str) -> Response:
 @route("GET /history/{channel}/{communication_id}", STAFF, response="HistoryMessageOut")
 def get_message(caller: Principal, channel: str, communication_id: str) -> Response:
     """One message exactly as sent: content, headers, attachments, delivery"""
+    from chalicelib.core.links import without_portal_tokens
     from chalicelib.records.history.browse import history_entry
 
     comm = history_entry(caller, channel, communication_id)
@@ -234,8 +235,8 @@ def get_message(caller: Principal, channel: str, communication_id: str) -> Respo
             caller,
             {
                 **history_item(comm),
-                "text": comm.text,
-                "html": comm.html,
+                "text": without_portal_tokens(comm.text),
+                "html": without_portal_tokens(comm.html),
                 "headers": comm.headers,
                 "attachments": [attachment_out(a) for a in comm.attachments],
                 "error": comm.error,

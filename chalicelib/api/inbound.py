@@ -35,13 +35,15 @@ def _summary(comm: Any) -> dict[str, Any]:
 
 
 def _detail(comm: Any) -> dict[str, Any]:
+    from chalicelib.core.links import without_portal_tokens
     from chalicelib.records.inbound_mail import attachment_links, candidates_for
 
     return {
         **_summary(comm),
         "contact_id": comm.contact_id,
-        "text": comm.text,
-        "html": comm.html,
+        # a client's reply quoting its portal access e-mail quotes the link
+        "text": without_portal_tokens(comm.text),
+        "html": without_portal_tokens(comm.html),
         "headers": comm.headers,
         "in_reply_to": comm.in_reply_to,
         "thread_id": comm.thread_id,

@@ -58,13 +58,14 @@ def record_out(comm: Communication) -> dict[str, Any]:
 
 def _detail(comm: Communication, viewer: Principal) -> dict[str, Any]:
     from chalicelib.api.people import named
+    from chalicelib.core.links import without_portal_tokens
     from chalicelib.tenants.staff import staff_names
 
     people = staff_names(viewer.company_id, [u for n in comm.notices for u in (n.by, *n.users)])
     record = {
         **record_out(comm),
-        "text": comm.text,
-        "html": comm.html,
+        "text": without_portal_tokens(comm.text),
+        "html": without_portal_tokens(comm.html),
         "to_address": comm.to_address,
         "from_address": comm.from_address,
         "attachments": _attachments(comm, viewer),

@@ -191,6 +191,21 @@ def _portal_token(key: str, company_id: str, client_id: str, portal_key: str, ex
     return jwt.encode(claims, key, algorithm="HS256")
 
 
+#: A portal link's token where staff read a message that carries it (decision 0035, session 40).
+PORTAL_TOKEN_SHOWN = "[the-clients-own]"  # noqa: S105  # nosec B105 # what a token becomes, not one
+_PORTAL_TOKEN = re.compile(r"(/public/portal(?:/files/[0-9a-f]{24})?\?token=)[\w-]+\.[\w-]+\.[\w-]+")
+
+
+def without_portal_tokens(text: str | None) -> str | None:
+    """``text`` (a message's text or HTML) with each portal link's token replaced by
+    :data:`PORTAL_TOKEN_SHOWN`: the link opens every document the client sees, the publications
+    the register's rule hides from the reader too (another user's to a level-4 user, a private
+    mailbox's to all but its owner and level 1), so staff read where the link went, not the link."""
+    if not text or "/public/portal" not in text:
+        return text
+    return _PORTAL_TOKEN.sub(rf"\1{PORTAL_TOKEN_SHOWN}", text)
+
+
 def portal_url(company_id: str, client_id: str, portal_key: str) -> str:
     """The client's document portal link (decision 0035): signed (HS256, the link key), naming
     the company, the client and the client's portal key (``g``: a random value kept with the

@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.domain import AttachmentRef, Communication, RegisterLookup, StaffUser
 from chalicelib.core.errors import Conflict, NotFound, PregonError, ValidationFailed, edited_meanwhile
+from chalicelib.core.links import without_portal_tokens
 from chalicelib.records.history.criteria import date_range, one_of, short_text
 from chalicelib.store import communications as store
 from chalicelib.store import register as lookups
@@ -206,7 +207,7 @@ class RegisterLayout:
                 name_or_shown(self.viewer, names, c.created_by),
                 word(c.shown_state, language),
                 [a.name for a in c.attachments],
-                c.text,
+                without_portal_tokens(c.text),
             ]
             for c in records
         ]

@@ -5,6 +5,7 @@ decision 0035). Real DynamoDB Local, moto's S3, the SMTP server's raw bytes."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import time
@@ -302,7 +303,7 @@ def test_staff_revoke_a_clients_portal_links_and_a_new_access_email_opens_it_aga
     # Then there is no such client for them, and the link still opens the portal
     assert other.status_code == 404 and opened(api, old).status_code == 200
     # When a level-4 clerk revokes the client's portal links
-    clerk = level(tenant, "clerk", 4)
+    clerk = level(tenant, "junior", 4)
     revoked = api.http.post("/clients/CLI-1/portal-access/revoke", headers=clerk, body=b"")
     assert revoked.status_code == 200, revoked.body
     # Then the e-mailed link and its download answer 410, the expired link's page
@@ -318,9 +319,9 @@ def test_staff_revoke_a_clients_portal_links_and_a_new_access_email_opens_it_aga
     ]
     assert (entry["subject"], entry["created_by"]) == (
         "Acceso al portal revocado",
-        f"clerk@{tenant.company_id}",
+        f"junior@{tenant.company_id}",
     )
-    assert body(revoked)["revoked_by"] == f"clerk@{tenant.company_id}"
+    assert body(revoked)["revoked_by"] == f"junior@{tenant.company_id}"
     edit = api.http.patch(
         f"/clients/CLI-1/register/{entry['communication_id']}",
         headers=staff,
@@ -328,13 +329,35 @@ def test_staff_revoke_a_clients_portal_links_and_a_new_access_email_opens_it_aga
     )
     assert edit.status_code in (403, 409, 422), edit.status_code
     # When the clerk sends the client its access again
-    assert api.http.post("/clients/CLI-1/portal-access", headers=clerk, body=b"").status_code == 202
+    resent = api.http.post("/clients/CLI-1/portal-access", headers=clerk, body=b"")
+    assert resent.status_code == 202
     assert deliver_outboxes()["sent"] == 1
     mailbox.wait_for(2)
     [new] = {portal_link_in(f.read_bytes()) for f in mailbox.files()} - {old}
     # Then the new e-mail's link opens the portal, and the old one stays refused
     assert "ana.pdf" in opened(api, new).body.decode()
     assert opened(api, old).status_code == 410
+    # And the clerk, whom the register's rule does not show the publication a colleague made,
+    # reads the e-mail she sent in the client's register and in the history without the link's
+    # token (the link would open every document the client sees); so does an administrator
+    assert body(api.http.get("/clients/CLI-1/publications", headers=clerk))["items"] == []
+    token = new.split("token=")[1]
+    sent = body(resent)["communication_id"]
+    for who, headers in (("clerk", clerk), ("administrator", tenant.admin_headers())):
+        for path in (f"/clients/CLI-1/register/{sent}", f"/history/email/{sent}"):
+            shown = body(api.http.get(path, headers=headers))
+            for part in ("text", "html"):
+                assert "/public/portal?token=[the-clients-own]" in shown[part], (who, path, part)
+                assert token not in shown[part], (who, path, part)
+    # And the register's Excel file holds the e-mail's text without it too
+    from openpyxl import load_workbook
+
+    from tests.steps.history import XLSX
+
+    sheet = api.http.get("/clients/CLI-1/register/export", headers={**clerk, "Accept": XLSX})
+    raw = sheet.body if isinstance(sheet.body, bytes) else base64.b64decode(sheet.body)
+    cells = [str(c) for row in load_workbook(io.BytesIO(raw)).active.iter_rows(values_only=True) for c in row]
+    assert any("token=[the-clients-own]" in c for c in cells) and not any(token in c for c in cells)
 
 
 def test_each_level_publishes_and_sees_what_the_register_lets_it_see(api: Client, tenant: Tenant) -> None:

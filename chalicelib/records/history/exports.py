@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, HistoryExport
 from chalicelib.core.errors import NotFound, ValidationFailed
+from chalicelib.core.links import without_portal_tokens
 from chalicelib.core.observability import logger
 from chalicelib.records.history.browse import check_channel, criteria_for, query_history
 from chalicelib.records.history.criteria import history_criteria
@@ -131,7 +132,7 @@ class HistorySheet:
                 name_or_shown(self.viewer, names, c.created_by),
                 c.resend_of,
                 self.reason_in(c.error, language) if c.error else c.error,
-                c.text,
+                without_portal_tokens(c.text),
             ]
 
 
