@@ -47,7 +47,8 @@ class PortalReader:
 
 def _reader(token: str, client_ip: str | None) -> PortalReader:
     """The company and client a portal link names: counted first against its address (so guessing
-    is throttled as much as reading), then checked; 422 on ``token`` for no link of ours (forged,
+    is throttled as much as reading), then checked, and a link with the client's key counted
+    against the client's allowance; 422 on ``token`` for no link of ours (forged,
     cut, another kind of link), 410 for an expired one and for one whose portal key is not the
     client's (revoked since, made before keys, or for an erased client of the same code), 404 for
     a client no longer there."""
@@ -74,9 +75,13 @@ def _reader(token: str, client_ip: str | None) -> PortalReader:
     client = find_client(str(claims["c"]), str(claims["k"])) if company is not None else None
     if company is None or client is None:
         raise NotFound("there is nothing at this link any more")
-    count("portal", VIEWS_PER_CLIENT, f"{company.company_id}#{client.client_id}", TOO_MANY)
+    # The key before the client's allowance: a revoked link (a leaked one, the reason to revoke)
+    # must not spend it, or its holder could keep the client's new link at 429 (the key's read is
+    # bounded by the address's allowance, counted above). The signature makes ``g`` unforgeable, so
+    # comparing it in a time that depends on it tells nothing.
     if not claims.get("g") or claims["g"] != store.portal_key(company.company_id, client.client_id):
         raise Gone("the link was withdrawn: ask the company for a new one")
+    count("portal", VIEWS_PER_CLIENT, f"{company.company_id}#{client.client_id}", TOO_MANY)
     return PortalReader(company, client)
 
 

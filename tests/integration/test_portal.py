@@ -433,6 +433,28 @@ def test_reading_the_portal_is_rate_limited_per_address_bad_links_counted_too(
     assert int(opened(api, link).headers["Retry-After"]) > 0
 
 
+def test_a_revoked_link_spends_nothing_of_the_clients_allowance(
+    api: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import portal
+    from chalicelib.store.rate_limits import Limit
+    from chalicelib.tenants.clients import portal_link
+
+    # Given an allowance of 2 requests an hour with one client's links (600 in production), and a
+    # client whose leaked link staff revoked
+    monkeypatch.setattr(portal, "VIEWS_PER_CLIENT", Limit("portal-client-test", 2, 3600))
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    leaked = portal_link(tenant.company_id, "CLI-1")
+    revoked = api.http.post("/clients/CLI-1/portal-access/revoke", headers=tenant.staff_headers(), body=b"")
+    assert revoked.status_code == 200, revoked.body
+    # When whoever holds the leaked link opens it three times
+    statuses = [opened(api, leaked).status_code for _ in range(3)]
+    # Then each is the withdrawn link's 410, never a 429 of the client's allowance
+    assert statuses == [410, 410, 410]
+    # And the client's new link opens the portal: the revoked one spent none of its allowance
+    assert opened(api, portal_link(tenant.company_id, "CLI-1")).status_code == 200
+
+
 def test_any_template_prints_the_clients_portal_link(api: Client, tenant: Tenant) -> None:
     from chalicelib.messaging.templates import render_for
 
