@@ -344,6 +344,7 @@ def _log(
         # may assign it.
         parent, client_id, contact_id = None, None, None
         parsed.defects.extend(held)
+        from_client = False
     else:
         if receipt.dmarc_failed:  # the domain does not enforce DMARC: filed, but staff are told
             parsed.defects.append(
@@ -352,13 +353,17 @@ def _log(
             )
         parent = reported_on(company_id, parsed) or find_parent(company_id, parsed, receipt.recipients)
         client_id, contact_id, _ = match_sender(company_id, parsed.from_address)
+        # The ceilings' known client is the sender's address, not the thread: a message's reply
+        # address is in every copy of it, forwarded ones too, so anyone answering from ever new
+        # addresses would count against no ceiling in all (decision 0037, session 40)
+        from_client = client_id is not None
         if client_id is None and parent is not None and parent.client_id:
             client_id, contact_id = parent.client_id, None
         if automatic == DELIVERY_REPORT and parent is not None and parsed.report is not None:
             # before the record is written: a failure here is retried with the whole message
             apply_report(parent, parsed.report, receipt.ses_message_id)
     if counted is not None and not admitted(
-        counted, "email", parsed.from_address, held_mail(receipt, company_id), known=client_id is not None
+        counted, "email", parsed.from_address, held_mail(receipt, company_id), known=from_client
     ):
         return Logged(company_id, None, created=False, held=True)
     withheld = OMITTED_VIRUS if receipt.virus_found else None

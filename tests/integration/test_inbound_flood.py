@@ -139,6 +139,34 @@ def test_a_flood_is_held_past_the_ceilings_while_a_clients_mail_lands_and_staff_
         assert bad.status_code == 422 and "date" in bad.body.decode(), day
 
 
+def test_strangers_answering_a_clients_message_count_as_strangers_and_the_client_still_lands(
+    api: Client, tenant: Tenant, low_ceilings: None
+) -> None:
+    from chalicelib.core.links import plus_reply_address
+    from tests.steps.history import add_register_record
+
+    company = tenant.company_id
+    # Given client Ana and a message in her register, whose reply address (in every e-mail's
+    # Reply-To) a robot came to know
+    put_client(api, tenant, "CLI-1", name="Ana", emails=[CLIENT])
+    record = add_register_record(api, tenant.staff_headers(), "CLI-1", record_type="call", subject="IVA")
+    thread = plus_reply_address(company, record["communication_id"])
+    # When the robot answers it from 4 addresses, twice from each (2 a day per address allowed)
+    answers = [
+        receive_mail(api, company, f"robot{n}@loop.example", "Re: IVA", f"Oferta {n}", to=thread)
+        for n in range(4)
+        for _ in range(2)
+    ]
+    # Then its answers count as strangers' mail: the strangers' 3 of the day are recorded, the
+    # other 5 held (a thread is no ceiling of its own for whoever learned its address)
+    assert [r["logged"] for r in answers].count(1) == 3
+    assert [r["held"] for r in answers].count(1) == 5
+    # And Ana's own answer in her thread lands, as her mail does whatever strangers send
+    hers = receive_mail(api, company, CLIENT, "Re: IVA", "Adjunto el formulario", to=thread)
+    assert (hers["logged"], hers["held"]) == (1, 0)
+    assert len(in_register(api, tenant)) == 4
+
+
 def test_a_message_delivered_again_or_retried_after_a_failure_past_its_count_counts_once(
     api: Client, tenant: Tenant, low_ceilings: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

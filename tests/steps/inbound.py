@@ -26,12 +26,14 @@ def receive_mail(
     *,
     with_message_id: bool = True,
     verdicts: dict[str, str] | None = None,
+    to: str | None = None,
 ) -> dict[str, Any]:
-    """``sender`` writes ``subject`` / ``text`` to the company's inbound address; the handler's answer.
+    """``sender`` writes ``subject`` / ``text`` to the company's inbound address (or ``to``, e.g. a
+    message's plus-addressed Reply-To); the handler's answer.
     ``with_message_id=False``: a bare message without a Message-ID, as the guides' ``curl`` sends.
     ``verdicts``: SES's verdicts other than PASS, e.g. ``{"spamVerdict": "FAIL"}``."""
     event = inbound_mail_event(
-        api, company_id, sender, subject, text, with_message_id=with_message_id, verdicts=verdicts
+        api, company_id, sender, subject, text, with_message_id=with_message_id, verdicts=verdicts, to=to
     )
     return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
 
@@ -45,6 +47,7 @@ def inbound_mail_event(
     *,
     with_message_id: bool = True,
     verdicts: dict[str, str] | None = None,
+    to: str | None = None,
 ) -> dict[str, Any]:
     """The SNS event SES's receipt rule publishes for that message (its raw mail put in S3), to
     hand to ``receive_inbound_mail`` (SNS hands the same one again when the handler fails)."""
@@ -52,7 +55,7 @@ def inbound_mail_event(
     from chalicelib.core.settings import get_settings
     from infrastructure.local.inbound_smtp import OBJECT_KEY_PREFIX, received_notification, ses_message_id
 
-    to = f"{company_id}@inbound.pregon.local"  # the company's inbound address (GET /inbound/address)
+    to = to or f"{company_id}@inbound.pregon.local"  # the company's inbound address (GET /inbound/address)
     raw = (
         f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
         + (f"Message-ID: <{ses_message_id()}@mail.example.net>\r\n" if with_message_id else "")
