@@ -394,6 +394,9 @@ CATALOG: dict[str, str] = {
     "must be at most {limit} characters": "debe tener como máximo {limit} caracteres",
     "must be at most {limit} bytes": "debe tener como máximo {limit} bytes",
     "must be at most {limit} bytes as JSON": "debe tener como máximo {limit} bytes como JSON",
+    "may not give portal_link: Pregón signs each client's own link": (
+        "no puede dar portal_link: Pregón firma el enlace propio de cada cliente"
+    ),
     "must have 1 to 200 characters": "debe tener de 1 a 200 caracteres",
     "must have at least {limit} characters": "debe tener al menos {limit} caracteres",
     "must have at most {limit} characters": "debe tener como máximo {limit} caracteres",

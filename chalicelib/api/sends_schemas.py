@@ -45,7 +45,9 @@ class SendIn(_Strict):
         default=None, description="Or: the clients this filter selects (a job)."
     )
     variables: dict[str, Any] = Field(
-        default_factory=dict, description="Extra template variables (the client's own are added per client)."
+        default_factory=dict,
+        description="Extra template variables (the client's own are added per client; not `portal_link`, "
+        "the client's own link Pregón signs: 422).",
     )
     bulk_password: str | None = Field(
         default=None,

@@ -482,3 +482,21 @@ def test_any_template_prints_the_clients_portal_link(api: Client, tenant: Tenant
     # Then it carries the client's portal link, which opens the client's portal
     [link] = re.findall(r"https?://\S+/public/portal\?token=\S+", rendered.text)
     assert "Documentos de Ana Pérez" in opened(api, link).body.decode()
+    # When a level-4 clerk sends the client the company's access e-mail with a link of her own
+    # in place of the portal's ("Sus documentos", from the company's address)
+    clerk = level(tenant, "junior", 4)
+    forged = api.http.post(
+        "/sends",
+        headers={**clerk, "Accept-Language": "es"},
+        body=json.dumps(
+            {
+                "channel": "email",
+                "template": "portal_access",
+                "client_ids": ["CLI-1"],
+                "variables": {"portal_link": "https://phish.example/login"},
+            }
+        ),
+    )
+    # Then it is refused, naming the variables: the link is the client's own, signed by Pregón
+    assert (forged.status_code, body(forged)["field"]) == (422, "variables"), forged.body
+    assert "portal_link" in body(forged)["message"] and "enlace" in body(forged)["message"]

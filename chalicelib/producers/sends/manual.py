@@ -126,6 +126,9 @@ def start_send(company_id: str, request: SendRequest) -> SendResult:
     return _start_job(company_id, request)
 
 
+PORTAL_LINK_GIVEN = "may not give portal_link: Pregón signs each client's own link"
+
+
 def _check_selection(request: SendRequest) -> None:
     errors = []
     if (request.client_ids is None) == (request.client_filter is None):
@@ -140,6 +143,10 @@ def _check_selection(request: SendRequest) -> None:
         errors.append(
             {"field": "variables", "message": f"must be at most {MAX_VARIABLES_BYTES:,} bytes as JSON"}
         )
+    if "portal_link" in request.variables:
+        # the client's own link, signed per client: given, it would put any URL where the
+        # company's template promises the client's documents (decision 0035, session 40)
+        errors.append({"field": "variables", "message": PORTAL_LINK_GIVEN})
     if request.client_filter is not None and request.client_filter.switch is not None:
         from chalicelib.tenants.clients import MESSAGE_SWITCHES
 
