@@ -126,7 +126,11 @@ def status_index_key(company_id: str, channel: str, state: str) -> str | None:
 
 def _search_text(comm: domain.Communication) -> str:
     """What a listing's text criterion is matched in (lower-cased): subject, addresses, names, the
-    client's code and the text body. Computed when a listing filters, never stored (issue 14)."""
+    client's code and the text body (a portal link's token left out: staff do not read it, so a
+    search must not tell it a character at a time). Computed when a listing filters, never stored
+    (issue 14)."""
+    from chalicelib.core.links import without_portal_tokens
+
     parts = [
         comm.subject,
         comm.to_address,
@@ -134,7 +138,7 @@ def _search_text(comm: domain.Communication) -> str:
         comm.from_address,
         comm.from_name,
         comm.client_id,
-        comm.text,
+        without_portal_tokens(comm.text),
     ]
     return " ".join(p for p in parts if p).lower()
 

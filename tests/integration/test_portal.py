@@ -349,6 +349,15 @@ def test_staff_revoke_a_clients_portal_links_and_a_new_access_email_opens_it_aga
             for part in ("text", "html"):
                 assert "/public/portal?token=[the-clients-own]" in shown[part], (who, path, part)
                 assert token not in shown[part], (who, path, part)
+    # And searching her history for a piece of the token finds nothing (it would tell the token a
+    # character at a time), as a word of the e-mail finds it
+    found = {
+        q: [
+            m["communication_id"] for m in body(api.http.get(f"/history/email?q={q}", headers=clerk))["items"]
+        ]
+        for q in (token[-12:], "documentos")
+    }
+    assert found == {token[-12:]: [], "documentos": [sent]}, found
     # And the register's Excel file holds the e-mail's text without it too
     from openpyxl import load_workbook
 
