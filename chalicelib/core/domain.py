@@ -1076,3 +1076,5 @@ class HistoryExport:
     # the creator's branch and department when asked: a notes report's export holds what they showed
     creator_branch: str | None = None
     creator_department: str | None = None
+    # an access report built in parts: where its last committed part's progress is kept (S3)
+    progress: str | None = None

@@ -53,14 +53,19 @@ def put_file(
     with its purpose (``pregon-purpose=<purpose>``), which the bucket's lifecycle rules select.
     ``data``: the bytes, or a file opened for reading (a background export's, on disk), sent from
     where it stands."""
-    name = attachment_name(name)
+    name, key = new_file_key(company_id, purpose, name)
     size = len(data) if isinstance(data, bytes) else os.fstat(data.fileno()).st_size
-    key = f"{company_id}/{purpose}/{secrets.token_hex(8)}/{safe_name(name)}"
     extra = {"Tagging": f"pregon-purpose={purpose}"} if tagged else {}
     client("s3").put_object(
         Bucket=get_settings().files_bucket, Key=key, Body=data, ContentType=content_type, **extra
     )
     return AttachmentRef(name=name, content_type=content_type, size=size, key=key)
+
+
+def new_file_key(company_id: str, purpose: str, name: str) -> tuple[str, str]:
+    """A new file's base name and its key: ``<company>/<purpose>/<random>/<safe name>``."""
+    name = attachment_name(name)
+    return name, f"{company_id}/{purpose}/{secrets.token_hex(8)}/{safe_name(name)}"
 
 
 def delete_file(key: str) -> None:

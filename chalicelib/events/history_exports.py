@@ -34,7 +34,7 @@ def build_history_export(event: Any) -> dict[str, int]:
             in_language,
             last_attempt=receives >= LAST_RECEIVE,
         )
-        totals[outcome] += 1
+        totals[outcome] = totals.get(outcome, 0) + 1  # "continued": an access report's next run asked for
     return totals
 
 

@@ -16,12 +16,10 @@ import csv
 import dataclasses
 import io
 import json
-import tempfile
-import zipfile
 from collections.abc import Mapping
 from datetime import datetime
 from html import escape
-from typing import IO, Any
+from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, HistoryExport
@@ -86,50 +84,175 @@ def find_report(caller: Principal, client_id: str, report_id: str) -> HistoryExp
     return export
 
 
-# --- the worker -------------------------------------------------------------------------------
+# --- the worker: the report in parts -------------------------------------------------------
+
+#: A run of the worker works on a report this long, then asks for another run (a new message on
+#: the exports' queue) and ends: the worker's function has 300 s (.chalice/config.json).
+RUN_SECONDS = 150.0
+#: The report is kept a part at a time: each part is what about this long of work wrote (or
+#: :data:`PART_BYTES`, whichever comes first), stored in S3 with how far it got; a run that dies
+#: loses the part it was writing, and the next goes on from the last one kept.
+PART_SECONDS = 20.0
+PART_BYTES = 64 * 1024 * 1024
+#: How many items (or messages) one step reads (a batch read's worth).
+STEP_ITEMS = 100
+#: S3's smallest part of a multipart upload (all but the last): the parts are joined in as many.
+JOINED_PART_BYTES = 5 * 1024 * 1024
+#: What a report shows instead of a stored value it leaves out: a secret (the client's document
+#: portal key, which makes its links work; its phone's push token; its tracking subscription's
+#: link nonce, which Pregón signs into its links and never shows) or Pregón's own (the storage key
+#: of another report's file, where a report in parts is kept, a message's marker of the headers
+#: it makes again, which holds an alert's link nonce: the readable ``messages`` have the headers).
+WITHHELD_VALUE = "(withheld)"
+WITHHELD = {
+    "devices": ("token",),  # the push service's token (its endpoint, which the API shows, stays)
+    "tracking_subscriptions": ("link_nonce",),
+    "access_reports": ("file_key", "progress"),
+    "messages": ("headers_from",),
+}
+PORTAL_KEY = "portal#"
+
+
+def _parts_prefix(export: HistoryExport) -> str:
+    from chalicelib.records.history.exports import PURPOSE
+
+    return f"{export.company_id}/{PURPOSE}/access-parts/{export.export_id}/"
+
+
+def _put(key: str, data: bytes) -> None:
+    from chalicelib.core.aws import client
+    from chalicelib.core.settings import get_settings
+    from chalicelib.records.history.exports import PURPOSE
+
+    bucket = get_settings().files_bucket
+    client("s3").put_object(Bucket=bucket, Key=key, Body=data, Tagging=f"pregon-purpose={PURPOSE}")
+
+
+def _get(key: str) -> bytes:
+    from chalicelib.core.aws import client
+    from chalicelib.core.settings import get_settings
+
+    return bytes(client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"].read())
+
+
+def discard_parts(export: HistoryExport) -> None:
+    """Delete what the report's runs kept in parts (its plan, parts and progress)."""
+    from chalicelib.core.aws import client
+    from chalicelib.core.files import discard_files
+    from chalicelib.core.settings import get_settings
+
+    listed = client("s3").get_paginator("list_objects_v2")
+    pages = listed.paginate(Bucket=get_settings().files_bucket, Prefix=_parts_prefix(export))
+    keys = [str(o["Key"]) for page in pages for o in page.get("Contents", [])]
+    if keys:
+        discard_files(export.company_id, keys, "an access report's parts", "built, failed or gone")
 
 
 def build_report(export: HistoryExport) -> str:
-    """Write the report's ZIP and keep it (``done``); ``failed`` when the client went meanwhile,
-    ``skipped`` when another attempt took the export."""
-    from chalicelib.core.files import discard_files, put_file
-    from chalicelib.core.settings import get_settings
-    from chalicelib.records.erasure import NOT_ERASED
-    from chalicelib.records.history.exports import PURPOSE
-    from chalicelib.store import erasures
+    """Go on with the report's ZIP where its last kept part left it (from the start: the erasure's
+    walk, read to a plan of steps), for :data:`RUN_SECONDS`; ``done`` with its file kept,
+    ``continued`` when another run was asked for, ``failed`` when the client went meanwhile,
+    ``skipped`` when another attempt took the export (or the client's erasure deleted it)."""
+    import time
+
+    from chalicelib.core.zip_parts import ZipParts
     from chalicelib.store import history_exports as exports
     from chalicelib.store.clients import get_client
-    from chalicelib.tenants.clients import addresses_and_phones
     from chalicelib.tenants.companies import get_company
 
     company_id, client_id = export.company_id, export.criteria["client"]
-    client = get_client(company_id, client_id)
-    if client is None or _erasing(company_id, client_id):
+    if get_client(company_id, client_id) is None or _erasing(company_id, client_id):
         exports.fail_export(company_id, export.export_id, ERASED_MEANWHILE, clock.now())
+        discard_parts(export)
         return "failed"
-    settings = get_settings()
-    addresses, phones = addresses_and_phones(company_id, client)
-    held = erasures.erasure_walk(
-        company_id,
-        client_id,
-        addresses,
-        phones,
-        settings.files_bucket,
-        clock.now(),
-    )
+    started = time.monotonic()
+    if export.progress:
+        progress = json.loads(_get(export.progress))
+        plan = json.loads(_get(progress["plan"]))
+    else:
+        plan = _plan(export)
+        progress = {"plan": None, "cursor": 0, "zip": None, "parts": [], "rows": 0}
+    steps = plan["steps"]
     company = get_company(company_id)
-    withheld = export.criteria.get("notes") == "withheld"
-    report = _report(export, held, NOT_ERASED, withheld)
-    messages = _messages(company_id, held)
-    with tempfile.TemporaryFile(suffix=".zip") as file:
-        files = _write_zip(file, report, messages, held.files, company, withheld)
-        file.seek(0)
-        kept = put_file(company_id, PURPOSE, f"access-report-{client_id}.zip", ZIP_TYPE, file, tagged=True)
+    archive = ZipParts(progress["zip"], moment=datetime.fromisoformat(plan["generated_at"]))
+    after = export.progress
+    while True:
+        part_started = time.monotonic()
+        while progress["cursor"] < len(steps):
+            progress["rows"] += _step(steps[progress["cursor"]], archive, plan, company)
+            progress["cursor"] += 1
+            if time.monotonic() - part_started >= PART_SECONDS or archive.pending >= PART_BYTES:
+                break
+        if progress["cursor"] == len(steps):
+            archive.finish()
+            return _keep(export, progress, archive.cut())
+        after = _keep_part(export, after, plan, progress, archive)
+        if after is None:
+            return "skipped"
+        if time.monotonic() - started >= RUN_SECONDS:
+            from chalicelib.core.aws import send_json_messages
+            from chalicelib.records.history.exports import exports_queue
+
+            send_json_messages(exports_queue(), [{"company_id": company_id, "export_id": export.export_id}])
+            logger().info(
+                "access report continued in another run",
+                extra={"company_id": company_id, "export_id": export.export_id, "step": progress["cursor"]},
+            )
+            return "continued"
+
+
+def _keep_part(
+    export: HistoryExport, after: str | None, plan: dict[str, Any], progress: dict[str, Any], archive: Any
+) -> str | None:
+    """Keep what was written since the last part (the plan too, the first time) and how far it got;
+    the key of that progress, or None when the export is no longer this attempt's."""
+    from chalicelib.store import history_exports as exports
+
+    prefix, attempt, n = _parts_prefix(export), export.attempt, len(progress["parts"])
+    if progress["plan"] is None:
+        plan_key = f"{prefix}plan-{attempt}.json"
+        _put(plan_key, json.dumps(plan, ensure_ascii=False).encode())
+        progress["plan"] = plan_key
+    data = archive.cut()
+    part = f"{prefix}part-{attempt}-{n}"
+    _put(part, data)
+    progress["parts"].append([part, len(data)])
+    progress["zip"] = archive.state
+    key = f"{prefix}progress-{attempt}-{n}.json"
+    _put(key, json.dumps(progress, ensure_ascii=False).encode())
+    kept = exports.commit_part(
+        export.company_id,
+        export.export_id,
+        attempt,
+        after=after,
+        progress=key,
+        rows=progress["rows"],
+        now=clock.now(),
+    )
+    if kept:
+        return key
+    if exports.get_export(export.company_id, export.export_id) is None:  # erased with its client
+        discard_parts(export)
+    return None
+
+
+def _keep(export: HistoryExport, progress: dict[str, Any], tail: bytes) -> str:
+    """The ZIP whole: its parts joined (or, written in one run, the bytes as they are) and kept."""
+    from chalicelib.core.files import discard_files, put_file
+    from chalicelib.records.history.exports import PURPOSE
+    from chalicelib.store import history_exports as exports
+
+    company_id, client_id = export.company_id, export.criteria["client"]
+    name = f"access-report-{client_id}.zip"
+    if progress["parts"]:
+        kept = _join(company_id, name, [str(part) for part, _ in progress["parts"]], tail)
+    else:
+        kept = put_file(company_id, PURPOSE, name, ZIP_TYPE, tail, tagged=True)
     finished = exports.finish_export(
         company_id,
         export.export_id,
         export.attempt,
-        rows=len(held.deleted) + len(held.changed) + files,
+        rows=progress["rows"],
         key=kept.key,
         name=kept.name,
         size=kept.size,
@@ -137,9 +260,238 @@ def build_report(export: HistoryExport) -> str:
     )
     if not finished:
         discard_files(company_id, [kept.key], "an overtaken access report's file", "overtaken")
+        if exports.get_export(company_id, export.export_id) is None:
+            discard_parts(export)
         return "skipped"
+    discard_parts(export)
     logger().info("access report done", extra={"company_id": company_id, "export_id": export.export_id})
     return "done"
+
+
+def _join(company_id: str, name: str, parts: list[str], tail: bytes) -> Any:
+    """One S3 object of the parts and the tail, in order: a multipart upload whose parts are the
+    report's parts read back and put together to S3's least part size (so no more than that, and
+    one report's part, is in memory at once)."""
+    from chalicelib.core.aws import client
+    from chalicelib.core.domain import AttachmentRef
+    from chalicelib.core.files import new_file_key
+    from chalicelib.core.settings import get_settings
+    from chalicelib.records.history.exports import PURPOSE
+
+    s3, bucket = client("s3"), get_settings().files_bucket
+    name, key = new_file_key(company_id, PURPOSE, name)
+    upload = s3.create_multipart_upload(
+        Bucket=bucket, Key=key, ContentType=ZIP_TYPE, Tagging=f"pregon-purpose={PURPOSE}"
+    )["UploadId"]
+    done: list[dict[str, Any]] = []
+    size = 0
+
+    def send(data: bytes) -> None:
+        number = len(done) + 1
+        answer = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=data)
+        done.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    try:
+        joined = bytearray()
+        for part in parts:
+            joined += _get(part)
+            if len(joined) >= JOINED_PART_BYTES:
+                send(bytes(joined))
+                size += len(joined)
+                joined.clear()
+        joined += tail
+        send(bytes(joined))
+        size += len(joined)
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": done})
+    except Exception:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+        raise
+    return AttachmentRef(name=name, content_type=ZIP_TYPE, size=size, key=key)
+
+
+# --- what the report holds, as steps ----------------------------------------------------------
+
+
+def _plan(export: HistoryExport) -> dict[str, Any]:
+    """The erasure's walk, read to its keys (each item is read when its step writes it), and the
+    steps that write the ZIP: ``data.json``, ``messages.csv``, each file, ``summary.html``."""
+    from chalicelib.core.settings import get_settings
+    from chalicelib.records.erasure import NOT_ERASED
+    from chalicelib.store import erasures
+    from chalicelib.store.clients import get_client
+    from chalicelib.tenants.clients import addresses_and_phones
+
+    company_id, client_id = export.company_id, export.criteria["client"]
+    addresses, phones = addresses_and_phones(company_id, get_client(company_id, client_id))
+    now = clock.now()
+    held = erasures.erasure_walk(
+        company_id, client_id, addresses, phones, get_settings().files_bucket, now, read=("created_at",)
+    )
+    withheld = export.criteria.get("notes") == "withheld"
+    kinds: dict[str, list[list[Any]]] = {}
+    for kind, key, _ in held.deleted + held.changed:
+        if not (kind == "notes" and withheld):
+            kinds.setdefault(kind, []).append(list(key))
+    messages = sorted(
+        (str(item.get("created_at")), str(key[1])) for kind, key, item in held.deleted if kind == "messages"
+    )
+    ids = [message_id for _, message_id in messages]
+    portal = [
+        item
+        for kind, key, item in held.deleted
+        if kind == "portal_publications" and str(key[1]).startswith(PORTAL_KEY)
+    ]
+    head = {
+        "client_id": client_id,
+        "company_id": company_id,
+        "generated_at": now.isoformat(),
+        "requested_by": export.created_by,
+        "notes_withheld": export.criteria.get("reason") if withheld else None,
+    }
+    erasure = {
+        "would_delete": [{"kind": kind, "key": list(key)} for kind, key, _ in held.deleted],
+        "would_change": [{"kind": kind, "key": list(key)} for kind, key, _ in held.changed],
+        # and this report's own ZIP, kept after the walk (an erasure deletes the client's reports)
+        "would_delete_files": len(held.files) + 1,
+        "suppressions_kept_as_digest": held.suppressions_kept,
+        "not_erased": list(NOT_ERASED),
+    }
+    actions: list[list[Any]] = [["begin", "data.json"], ["text", _indented(head, 0)[:-2] + ',\n  "data": {']]
+    for n, kind in enumerate(sorted(kinds)):
+        actions.append(["text", ("," if n else "") + f"\n    {json.dumps(kind)}: ["])
+        keys = kinds[kind]
+        actions += [
+            ["items", kind, keys[i : i + STEP_ITEMS], i == 0] for i in range(0, len(keys), STEP_ITEMS)
+        ]
+        actions.append(["text", "\n    ]"])
+    actions.append(["text", '\n  },\n  "erasure": ' + _indented(erasure, 2) + ',\n  "messages": ['])
+    chunks = [ids[i : i + STEP_ITEMS] for i in range(0, len(ids), STEP_ITEMS)]
+    actions += [["messages", chunk, n == 0] for n, chunk in enumerate(chunks)]
+    actions += [
+        ["text", "\n  ]\n}\n"],
+        ["end"],
+        ["begin", "messages.csv"],
+        ["text", _csv_rows([_CSV_COLUMNS])],
+    ]
+    actions += [["csv", chunk] for chunk in chunks]
+    actions.append(["end"])
+    actions += [["file", name] for name in sorted(held.files)]
+    client_key = kinds["client"][0] if kinds.get("client") else None
+    actions += [["begin", "summary.html"], ["summary_head", client_key, withheld]]
+    actions += [["summary_rows", chunk] for chunk in chunks]
+    counts = {kind: len(keys) for kind, keys in kinds.items()}
+    since = str(portal[0].get("created_at")) if portal else None
+    actions += [["summary_tail", counts, since], ["end"]]
+    # a step: one action that reads (a batch of items, a file), with the writes of text around it
+    steps: list[list[list[Any]]] = [[]]
+    for action in actions:
+        if action[0] in _READING and any(a[0] in _READING for a in steps[-1]):
+            steps.append([])
+        steps[-1].append(action)
+    return {"generated_at": now.isoformat(), "head": head, "erasure": erasure, "steps": steps}
+
+
+_READING = ("items", "messages", "csv", "file", "summary_head", "summary_rows")
+
+
+def _indented(value: Any, level: int) -> str:
+    text = json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    return text.replace("\n", "\n" + " " * level)
+
+
+def _step(step: list[list[Any]], archive: Any, plan: dict[str, Any], company: Any) -> int:
+    """Write one step into the archive; how many items or files it wrote (the export's ``rows``)."""
+    return sum(_act(action, archive, plan, company) for action in step)
+
+
+def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any) -> int:
+    action = step[0]
+    if action == "begin":
+        archive.begin(step[1])
+    elif action == "end":
+        archive.end()
+    elif action == "text":
+        archive.write(step[1].encode())
+    elif action == "items":
+        items = _stored(plan["head"]["company_id"], step[1], step[2])
+        text = "".join(
+            ("" if step[3] and n == 0 else ",") + "\n      " + _indented(item, 6)
+            for n, item in enumerate(items)
+        )
+        archive.write(text.encode())
+        return len(items)
+    elif action == "messages":
+        found = _messages(plan["head"]["company_id"], step[1])
+        text = "".join(
+            ("" if step[2] and n == 0 else ",") + "\n    " + _indented(_plain(c), 4)
+            for n, c in enumerate(found)
+        )
+        archive.write(text.encode())
+    elif action == "csv":
+        archive.write(_csv_rows(_message_rows(_messages(plan["head"]["company_id"], step[1]))).encode())
+    elif action == "file":
+        return _file(step[1], archive, company)
+    elif action == "summary_head":
+        client = (_stored(plan["head"]["company_id"], "client", [step[1]]) or [{}])[0] if step[1] else {}
+        archive.write(_summary_head(plan["head"], client, company, step[2]).encode())
+    elif action == "summary_rows":
+        archive.write(_summary_rows(_messages(plan["head"]["company_id"], step[1]), company).encode())
+    elif action == "summary_tail":
+        archive.write(_summary_tail(step[1], plan["erasure"], step[2], company).encode())
+    return 0
+
+
+def _stored(company_id: str, kind: str, keys: list[list[Any]]) -> list[dict[str, Any]]:
+    """The items of ``kind`` under ``keys`` as the report gives them (in that order; one gone
+    meanwhile left out): as stored, less the secrets (:data:`WITHHELD`, the portal key)."""
+    from chalicelib.store.erasures import KINDS
+    from chalicelib.store.tables import key_of
+
+    model = next(m for m, name in KINDS.items() if name == kind)
+    wanted = [key[0] if len(key) == 1 else tuple(key) for key in keys]
+    found = {key_of(item): item for item in model.batch_get(wanted)}
+    items = []
+    for key in keys:
+        item = found.get(tuple(key))
+        if item is None:
+            continue
+        shown = _plain(dict(item.attribute_values))
+        for name in WITHHELD.get(kind, ()):
+            if name in shown:
+                shown[name] = WITHHELD_VALUE
+        if kind == "portal_publications" and str(key[-1]).startswith(PORTAL_KEY):
+            # the client's portal key: that there are links, and since when; never the key
+            shown = {
+                "entry_key": shown.get("entry_key"),
+                "document_portal_links_since": shown.get("created_at"),
+            }
+            shown["key"] = WITHHELD_VALUE
+        items.append(shown)
+    return items
+
+
+def _messages(company_id: str, ids: list[str]) -> list[Communication]:
+    """The client's messages and records as the history reads them (bodies unpacked), in the
+    plan's order (oldest first)."""
+    from chalicelib.store.communications import get_many
+
+    found = get_many(company_id, ids)
+    return [found[i] for i in ids if i in found]
+
+
+def _file(name: str, archive: Any, company: Any) -> int:
+    from chalicelib.core.aws import client
+
+    bucket, _, key = name.partition("/")
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception:  # gone meanwhile (a lifecycle rule, an attachment removed)
+        logger().warning("access report: a file was gone", extra={"company_id": company.company_id})
+        return 0
+    archive.begin(f"files/{bucket.rsplit('-', 1)[-1]}/{key}")
+    archive.write(body)
+    archive.end()
+    return 1
 
 
 def _plain(value: Any) -> Any:
@@ -162,40 +514,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _report(export: HistoryExport, held: Any, not_erased: tuple[str, ...], withheld: bool) -> dict[str, Any]:
-    """The report's ``data.json``: each kind's items as stored, and the erasure's answer to come."""
-    data: dict[str, list[Any]] = {}
-    for kind, _, item in held.deleted + held.changed:
-        if kind == "notes" and withheld:
-            continue
-        data.setdefault(kind, []).append(_plain(item))
-    return {
-        "client_id": export.criteria["client"],
-        "company_id": export.company_id,
-        "generated_at": clock.now().isoformat(),
-        "requested_by": export.created_by,
-        "notes_withheld": export.criteria.get("reason") if withheld else None,
-        "data": data,
-        "erasure": {
-            "would_delete": [{"kind": kind, "key": list(key)} for kind, key, _ in held.deleted],
-            "would_change": [{"kind": kind, "key": list(key)} for kind, key, _ in held.changed],
-            # and this report's own ZIP, kept after the walk (an erasure deletes the client's reports)
-            "would_delete_files": len(held.files) + 1,
-            "suppressions_kept_as_digest": held.suppressions_kept,
-            "not_erased": list(not_erased),
-        },
-    }
-
-
-def _messages(company_id: str, held: Any) -> list[Communication]:
-    """The client's messages and records as the history reads them (bodies unpacked), oldest first."""
-    from chalicelib.store.communications import get_many
-
-    ids = [str(key[1]) for kind, key, _ in held.deleted if kind == "messages"]
-    found = get_many(company_id, ids)
-    return sorted(found.values(), key=lambda c: c.created_at)
-
-
 _CSV_COLUMNS = (
     "communication_id",
     "created_at",
@@ -212,47 +530,21 @@ _CSV_COLUMNS = (
 )
 
 
-def _messages_csv(messages: list[Communication]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_CSV_COLUMNS)
+def _message_rows(messages: list[Communication]) -> list[list[str]]:
+    rows = []
     for c in messages:
         row = [getattr(c, name, None) for name in _CSV_COLUMNS[:-1]]
         cells = [v.isoformat() if isinstance(v, datetime) else ("" if v is None else str(v)) for v in row]
         # a cell a spreadsheet would run as a formula is kept as text
         cells = ["'" + v if v[:1] in ("=", "+", "-", "@") else v for v in cells]
-        writer.writerow([*cells, "; ".join(a.name for a in c.attachments)])
+        rows.append([*cells, "; ".join(a.name for a in c.attachments)])
+    return rows
+
+
+def _csv_rows(rows: Any) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
     return out.getvalue()
-
-
-def _write_zip(
-    file: IO[bytes],
-    report: dict[str, Any],
-    messages: list[Communication],
-    files: set[str],
-    company: Any,
-    withheld: bool,
-) -> int:
-    """Write the ZIP; returns how many stored files it holds."""
-    from chalicelib.core.aws import client
-
-    s3 = client("s3")
-    written = 0
-    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
-        report["messages"] = [_plain(c) for c in messages]
-        archive.writestr("data.json", json.dumps(report, ensure_ascii=False, indent=2, default=str))
-        archive.writestr("messages.csv", _messages_csv(messages))
-        for name in sorted(files):
-            bucket, _, key = name.partition("/")
-            try:
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            except Exception:  # gone meanwhile (a lifecycle rule, an attachment removed)
-                logger().warning("access report: a file was gone", extra={"company_id": company.company_id})
-                continue
-            archive.writestr(f"files/{bucket.rsplit('-', 1)[-1]}/{key}", body)
-            written += 1
-        archive.writestr("summary.html", summary_html(report, messages, company, withheld))
-    return written
 
 
 # --- the readable summary ----------------------------------------------------------------------
@@ -280,6 +572,8 @@ _WORDS = {
         "address": "Dirección de envío",
         "subject": "Asunto",
         "history": "Historial de estado",
+        "portal": "El cliente tiene enlaces a su portal de documentos desde el {since} (la clave que los "
+        "hace funcionar es secreta y no se incluye).",
     },
     "en": {
         "title": "Client data report",
@@ -303,33 +597,39 @@ _WORDS = {
         "address": "Address",
         "subject": "Subject",
         "history": "Status history",
+        "portal": "The client has had links to its document portal since {since} (the key that makes "
+        "them work is a secret and is not included).",
     },
 }
 
 
-def summary_html(report: dict[str, Any], messages: list[Communication], company: Any, withheld: bool) -> str:
-    """The report's readable page, in the company's language (Spanish or English) and zone."""
-    from chalicelib.core.localization import show_datetime
-    from chalicelib.records.exports import word
-
+def _words(company: Any) -> tuple[str, dict[str, str]]:
     language = "es" if company.language == "es" else "en"
-    w = _WORDS[language]
+    return language, _WORDS[language]
 
-    def when(moment: datetime | None) -> str:
-        return show_datetime(moment, company.time_zone, company.locale) if moment else ""
 
+def _when(moment: datetime | str | None, company: Any) -> str:
+    from chalicelib.core.localization import show_datetime
+
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return show_datetime(moment, company.time_zone, company.locale) if moment else ""
+
+
+def _summary_head(head: dict[str, Any], client: dict[str, Any], company: Any, withheld: bool) -> str:
+    """The report's readable page (``summary.html``), in the company's language (Spanish or
+    English) and zone, up to its messages' rows: the client's data."""
+    language, w = _words(company)
+    when = _when(head["generated_at"], company)
     parts = [
         f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">',
         f"<title>{escape(w['title'])}</title></head><body>",
         f"<h1>{escape(w['title'])}</h1>",
-        "<p>"
-        + escape(w["intro"].format(client=report["client_id"], company=company.name, when=when(clock.now())))
-        + "</p>",
+        "<p>" + escape(w["intro"].format(client=head["client_id"], company=company.name, when=when)) + "</p>",
     ]
     if withheld:
-        why = w["withheld"].format(why=report["notes_withheld"])
+        why = w["withheld"].format(why=head["notes_withheld"])
         parts.append(f"<p><strong>{escape(why)}</strong></p>")
-    client = (report["data"].get("client") or [{}])[0]
     parts.append(f"<h2>{escape(w['client'])}</h2><dl>")
     for name in ("client_id", "name", "emails", "phones", "contacts", "language", "tax_id", "address"):
         if client.get(name):
@@ -339,14 +639,25 @@ def summary_html(report: dict[str, Any], messages: list[Communication], company:
     for name in ("date", "channel", "direction", "state", "address", "subject", "history"):
         parts.append(f"<th>{escape(w[name])}</th>")
     parts.append("</tr>")
+    return "".join(parts)
+
+
+def _summary_rows(messages: list[Communication], company: Any) -> str:
+    """The summary's rows of ``messages``: each with its status history."""
+    from chalicelib.records.exports import word
+
+    language, _ = _words(company)
+    parts = []
     for c in messages:
         address = c.to_address if c.direction == "out" else c.from_address
         moments = (("queued", c.created_at), ("sent", c.sent_at), ("delivered", c.delivered_at))
-        history = [f"{word(label, language)}: {when(moment)}" for label, moment in moments if moment]
+        history = [
+            f"{word(label, language)}: {_when(moment, company)}" for label, moment in moments if moment
+        ]
         if c.state not in ("queued", "sent", "delivered"):
             history.append(word(c.state, language) or c.state)
         cells = (
-            when(c.created_at),
+            _when(c.created_at, company),
             c.channel,
             word(c.direction, language),
             word(c.state, language),
@@ -355,13 +666,24 @@ def summary_html(report: dict[str, Any], messages: list[Communication], company:
             "; ".join(history) + (f" ({c.error})" if c.error else ""),
         )
         parts.append("<tr>" + "".join(f"<td>{escape(str(v or ''))}</td>" for v in cells) + "</tr>")
-    parts.append(f"</table><h2>{escape(w['other'])}</h2><table border='1'>")
+    return "".join(parts)
+
+
+def _summary_tail(
+    counts: dict[str, int], erasure: dict[str, Any], portal_since: str | None, company: Any
+) -> str:
+    """The summary's end: how many of every other kind, the document portal's links (never their
+    key), what an erasure would delete and keep, and why."""
+    _, w = _words(company)
+    parts = [f"</table><h2>{escape(w['other'])}</h2><table border='1'>"]
     parts.append(f"<tr><th>{escape(w['kind'])}</th><th>{escape(w['count'])}</th></tr>")
-    for kind, items in sorted(report["data"].items()):
+    for kind, count in sorted(counts.items()):
         if kind not in ("client", "messages"):
-            parts.append(f"<tr><td>{escape(kind)}</td><td>{len(items)}</td></tr>")
-    erasure = report["erasure"]
-    parts.append(f"</table><h2>{escape(w['erasure'])}</h2><p>")
+            parts.append(f"<tr><td>{escape(kind)}</td><td>{count}</td></tr>")
+    parts.append("</table>")
+    if portal_since:
+        parts.append(f"<p>{escape(w['portal'].format(since=_when(portal_since, company)))}</p>")
+    parts.append(f"<h2>{escape(w['erasure'])}</h2><p>")
     parts.append(
         escape(
             w["deletes"].format(

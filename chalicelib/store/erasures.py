@@ -889,10 +889,14 @@ def erasure_walk(
     phones: list[str],
     files_bucket: str,
     now: datetime,
+    *,
+    read: tuple[str, ...] | None = None,
 ) -> Holdings:
     """Every page of an erasure of the client (its phases' own page functions, each ``whole``:
     every Query read to its end, nothing committed), and each item it names as stored. The one
-    list both rights answer from: what the erasure deletes is what the access report lists."""
+    list both rights answer from: what the erasure deletes is what the access report lists.
+    ``read``: of each item, only its key and these attributes (the report reads the rest a part
+    at a time); None: all of them."""
     job = domain.ClientErasure(company_id, "", "", "reading", PHASES[0], "", now, now, client_id=client_id)
     pages = [
         communications_page(job, files_bucket, whole=True),
@@ -915,15 +919,18 @@ def erasure_walk(
         changed += [item for item, _, _ in page.updates]
         held.files |= page.files
         held.suppressions_kept += page.counts.get("suppressions_kept", 0)
-    held.deleted = _as_stored(deleted)
+    held.deleted = _as_stored(deleted, read)
     named = {(kind, key) for kind, key, _ in held.deleted}
-    held.changed = [entry for entry in _as_stored(changed) if entry[:2] not in named]
+    held.changed = [entry for entry in _as_stored(changed, read) if entry[:2] not in named]
     return held
 
 
-def _as_stored(items: list[Model]) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+def _as_stored(
+    items: list[Model], read: tuple[str, ...] | None = None
+) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
     """Each of ``items`` that exists, once, as its kind, its key and its attributes (a batch read
-    of their keys; an unconditional deletion of an item already gone names nothing)."""
+    of their keys; an unconditional deletion of an item already gone names nothing); ``read``:
+    only these attributes besides the key."""
     by_model: dict[type[Model], dict[tuple[Any, ...], None]] = {}
     for item in items:
         by_model.setdefault(type(item), {})[key_of(item)] = None
@@ -931,6 +938,10 @@ def _as_stored(items: list[Model]) -> list[tuple[str, tuple[Any, ...], dict[str,
     for model, keys in by_model.items():
         kind = KINDS.get(model, model.__name__)
         wanted = [key[0] if len(key) == 1 else key for key in keys]  # a table with no range key
-        for stored in model.batch_get(wanted):
+        names = None
+        if read is not None:
+            keys_named = [n for n in (model._hash_keyname, model._range_keyname) if n]
+            names = keys_named + [n for n in read if n in model.get_attributes()]
+        for stored in model.batch_get(wanted, attributes_to_get=names):
             found.append((kind, key_of(stored), dict(stored.attribute_values)))
     return sorted(found, key=lambda entry: (entry[0], [str(part) for part in entry[1]]))

@@ -82,6 +82,33 @@ def count_rows(company_id: str, export_id: str, attempt: int, rows: int, now: da
     )
 
 
+def commit_part(
+    company_id: str,
+    export_id: str,
+    attempt: int,
+    *,
+    after: str | None,
+    progress: str,
+    rows: int,
+    now: datetime,
+) -> bool:
+    """An access report's part is kept: its progress is now ``progress`` (an S3 key), on condition
+    that ``attempt`` still holds the export and its progress is still ``after`` (what the attempt
+    went on from). False: another attempt took it, or the export is gone (its client erased)."""
+    item = HistoryExportModel(company_id, export_id)
+    was = HistoryExportModel.progress == after if after else HistoryExportModel.progress.does_not_exist()
+    return written(
+        lambda: item.update(
+            actions=[
+                HistoryExportModel.progress.set(progress),
+                HistoryExportModel.rows.set(rows),
+                HistoryExportModel.updated_at.set(now),
+            ],
+            condition=_still_mine(attempt) & was,
+        )
+    )
+
+
 def finish_export(
     company_id: str, export_id: str, attempt: int, *, rows: int, key: str, name: str, size: int, now: datetime
 ) -> bool:

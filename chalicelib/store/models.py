@@ -1683,6 +1683,8 @@ class HistoryExportModel(BoundModel):
     file_name = UnicodeAttribute(null=True)
     file_size = NumberAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    # an access report built in parts (records.access): the S3 key of its last part's progress
+    progress = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()

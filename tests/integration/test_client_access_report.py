@@ -30,7 +30,7 @@ from tests.steps.erasure import (
     erasures_have_time,  # noqa: F401 - an autouse fixture: erasure_in_the_request
     sent_with_a_request_id,
 )
-from tests.steps.history import add_register_record, run_export_workers
+from tests.steps.history import LambdaTimedOut, add_register_record, run_export_workers
 from tests.steps.hostile_mail import company_files
 from tests.steps.inbound import inbound_address, raw_mail_kept, receive
 from tests.steps.notes import staff_headers, write_note
@@ -106,17 +106,19 @@ def reported(api: Client, headers: dict[str, str], client_id: str, **options: An
     return the_zip(api, headers, client_id, body(asked)["report_id"])
 
 
-def test_her_report_holds_each_thing_pregon_holds_about_her_and_nothing_of_anyone_else(
+def test_her_report_holds_each_thing_pregon_holds_about_her_and_nothing_of_anyone_else_nor_a_secret(
     api: Client, company: Tenant, other_tenant: Tenant
 ) -> None:
     # Given Ana with e-mails sent, an order's PDF, a register record, a note, a receivable, a
     # parcel she follows with an alert sent, a bounce of her address; a push and an SMS staff sent
-    # her; an e-mail she wrote with a receipt attached
+    # her; an e-mail she wrote with a receipt attached; a file on her document portal
     a_client_with_everything(api, company, ANA, ANAS)
     a_push_sent(api, company, ANA)
     an_sms_sent(api, company, ANA)
     deliver_outboxes()
     she_writes_with_a_receipt(api, company)
+    a_file_on_her_portal(api, company)
+    a_link_to_her_portal(company)
     # And Beto, a client of the same company, and another company's client under Ana's code
     a_client_with_everything(api, company, BETO, BETOS)
     put_client(api, other_tenant, ANA, emails=["ana@otra.example"])
@@ -158,6 +160,36 @@ def test_her_report_holds_each_thing_pregon_holds_about_her_and_nothing_of_anyon
     for stranger in (BETO.encode(), BETOS.encode(), b"La nota de la otra empresa", b"ana@otra.example"):
         assert stranger not in everything
     assert other_tenant.company_id.encode() not in everything
+    # And no secret: her portal key (it makes her links work), her phone's push token, her
+    # tracking subscription's link nonce, in the ZIP's bytes nor in any file in it
+    for secret in her_secrets(company):
+        assert secret not in everything and secret not in archive.fp.getvalue(), secret  # type: ignore[union-attr]
+    # but that she has document portal links, and since when
+    [portal] = [p for p in held["portal_publications"] if p["entry_key"] == f"portal#{ANA}"]
+    assert portal["document_portal_links_since"] and portal["key"] == "(withheld)"
+    assert "enlaces a su portal de documentos desde el" in summary
+
+
+def a_link_to_her_portal(tenant: Tenant) -> str:
+    """A link to Ana's document portal, as a message with ``{{portal_link}}`` makes it (her
+    portal key made with it)."""
+    from chalicelib.tenants.clients import portal_link
+
+    return portal_link(tenant.company_id, ANA)
+
+
+def her_secrets(tenant: Tenant) -> list[bytes]:
+    """What Pregón keeps of Ana's that is a secret (no API answer shows it): her portal key, her
+    phone's push token, her tracking subscription's link nonce (each found stored)."""
+    from chalicelib.store.models import PushDeviceModel, SubscriptionModel
+    from chalicelib.store.publications import portal_key
+    from chalicelib.store.tracking import parcel_key
+
+    [device] = PushDeviceModel.query(tenant.company_id, PushDeviceModel.device_key.startswith(f"{ANA}#"))
+    [subscription] = SubscriptionModel.query(parcel_key(tenant.company_id, "TRK-0001"))
+    found = [portal_key(tenant.company_id, ANA), device.token, subscription.link_nonce]
+    assert all(found), found
+    return [str(value).encode() for value in found]
 
 
 def a_file_on_her_portal(api: Client, tenant: Tenant) -> None:
@@ -315,3 +347,120 @@ def test_an_erased_clients_report_is_gone_and_one_being_erased_is_refused_clearl
     from chalicelib.store.history_exports import get_export
 
     assert get_export(company.company_id, done) is None and get_export(company.company_id, waiting) is None
+
+
+def built_in_runs_some_stopped(stops: int, deadline_seconds: float = 60) -> tuple[list[dict[str, int]], int]:
+    """Run the export workers, each request visible again at once when its run is stopped from
+    outside (:class:`LambdaTimedOut`, the test's patch raising it), until the queue is empty; each
+    run's counts and how many runs were stopped."""
+    import time
+
+    results: list[dict[str, int]] = []
+    stopped = 0
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        try:
+            before = len(results)
+            run_export_workers(visibility_timeout=0, results=results)
+            if len(results) == before:
+                return results, stopped
+        except LambdaTimedOut:
+            stopped += 1
+            assert stopped <= stops, "a run was stopped more often than the test stops it"
+    raise AssertionError(f"the report was not built in {deadline_seconds} s: {results}")
+
+
+def stopped_at(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, calls: int) -> None:
+    """The ``calls``-th call of ``module.name`` stops its run from outside, as Lambda does at its
+    time limit: before it does anything (the calls before it go through)."""
+    real = getattr(module, name)
+    seen: list[None] = []
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        seen.append(None)
+        if len(seen) == calls:
+            raise LambdaTimedOut(f"{name} stopped")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, stopped)
+
+
+def test_a_report_too_big_for_one_run_is_built_in_parts_each_item_once_also_when_a_run_dies_half_way(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import access
+    from chalicelib.store import history_exports
+    from chalicelib.store.communications import about_key
+    from chalicelib.store.models import CommunicationModel
+
+    # Given Ana with everything, an e-mail she wrote with a receipt, a file on her portal, five
+    # notes and four register records; and a report asked for and built in one run
+    a_client_with_everything(api, company, ANA, ANAS)
+    she_writes_with_a_receipt(api, company)
+    a_file_on_her_portal(api, company)
+    for n in range(4):
+        write_note(api, company.staff_headers(), ANA, f"Nota {n} sobre ella")
+        add_register_record(api, company.staff_headers(), ANA, subject=f"Visita {n}")
+    admin = company.admin_headers()
+    whole = reported(api, admin, ANA)
+    # And runs that each write one step of a few items, as a client too big for one run makes them
+    monkeypatch.setattr(access, "RUN_SECONDS", 0.0)
+    monkeypatch.setattr(access, "PART_SECONDS", 0.0)
+    monkeypatch.setattr(access, "STEP_ITEMS", 4)
+    # And a run that dies with its part and progress kept in S3 but not yet named by the report,
+    # and another that dies joining the parts
+    stopped_at(monkeypatch, history_exports, "commit_part", 3)
+    stopped_at(monkeypatch, access, "_join", 1)
+
+    # When the administrator asks for her report again and the workers run
+    asked = body(ask(api, admin, ANA))
+    runs, stopped = built_in_runs_some_stopped(stops=2)
+
+    # Then it took many runs, each asking for the next, two of them stopped, and it is done
+    assert stopped == 2
+    assert sum(r.get("continued", 0) for r in runs) >= 15, runs
+    assert [r for r in runs if not r.get("continued")] == [{"done": 1, "failed": 0, "skipped": 0}]
+    archive = the_zip(api, admin, ANA, asked["report_id"])
+    # And its ZIP is whole (every entry's CRC checked), each entry once
+    assert archive.testzip() is None
+    names = archive.namelist()
+    assert len(names) == len(set(names))
+    # And each of her messages, as stored, is in it once: in the data, as read, in the CSV, in the summary
+    stored = {
+        c.communication_id
+        for key in (f"{company.company_id}#{ANA}", about_key(company.company_id, ANA))
+        for c in CommunicationModel.by_client.query(key)
+    }
+    data = json.loads(archive.read("data.json"))
+    as_read = [m["communication_id"] for m in data["messages"]]
+    assert sorted(as_read) == sorted(stored) and len(stored) >= 10
+    assert sorted(m["communication_id"] for m in data["data"]["messages"]) == sorted(stored)
+    csv_ids = [line.split(",")[0] for line in archive.read("messages.csv").decode().splitlines()[1:]]
+    assert csv_ids == as_read
+    summary = archive.read("summary.html").decode()
+    assert summary.count("<td>") == 7 * len(stored) + 2 * (len(data["data"]) - 2)
+    assert [summary.count(f"Visita {n}") for n in range(4)] == [1, 1, 1, 1]
+    # And each of her notes once, and every item the erasure would delete or change once
+    assert sorted(n["note"] for n in data["data"]["notes"]) == sorted(
+        [f"Nota sobre {ANA}"] + [f"Nota {n} sobre ella" for n in range(4)]
+    )
+    for kind, items in data["data"].items():
+        listed = [
+            e for e in data["erasure"]["would_delete"] + data["erasure"]["would_change"] if e["kind"] == kind
+        ]
+        assert len(items) == len(listed), kind
+    # And her files once each: the receipt among them, and the first report's ZIP
+    files = [n for n in names if n.startswith("files/")]
+    assert len(files) == data["erasure"]["would_delete_files"] - 1
+    assert [archive.read(n) for n in files].count(RECEIPT) == 1
+    # And it holds what the report built in one run holds (but the reports themselves: one more)
+    first = json.loads(whole.read("data.json"))
+    for report in (first, data):
+        report["data"].pop("access_reports")
+    assert data["data"] == first["data"] and data["messages"] == first["messages"]
+    assert archive.read("messages.csv") == whole.read("messages.csv")
+    heading = "<h2>Otros datos guardados</h2>"
+    assert summary.partition(heading)[0] == whole.read("summary.html").decode().partition(heading)[0]
+    # And nothing of its parts is left in S3: only the two reports' ZIPs
+    kept = company_files(company.company_id, "exports")
+    assert len(kept) == 2 and all(k.endswith(f"access-report-{ANA}.zip") for k in kept), kept

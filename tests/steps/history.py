@@ -203,16 +203,19 @@ def write_history(
     return [m.communication_id for m in reversed(messages)]
 
 
-def run_export_workers(visibility_timeout: int | None = None) -> list[dict[str, int]]:
+def run_export_workers(
+    visibility_timeout: int | None = None, results: list[Any] | None = None
+) -> list[dict[str, int]]:
     """Run only the history export workers until their queue is empty (a worker that fails leaves
     its message for SQS to deliver again after ``visibility_timeout`` seconds, the queue's own
-    when None); returns each run's counts."""
+    when None); returns each run's counts (appended to ``results`` as they come, when given: a
+    run stopped from outside leaves the counts of those before it)."""
     from app import app
     from infrastructure.local.queues import consumers
 
     [worker] = [c for c in consumers(app) if c.name == "build_history_export"]
     worker.visibility_timeout = visibility_timeout
-    results: list[Any] = []
+    results = [] if results is None else results
     while worker.poll_once(results=results):
         pass
     return results

@@ -266,7 +266,8 @@ def download_url(export: HistoryExport) -> str | None:
 
 def build_export(company_id: str, export_id: str, reason_in: Reasons, *, last_attempt: bool = False) -> str:
     """The worker: build the export's file from the start and keep it; returns what became of it
-    (``done``, ``failed``, or ``skipped`` when it was finished or taken by another attempt). An
+    (``done``, ``failed``, or ``skipped`` when it was finished or taken by another attempt; an
+    access report, built in parts, may be ``continued`` in another run, from its last part). An
     error is raised for SQS to deliver the request again, unless ``last_attempt``: then the export
     fails saying so, and no half file is ever named."""
     from chalicelib.store import history_exports as store
