@@ -135,15 +135,36 @@ def _get(key: str) -> bytes:
     return bytes(client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"].read())
 
 
-def discard_parts(export: HistoryExport) -> None:
-    """Delete what the report's runs kept in parts (its plan, parts and progress)."""
-    from chalicelib.core.aws import client
-    from chalicelib.core.files import discard_files
-    from chalicelib.core.settings import get_settings
+def _progress(export: HistoryExport) -> dict[str, Any]:
+    """How far the report's kept parts got (nothing yet: from the start), and in ``written`` every
+    S3 object its runs may have written: those its parts name, and those a run stopped after
+    writing them and before the report named them may have left (each run's are named by its
+    attempt and the part it was writing; the bucket is not listed, which the functions may not)."""
+    if export.progress:
+        progress: dict[str, Any] = json.loads(_get(export.progress))
+    else:
+        progress = {
+            "plan": None,
+            "cursor": 0,
+            "zip": None,
+            "parts": [],
+            "rows": 0,
+            "written": [],
+            "attempt": 1,
+        }
+    prefix, n = _parts_prefix(export), len(progress["parts"])
+    for attempt in range(progress["attempt"], export.attempt):
+        progress["written"] += [f"{prefix}part-{attempt}-{n}", f"{prefix}progress-{attempt}-{n}.json"]
+        if progress["plan"] is None:
+            progress["written"].append(f"{prefix}plan-{attempt}.json")
+    return progress
 
-    listed = client("s3").get_paginator("list_objects_v2")
-    pages = listed.paginate(Bucket=get_settings().files_bucket, Prefix=_parts_prefix(export))
-    keys = [str(o["Key"]) for page in pages for o in page.get("Contents", [])]
+
+def discard_parts(export: HistoryExport, progress: dict[str, Any]) -> None:
+    """Delete what the report's runs kept in parts (its plan, parts and progress)."""
+    from chalicelib.core.files import discard_files
+
+    keys = sorted(set(progress["written"]))
     if keys:
         discard_files(export.company_id, keys, "an access report's parts", "built, failed or gone")
 
@@ -161,17 +182,13 @@ def build_report(export: HistoryExport) -> str:
     from chalicelib.tenants.companies import get_company
 
     company_id, client_id = export.company_id, export.criteria["client"]
+    progress = _progress(export)
     if get_client(company_id, client_id) is None or _erasing(company_id, client_id):
         exports.fail_export(company_id, export.export_id, ERASED_MEANWHILE, clock.now())
-        discard_parts(export)
+        discard_parts(export, progress)
         return "failed"
     started = time.monotonic()
-    if export.progress:
-        progress = json.loads(_get(export.progress))
-        plan = json.loads(_get(progress["plan"]))
-    else:
-        plan = _plan(export)
-        progress = {"plan": None, "cursor": 0, "zip": None, "parts": [], "rows": 0}
+    plan = json.loads(_get(progress["plan"])) if progress["plan"] else _plan(export)
     steps = plan["steps"]
     company = get_company(company_id)
     archive = ZipParts(progress["zip"], moment=datetime.fromisoformat(plan["generated_at"]))
@@ -211,14 +228,17 @@ def _keep_part(
     prefix, attempt, n = _parts_prefix(export), export.attempt, len(progress["parts"])
     if progress["plan"] is None:
         plan_key = f"{prefix}plan-{attempt}.json"
+        progress["written"].append(plan_key)
         _put(plan_key, json.dumps(plan, ensure_ascii=False).encode())
         progress["plan"] = plan_key
     data = archive.cut()
     part = f"{prefix}part-{attempt}-{n}"
+    key = f"{prefix}progress-{attempt}-{n}.json"
+    progress["written"] += [part, key]
     _put(part, data)
     progress["parts"].append([part, len(data)])
     progress["zip"] = archive.state
-    key = f"{prefix}progress-{attempt}-{n}.json"
+    progress["attempt"] = attempt
     _put(key, json.dumps(progress, ensure_ascii=False).encode())
     kept = exports.commit_part(
         export.company_id,
@@ -232,7 +252,7 @@ def _keep_part(
     if kept:
         return key
     if exports.get_export(export.company_id, export.export_id) is None:  # erased with its client
-        discard_parts(export)
+        discard_parts(export, progress)
     return None
 
 
@@ -261,9 +281,9 @@ def _keep(export: HistoryExport, progress: dict[str, Any], tail: bytes) -> str:
     if not finished:
         discard_files(company_id, [kept.key], "an overtaken access report's file", "overtaken")
         if exports.get_export(company_id, export.export_id) is None:
-            discard_parts(export)
+            discard_parts(export, progress)
         return "skipped"
-    discard_parts(export)
+    discard_parts(export, progress)
     logger().info("access report done", extra={"company_id": company_id, "export_id": export.export_id})
     return "done"
 

@@ -400,6 +400,14 @@ def messaging_resources(stage: str, config: Json) -> tuple[dict[str, Json], dict
                         "TagFilters": [{"Key": "pregon-purpose", "Value": EXPORTS_PURPOSE}],
                         "ExpirationInDays": EXPORT_KEPT_DAYS,
                     },
+                    # A client's access report built in parts is joined by a multipart upload: one
+                    # whose run was stopped half-way (nothing to abort it) goes after as long.
+                    {
+                        "Id": "IncompleteUploads",
+                        "Status": "Enabled",
+                        "Prefix": "",
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": EXPORT_KEPT_DAYS},
+                    },
                 ]
             },
         },
@@ -700,8 +708,15 @@ def _messaging_statements(messaging: dict[str, Json]) -> list[Json]:
             {
                 "Sid": "Files",
                 "Effect": "Allow",
-                # DeleteObject: PDFs deleted after sending (D3); tagging: their lifecycle rule.
-                "Action": ["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject", "s3:DeleteObject"],
+                # DeleteObject: PDFs deleted after sending (D3); tagging: their lifecycle rule;
+                # AbortMultipartUpload: an access report's parts whose join failed (decision 0038).
+                "Action": [
+                    "s3:PutObject",
+                    "s3:PutObjectTagging",
+                    "s3:GetObject",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                ],
                 "Resource": {"Fn::Sub": "${FilesBucket.Arn}/*"},
             }
         )

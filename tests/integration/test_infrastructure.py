@@ -519,8 +519,11 @@ def test_files_bucket_is_private_and_ses_publishes_delivery_events(template: Jso
     assert all(block.values())
     # And the history's background exports (tagged so) are deleted after the two days their link works
     rules = buckets["FilesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
-    [exports] = [r for r in rules if r["TagFilters"] == [{"Key": "pregon-purpose", "Value": "exports"}]]
+    [exports] = [r for r in rules if r.get("TagFilters") == [{"Key": "pregon-purpose", "Value": "exports"}]]
     assert (exports["Status"], exports["ExpirationInDays"]) == ("Enabled", 2)
+    # And an access report's join stopped half-way (its multipart upload) goes after as long
+    [incomplete] = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
+    assert incomplete["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
     [configuration_set] = sets.values()
     assert configuration_set["Properties"]["Name"] == "pregon-prod-events"
 
