@@ -160,13 +160,44 @@ def _progress(export: HistoryExport) -> dict[str, Any]:
     return progress
 
 
-def discard_parts(export: HistoryExport, progress: dict[str, Any]) -> None:
-    """Delete what the report's runs kept in parts (its plan, parts and progress)."""
-    from chalicelib.core.files import discard_files
+def _written_key(company_id: str, export_id: str) -> str:
+    from chalicelib.records.history.exports import PURPOSE
 
-    keys = sorted(set(progress["written"]))
-    if keys:
-        discard_files(export.company_id, keys, "an access report's parts", "built, failed or gone")
+    return f"{company_id}/{PURPOSE}/access-parts/{export_id}/written.json"
+
+
+def discard_parts(export: HistoryExport, progress: dict[str, Any], why: str) -> None:
+    """Delete what the report's runs kept in parts (its plan, parts and progress; those a stopped
+    run may have left are named whether or not it wrote them: S3 deletes what is there)."""
+    _discard(export.company_id, export.export_id, sorted(set(progress["written"])), why)
+
+
+def discard_parts_of_gone(company_id: str, export_id: str) -> None:
+    """An export no attempt may take: when its item is gone (its client's erasure deleted a report
+    between two runs), delete the parts its runs kept, as their list names them."""
+    from chalicelib.store import history_exports as exports
+
+    if exports.get_export(company_id, export_id) is not None:
+        return
+    try:
+        keys = [str(k) for k in json.loads(_get(_written_key(company_id, export_id)))]
+    except Exception:  # none (not an access report, or one built in one run): nothing kept
+        return
+    _discard(company_id, export_id, keys, "gone")
+
+
+def _discard(company_id: str, export_id: str, keys: list[str], why: str) -> None:
+    from chalicelib.core.files import delete_files
+
+    if not keys:
+        return
+    extra = {"company_id": company_id, "export_id": export_id, "why": why}
+    try:
+        delete_files(keys)
+    except Exception:  # the bucket's 2-day rule for exports deletes them
+        logger().exception("an access report's parts could not be deleted", extra=extra)
+        return
+    logger().info("an access report's parts deleted", extra={**extra, "objects": len(keys)})
 
 
 def build_report(export: HistoryExport) -> str:
@@ -185,7 +216,7 @@ def build_report(export: HistoryExport) -> str:
     progress = _progress(export)
     if get_client(company_id, client_id) is None or _erasing(company_id, client_id):
         exports.fail_export(company_id, export.export_id, ERASED_MEANWHILE, clock.now())
-        discard_parts(export, progress)
+        discard_parts(export, progress, "failed")
         return "failed"
     started = time.monotonic()
     plan = json.loads(_get(progress["plan"])) if progress["plan"] else _plan(export)
@@ -234,7 +265,12 @@ def _keep_part(
     data = archive.cut()
     part = f"{prefix}part-{attempt}-{n}"
     key = f"{prefix}progress-{attempt}-{n}.json"
-    progress["written"] += [part, key]
+    progress["written"] += [part, key, _written_key(export.company_id, export.export_id)]
+    # what to delete, under a name known without the export's item (its client's erasure deletes it)
+    _put(
+        _written_key(export.company_id, export.export_id),
+        json.dumps(sorted(set(progress["written"]))).encode(),
+    )
     _put(part, data)
     progress["parts"].append([part, len(data)])
     progress["zip"] = archive.state
@@ -252,7 +288,7 @@ def _keep_part(
     if kept:
         return key
     if exports.get_export(export.company_id, export.export_id) is None:  # erased with its client
-        discard_parts(export, progress)
+        discard_parts(export, progress, "gone")
     return None
 
 
@@ -281,9 +317,9 @@ def _keep(export: HistoryExport, progress: dict[str, Any], tail: bytes) -> str:
     if not finished:
         discard_files(company_id, [kept.key], "an overtaken access report's file", "overtaken")
         if exports.get_export(company_id, export.export_id) is None:
-            discard_parts(export, progress)
+            discard_parts(export, progress, "gone")
         return "skipped"
-    discard_parts(export, progress)
+    discard_parts(export, progress, "built")
     logger().info("access report done", extra={"company_id": company_id, "export_id": export.export_id})
     return "done"
 

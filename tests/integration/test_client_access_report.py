@@ -349,6 +349,14 @@ def test_an_erased_clients_report_is_gone_and_one_being_erased_is_refused_clearl
     assert get_export(company.company_id, done) is None and get_export(company.company_id, waiting) is None
 
 
+def exported_tags(key: str) -> dict[str, str]:
+    from chalicelib.core.aws import client
+    from chalicelib.core.settings import get_settings
+
+    tags = client("s3").get_object_tagging(Bucket=get_settings().files_bucket, Key=key)["TagSet"]
+    return {t["Key"]: t["Value"] for t in tags}
+
+
 def built_in_runs_some_stopped(stops: int, deadline_seconds: float = 60) -> tuple[list[dict[str, int]], int]:
     """Run the export workers, each request visible again at once when its run is stopped from
     outside (:class:`LambdaTimedOut`, the test's patch raising it), until the queue is empty; each
@@ -461,6 +469,41 @@ def test_a_report_too_big_for_one_run_is_built_in_parts_each_item_once_also_when
     assert archive.read("messages.csv") == whole.read("messages.csv")
     heading = "<h2>Otros datos guardados</h2>"
     assert summary.partition(heading)[0] == whole.read("summary.html").decode().partition(heading)[0]
-    # And nothing of its parts is left in S3: only the two reports' ZIPs
+    # And nothing of its parts is left in S3: only the two reports' ZIPs, the joined one tagged for
+    # the exports' 2-day lifecycle rule as the other
     kept = company_files(company.company_id, "exports")
     assert len(kept) == 2 and all(k.endswith(f"access-report-{ANA}.zip") for k in kept), kept
+    assert [exported_tags(key) for key in kept] == [{"pregon-purpose": "exports"}] * 2
+
+
+def one_export_run() -> list[dict[str, int]]:
+    """One run of the export workers (one request taken from their queue)."""
+    from app import app
+    from infrastructure.local.queues import consumers
+
+    [worker] = [c for c in consumers(app) if c.name == "build_history_export"]
+    worker.visibility_timeout = None
+    results: list[dict[str, int]] = []
+    worker.poll_once(results=results)
+    return results
+
+
+def test_a_report_in_parts_erased_between_two_runs_leaves_none_of_its_parts(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import access
+
+    # Given Ana's report in parts, its first run done (its parts kept in S3) and the next asked for
+    put_client(api, company, ANA, emails=[ANAS])
+    write_note(api, company.staff_headers(), ANA, "Nota")
+    monkeypatch.setattr(access, "RUN_SECONDS", 0.0)
+    monkeypatch.setattr(access, "PART_SECONDS", 0.0)
+    admin = company.admin_headers()
+    assert ask(api, admin, ANA).status_code == 202
+    assert one_export_run() == [{"done": 0, "failed": 0, "skipped": 0, "continued": 1}]
+    assert any("/access-parts/" in key for key in company_files(company.company_id, "exports"))
+    # When the administrator erases her (her report's item goes with her) and the next run comes
+    assert body(erase(api, admin, ANA))["state"] == "done"
+    assert run_export_workers() == [{"done": 0, "failed": 0, "skipped": 1}]
+    # Then nothing of her report is left in S3
+    assert company_files(company.company_id, "exports") == []

@@ -274,6 +274,9 @@ def build_export(company_id: str, export_id: str, reason_in: Reasons, *, last_at
 
     export = store.take_export(company_id, export_id, clock.now())
     if export is None:
+        from chalicelib.records.access import discard_parts_of_gone
+
+        discard_parts_of_gone(company_id, export_id)  # an access report erased between two runs
         return "skipped"
     try:
         if export.channel == ACCESS:  # a client's access report: a ZIP, not a sheet
