@@ -219,6 +219,8 @@ def build_report(export: HistoryExport) -> str:
         discard_parts(export, progress, "failed")
         return "failed"
     started = time.monotonic()
+    if progress["rows"]:  # taking the export counted none: what the kept parts hold, as GET shows it
+        exports.count_rows(company_id, export.export_id, export.attempt, progress["rows"], clock.now())
     plan = json.loads(_get(progress["plan"])) if progress["plan"] else _plan(export)
     steps = plan["steps"]
     company = get_company(company_id)
@@ -469,7 +471,7 @@ def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any) -> i
     elif action == "text":
         archive.write(step[1].encode())
     elif action == "items":
-        items = _stored(plan["head"]["company_id"], step[1], step[2])
+        items = _stored(step[1], step[2])
         text = "".join(
             ("" if step[3] and n == 0 else ",") + "\n      " + _indented(item, 6)
             for n, item in enumerate(items)
@@ -488,7 +490,7 @@ def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any) -> i
     elif action == "file":
         return _file(step[1], archive, company)
     elif action == "summary_head":
-        client = (_stored(plan["head"]["company_id"], "client", [step[1]]) or [{}])[0] if step[1] else {}
+        client = (_stored("client", [step[1]]) or [{}])[0] if step[1] else {}
         archive.write(_summary_head(plan["head"], client, company, step[2]).encode())
     elif action == "summary_rows":
         archive.write(_summary_rows(_messages(plan["head"]["company_id"], step[1]), company).encode())
@@ -497,21 +499,18 @@ def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any) -> i
     return 0
 
 
-def _stored(company_id: str, kind: str, keys: list[list[Any]]) -> list[dict[str, Any]]:
+def _stored(kind: str, keys: list[list[Any]]) -> list[dict[str, Any]]:
     """The items of ``kind`` under ``keys`` as the report gives them (in that order; one gone
     meanwhile left out): as stored, less the secrets (:data:`WITHHELD`, the portal key)."""
-    from chalicelib.store.erasures import KINDS
-    from chalicelib.store.tables import key_of
+    from chalicelib.store.erasures import items_of_kind
 
-    model = next(m for m, name in KINDS.items() if name == kind)
-    wanted = [key[0] if len(key) == 1 else tuple(key) for key in keys]
-    found = {key_of(item): item for item in model.batch_get(wanted)}
+    found = items_of_kind(kind, keys)
     items = []
     for key in keys:
         item = found.get(tuple(key))
         if item is None:
             continue
-        shown = _plain(dict(item.attribute_values))
+        shown = _plain(item)
         for name in WITHHELD.get(kind, ()):
             if name in shown:
                 shown[name] = WITHHELD_VALUE
