@@ -174,16 +174,21 @@ def discard_parts(export: HistoryExport, progress: dict[str, Any], why: str) -> 
 
 def discard_parts_of_gone(company_id: str, export_id: str) -> None:
     """An export no attempt may take: when its item is gone (its client's erasure deleted a report
-    between two runs), delete the parts its runs kept, as their list names them."""
+    between two runs), delete the parts its runs kept."""
     from chalicelib.store import history_exports as exports
 
-    if exports.get_export(company_id, export_id) is not None:
-        return
+    if exports.get_export(company_id, export_id) is None:
+        discard_kept_parts(company_id, export_id, "gone")
+
+
+def discard_kept_parts(company_id: str, export_id: str, why: str) -> None:
+    """Delete the parts an export's runs kept, as their list (under a name known without the
+    export's item) names them: none when it is not an access report, or one built in one run."""
     try:
         keys = [str(k) for k in json.loads(_get(_written_key(company_id, export_id)))]
-    except Exception:  # none (not an access report, or one built in one run): nothing kept
+    except Exception:  # no such list: nothing was kept
         return
-    _discard(company_id, export_id, keys, "gone")
+    _discard(company_id, export_id, keys, why)
 
 
 def _discard(company_id: str, export_id: str, keys: list[str], why: str) -> None:

@@ -507,3 +507,29 @@ def test_a_report_in_parts_erased_between_two_runs_leaves_none_of_its_parts(
     assert run_export_workers() == [{"done": 0, "failed": 0, "skipped": 1}]
     # Then nothing of her report is left in S3
     assert company_files(company.company_id, "exports") == []
+
+
+def test_a_report_in_parts_whose_every_run_is_stopped_fails_saying_so_and_leaves_none_of_its_parts(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import access
+    from tests.steps.history import run_dead_export_workers, time_out_every_delivery
+
+    # Given Ana's report in parts, its first run done (its parts kept in S3)
+    put_client(api, company, ANA, emails=[ANAS])
+    monkeypatch.setattr(access, "RUN_SECONDS", 0.0)
+    monkeypatch.setattr(access, "PART_SECONDS", 0.0)
+    admin = company.admin_headers()
+    report_id = body(ask(api, admin, ANA))["report_id"]
+    assert one_export_run() == [{"done": 0, "failed": 0, "skipped": 0, "continued": 1}]
+    # When every later run is stopped from outside (its time limit) until SQS gives up on it
+
+    def stopped(*args: Any) -> int:
+        raise LambdaTimedOut("stopped")
+
+    monkeypatch.setattr(access, "_step", stopped)
+    assert time_out_every_delivery() == 5
+    assert run_dead_export_workers() == [{"failed": 1, "skipped": 0}]
+    # Then the report failed, saying why, and nothing of it is left in S3
+    assert "stopped before it finished" in body(report_of(api, admin, ANA, report_id))["error"]
+    assert company_files(company.company_id, "exports") == []

@@ -292,6 +292,10 @@ def build_export(company_id: str, export_id: str, reason_in: Reasons, *, last_at
             raise
         logger().exception("history export failed on its last attempt", extra={"export_id": export_id})
         store.fail_export(company_id, export_id, NOT_BUILT, clock.now())
+        if export.channel == ACCESS:
+            from chalicelib.records.access import discard_kept_parts
+
+            discard_kept_parts(company_id, export_id, "failed")
         return "failed"
 
 
@@ -303,6 +307,9 @@ def give_up_export(company_id: str, export_id: str) -> bool:
 
     failed = store.fail_export(company_id, export_id, GAVE_UP, clock.now())
     if failed:
+        from chalicelib.records.access import discard_kept_parts
+
+        discard_kept_parts(company_id, export_id, "given up")  # an access report's parts, if any
         logger().warning(
             "history export given up: every attempt was stopped",
             extra={"company_id": company_id, "export_id": export_id},
