@@ -6,8 +6,6 @@ ends at the truth of its messages. Workers are killed for real (SIGKILL of a pro
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,9 +14,9 @@ import pytest
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-from infrastructure.local.paths import REPO_ROOT
 from tests.steps.answers import body
 from tests.steps.clients import put_client
+from tests.steps.crashes import killed_in_a_fork
 from tests.steps.mail import recipients
 from tests.steps.outbox import (
     communication_items,
@@ -31,7 +29,7 @@ from tests.steps.outbox import (
 )
 from tests.steps.sends import PAGE_CLIENTS_NOTICE, job_of, progress
 from tests.steps.tenants import Tenant, purge_outbox_queue
-from tests.steps.tracking import T0, alerts_monitor, followed_parcels, issue, post_event, staff_subscribe
+from tests.steps.tracking import T0, alerts_monitor, followed_by_staff, followed_parcels, post_event
 
 OUTBOX = "email:tracking"
 MESSAGES = 40
@@ -88,18 +86,11 @@ def _queue_a_job(tenant: Tenant, count: int, *, handoff: bool = False) -> str:
 def _kill_a_worker_at(
     tenant: Tenant, point: str, n: int = 0, now: datetime = T0, path: str = "drain"
 ) -> None:
-    """Run a real outbox worker in its own process and let it SIGKILL itself at ``point``."""
-    finished = subprocess.run(
-        [
-            *(sys.executable, "-m", "tests.steps.crashing_worker"),
-            *(tenant.company_id, OUTBOX, point, str(n), now.isoformat(), path),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert finished.returncode == -9, finished.stderr[-2000:]
+    """Run a real outbox worker in its own process (forked from the test's) and let it SIGKILL
+    itself at ``point`` (``tests.steps.crashing_worker``)."""
+    from tests.steps.crashing_worker import main
+
+    killed_in_a_fork(lambda: main(tenant.company_id, OUTBOX, point, n, now.isoformat(), path))
 
 
 def _wake_until_idle(clock: Any, start: datetime, minutes: int) -> list[Any]:
@@ -364,16 +355,12 @@ def test_a_worker_killed_while_sending_a_sweeps_alerts_loses_none_of_them(
 
 
 def _kill_the_sweep(tenant: Tenant, now: datetime = T0) -> None:
-    """Run the company's sweep in its own process and let it SIGKILL itself once its first claim
-    has committed, before handing it to the workers (``tests.steps.crashing_sweep``)."""
-    finished = subprocess.run(
-        [sys.executable, "-m", "tests.steps.crashing_sweep", tenant.company_id, now.isoformat()],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert finished.returncode == -9, finished.stderr[-2000:]
+    """Run the company's sweep in its own process (forked from the test's) and let it SIGKILL
+    itself once its first claim has committed, before handing it to the workers
+    (``tests.steps.crashing_sweep``)."""
+    from tests.steps.crashing_sweep import sweep_until_the_first_hand_off
+
+    killed_in_a_fork(lambda: sweep_until_the_first_hand_off(tenant.company_id, now.isoformat()))
 
 
 def test_a_sweep_killed_between_its_claim_and_the_hand_off_has_every_alert_sent_once_by_the_schedule(
@@ -476,10 +463,8 @@ def test_a_sweep_that_dies_between_the_transactions_of_a_parcel_with_50_follower
 
     # Given a parcel followed by 50 people (the most one may have), with a pending novelty: more
     # alerts and e-mails than one transaction holds
-    issue(api, tenant, "TRK-BIG")
     followers = sorted(f"big{n:02d}@example.com" for n in range(50))
-    for follower in followers:
-        staff_subscribe(api, tenant, "TRK-BIG", follower)
+    followed_by_staff(tenant, "TRK-BIG", *followers)
     post_event(api, tenant, "TRK-BIG", "ev-1", "OUT_FOR_DELIVERY", minutes=1)
     # When the sweep dies once its first transaction for that parcel committed
     committed: list[bool] = []

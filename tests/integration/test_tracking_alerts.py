@@ -19,6 +19,7 @@ from tests.steps.tracking import (
     confirm_by_link,
     confirmation_link,
     delivered_while_claiming,
+    followed_by_staff,
     issue,
     post_event,
     post_novelties,
@@ -273,18 +274,6 @@ def test_novelty_posted_during_a_sweep_is_sent_by_the_next_one(
     assert sweep(tenant).sent == 1
     [mail] = mailbox.wait_for(1)
     assert "Entregado" in mail["Subject"]
-
-
-def followed_by_staff(tenant: Tenant, tracking_id: str, *emails: str) -> None:
-    """A parcel issued with its waybill, then followed by ``emails`` subscribed by staff: what
-    ``POST /parcels`` and ``POST /parcels/{id}/subscriptions`` run, in the test's process (a Given
-    the tests that follow many parcels need, not what they look at)."""
-    from chalicelib.producers.tracking.issue import Shipment, issue_shipment
-    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
-
-    issue_shipment(tenant.company_id, Shipment(tracking_id, waybill_issued=True, client_id="CLI-1"))
-    for email in emails:
-        subscribe(tenant.company_id, tracking_id, Subscriber("Ana", "García", email), source="staff")
 
 
 def test_two_concurrent_sweeps_send_each_alert_exactly_once(

@@ -1,4 +1,6 @@
-"""A tracking sweep that dies: ``python -m tests.steps.crashing_sweep COMPANY NOW``.
+"""A tracking sweep that dies: :func:`sweep_until_the_first_hand_off`, in a process forked from
+the test's (:func:`tests.steps.crashes.killed_in_a_fork`), or by hand as
+``python -m tests.steps.crashing_sweep COMPANY NOW``.
 
 It runs the deployed sweep of one company (:func:`chalicelib.producers.tracking.sweep.sweep_company`,
 one claim at a time) in its own process, with the clock frozen at NOW, and kills itself with

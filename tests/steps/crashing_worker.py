@@ -1,4 +1,6 @@
-"""An outbox worker that dies: ``python -m tests.steps.crashing_worker COMPANY OUTBOX POINT N NOW [PATH]``.
+"""An outbox worker that dies: :func:`main`, in a process forked from the test's
+(:func:`tests.steps.crashes.killed_in_a_fork`), or by hand as
+``python -m tests.steps.crashing_worker COMPANY OUTBOX POINT N NOW [PATH]``.
 
 It runs the deployed drain (:func:`chalicelib.messaging.delivery.drain_outbox`), or with PATH
 ``handoff`` the deployed ``deliver_outbox`` handler over the SQS messages waiting (the ids a

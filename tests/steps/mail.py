@@ -6,7 +6,8 @@ import base64
 import quopri
 import re
 import socket
-from email import message_from_bytes
+from email import message_from_bytes, policy
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
@@ -24,8 +25,16 @@ def html_of(message: Any) -> str:
 
 
 def recipients(mailbox: MailCatcher) -> list[str]:
-    """Every envelope recipient of every message caught, in the order they arrived."""
-    return [r for m in mailbox.messages() for r in envelope_recipients(m)]
+    """Every envelope recipient of every message caught, in the order they arrived: the RCPT TO
+    the server recorded in the header it writes above each message, read from the headers alone
+    (parsing every message whole, its MIME parts and their headers, for them took the crash tests
+    of ``test_outbox_recovery.py``, which count recipients after every step, a tenth of their CPU)."""
+    parser = BytesHeaderParser(policy=policy.default)
+    found: list[str] = []
+    for path in mailbox.files():
+        head = re.split(rb"\r?\n\r?\n", path.read_bytes(), maxsplit=1)[0]
+        found += envelope_recipients(parser.parsebytes(head))
+    return found
 
 
 # --- what goes on the wire, read from the bytes the server received ------------------------------

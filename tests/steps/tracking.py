@@ -144,6 +144,18 @@ def followed_parcels(api: Client, tenant: Tenant, count: int, prefix: str) -> li
     return followers
 
 
+def followed_by_staff(tenant: Tenant, tracking_id: str, *emails: str) -> None:
+    """A parcel issued with its waybill, then followed by ``emails`` subscribed by staff: what
+    ``POST /parcels`` and ``POST /parcels/{id}/subscriptions`` run, in the test's process (a Given
+    the tests that follow many parcels need, not what they look at)."""
+    from chalicelib.producers.tracking.issue import Shipment, issue_shipment
+    from chalicelib.producers.tracking.subscriptions import Subscriber, subscribe
+
+    issue_shipment(tenant.company_id, Shipment(tracking_id, waybill_issued=True, client_id="CLI-1"))
+    for email in emails:
+        subscribe(tenant.company_id, tracking_id, Subscriber("Ana", "García", email), source="staff")
+
+
 def post_novelties(
     api: Client, tenant: Tenant, tracking_ids: list[str], status: str = "OUT_FOR_DELIVERY"
 ) -> None:
