@@ -370,10 +370,11 @@ def list_clients(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Client], Any]:
     return page_of(
-        ClientModel.query(
-            company_id, limit=limit, last_evaluated_key=checked_cursor(ClientModel, company_id, cursor)
-        ),
-        _client,
+        ClientModel,
+        company_id,
+        limit=limit,
+        cursor=checked_cursor(ClientModel, company_id, cursor),
+        convert=_client,
     )
 
 
@@ -537,15 +538,15 @@ def select_clients(
     condition = None
     for extra in conditions:
         condition = extra if condition is None else condition & extra
-    result = ClientModel.query(
+    return page_of(
+        ClientModel,
         company_id,
-        range_key_condition=range_condition,
+        range_condition,
         filter_condition=condition,
         limit=limit,
-        page_size=limit,
-        last_evaluated_key=checked_cursor(ClientModel, company_id, cursor),
+        cursor=checked_cursor(ClientModel, company_id, cursor),
+        convert=_client,
     )
-    return page_of(result, _client)
 
 
 def client_of_cursor(cursor: dict[str, Any]) -> str:
@@ -701,7 +702,8 @@ def search_clients(
     found: dict[str, str] = {}
     stops: list[str] = []
     for term, accept in sources:
-        items, stop = _read_term(f"{company_id}#{term}", after, accept, limit)
+        # one past the page: a term whose matches end with the page stops at its end, no cursor
+        items, stop = _read_term(f"{company_id}#{term}", after, accept, limit + 1)
         found.update((str(i.name_client), str(i.client_id)) for i in items)
         if stop is not None:
             stops.append(stop)

@@ -113,14 +113,16 @@ LISTED = "company"  # the one partition of the companies' listing index
 
 def list_companies(after: str | None = None, limit: int = 100) -> tuple[list[domain.Company], str | None]:
     """Companies in id order, one page (a Query of the small listing index, then one batch read);
-    the second value is the id to continue after, or None at the end."""
+    the second value is the id to continue after, or None on the page holding the last company
+    (the Query reads one entry past the page to know: no empty page follows)."""
     page = CompanyModel.listing.query(
         LISTED,
         CompanyModel.company_id > after if after else None,
-        limit=limit,
+        limit=limit + 1,
     )
     ids = [item.company_id for item in page]
-    more = page.last_evaluated_key is not None and len(ids) == limit
+    more = len(ids) > limit
+    ids = ids[:limit]
     found = {item.company_id: _company(item) for item in CompanyModel.batch_get(ids)} if ids else {}
     return [found[i] for i in ids if i in found], (ids[-1] if more and ids else None)
 

@@ -45,13 +45,13 @@ def get_supplier(company_id: str, supplier_id: str) -> domain.Supplier | None:
 def list_suppliers(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Supplier], dict[str, Any] | None]:
-    result = SupplierModel.query(
+    return page_of(
+        SupplierModel,
         company_id,
         limit=limit,
-        page_size=limit,
-        last_evaluated_key=checked_cursor(SupplierModel, company_id, cursor),
+        cursor=checked_cursor(SupplierModel, company_id, cursor),
+        convert=_supplier,
     )
-    return page_of(result, _supplier)
 
 
 # --- settings and templates ----------------------------------------------------------------------
@@ -182,10 +182,10 @@ def release_job_document(company_id: str, document_key: str, job_id: str) -> Non
 def list_documents(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Document], dict[str, Any] | None]:
-    result = DocumentModel.query(
+    return page_of(
+        DocumentModel,
         company_id,
         limit=limit,
-        page_size=limit,
-        last_evaluated_key=checked_cursor(DocumentModel, company_id, cursor),
+        cursor=checked_cursor(DocumentModel, company_id, cursor),
+        convert=_document,
     )
-    return page_of(result, _document)

@@ -117,10 +117,38 @@ def _key_schema(queried: Any) -> dict[str, str]:
     return {k["AttributeName"]: k["KeyType"] for k in queried._get_schema()["key_schema"]}
 
 
-def page_of(result: Any, convert: Callable[[Any], R]) -> tuple[list[R], dict[str, Any] | None]:
-    """One page of a query's ``result`` (limited to the page): its items as records, and the key
-    to go on from (None on the last page)."""
-    return [convert(item) for item in result], result.last_evaluated_key
+def page_of(
+    queried: Any,
+    partition: str,
+    range_condition: Any = None,
+    *,
+    limit: int,
+    cursor: dict[str, Any] | None,
+    convert: Callable[[Any], R],
+    scan_index_forward: bool = True,
+    filter_condition: Any = None,
+) -> tuple[list[R], dict[str, Any] | None]:
+    """One page of a Query of ``queried`` (a model or an index) in ``partition`` from ``cursor``:
+    up to ``limit`` items as records, and the key to go on from, None on the page holding the
+    partition's last item. DynamoDB answers a ``LastEvaluatedKey`` whenever a Query stops at its
+    ``Limit``, even with nothing after it, so the Query reads one item past the page (still one
+    request) and the cursor is the key of the page's last item, in the shape of DynamoDB's own:
+    a cursor given out before still resumes where it did. With ``filter_condition``, PynamoDB
+    reads on until ``limit`` + 1 items pass it or the partition ends."""
+    items = list(
+        queried.query(
+            partition,
+            range_condition,
+            filter_condition=filter_condition,
+            scan_index_forward=scan_index_forward,
+            limit=limit + 1,
+            page_size=limit + 1,
+            last_evaluated_key=cursor,
+        )
+    )
+    if len(items) <= limit:
+        return [convert(item) for item in items], None
+    return [convert(item) for item in items[:limit]], _key_of(queried, items[limit - 1])
 
 
 # The items one page of a listing with a DynamoDB filter reads at most (decision 0012: a page
@@ -145,9 +173,10 @@ def filtered_read(
     """Up to ``limit`` items of ``queried`` (a model or an index) in ``partition`` that
     ``filter_condition`` keeps, over as many requests as needed until ``read_at_most`` items
     (:data:`READ_PER_PAGE` when None) were read (PynamoDB's own ``limit`` reads on to the
-    partition's end for them); the key to go on from: after the last item given, or where the
-    reading stopped (None at the end); and how many it read (a page that reads several partitions
-    within one allowance)."""
+    partition's end for them); the key to go on from: after the last item given when one more
+    passes the filter (read to know, as :func:`page_of` does), or where the reading stopped (None
+    at the end: no empty page follows a page holding the last match); and how many it read (a
+    page that reads several partitions within one allowance)."""
     model = getattr(queried, "_model", queried)
     allowance = READ_PER_PAGE if read_at_most is None else max(read_at_most, 1)
     pages = queried.query(
@@ -164,8 +193,8 @@ def filtered_read(
         read += int(page.get("ScannedCount", 0))
         for raw in page.get("Items", ()):
             found.append(model.from_raw_data(raw))
-            if len(found) == limit:
-                return found, _key_of(queried, found[-1]), read
+            if len(found) > limit:
+                return found[:limit], _key_of(queried, found[limit - 1]), read
         resume = page.get("LastEvaluatedKey")
         if resume is None or read >= allowance:
             return found, resume, read

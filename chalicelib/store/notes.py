@@ -154,14 +154,16 @@ def _newest_first(
     cursor: dict[str, Any] | None,
 ) -> NotesPage:
     """One page of the notes under ``key`` of ``queried`` (the table or an index), newest first."""
-    result = queried.query(
-        key,
-        ClientNoteModel.note_id.between(*created) if created else None,
-        scan_index_forward=False,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=cursor_within(
-            checked_cursor(queried, key, cursor), ClientNoteModel.note_id, *(created or (None, None))
-        ),
+    return NotesPage(
+        *page_of(
+            queried,
+            key,
+            ClientNoteModel.note_id.between(*created) if created else None,
+            scan_index_forward=False,
+            limit=limit,
+            cursor=cursor_within(
+                checked_cursor(queried, key, cursor), ClientNoteModel.note_id, *(created or (None, None))
+            ),
+            convert=_note,
+        )
     )
-    return NotesPage(*page_of(result, _note))

@@ -17,7 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
 from chalicelib.store.communications import count_outcomes, parse_stamp, stamp
-from chalicelib.store.fields import checked_cursor, filtered_read, item_from, record_from
+from chalicelib.store.fields import checked_cursor, filtered_read, item_from, page_of, record_from
 from chalicelib.store.models import MessageKeyModel, OutboxModel, SendJobModel, SuppressionModel
 from chalicelib.store.tables import LOST_RACE, connection, transacted, written
 
@@ -771,10 +771,13 @@ def suppressed_among(company_id: str, addresses: Iterable[str]) -> dict[str, dom
 def list_suppressions(
     company_id: str, limit: int, cursor: dict[str, Any] | None
 ) -> tuple[list[domain.Suppression], dict[str, Any] | None]:
-    result = SuppressionModel.query(
-        company_id, limit=limit, last_evaluated_key=checked_cursor(SuppressionModel, company_id, cursor)
+    return page_of(
+        SuppressionModel,
+        company_id,
+        limit=limit,
+        cursor=checked_cursor(SuppressionModel, company_id, cursor),
+        convert=_suppression,
     )
-    return [_suppression(i) for i in result], result.last_evaluated_key
 
 
 def lift_suppression(company_id: str, address: str) -> bool:
@@ -940,8 +943,9 @@ def list_jobs(
             cursor=start,
         )
         return [_job(i) for i in items], after
-    result = SendJobModel.query(company_id, scan_index_forward=False, limit=limit, last_evaluated_key=start)
-    return [_job(i) for i in result], result.last_evaluated_key
+    return page_of(
+        SendJobModel, company_id, scan_index_forward=False, limit=limit, cursor=start, convert=_job
+    )
 
 
 def create_job_once(job: domain.SendJob, request_key: str | None) -> tuple[domain.SendJob, bool]:

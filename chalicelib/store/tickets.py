@@ -115,10 +115,15 @@ def tickets_page(
             cursor=start,
         )
         return [_ticket(i) for i in items], after
-    result = TicketModel.by_time.query(
-        company_id, opened, scan_index_forward=False, limit=limit, last_evaluated_key=start
+    return page_of(
+        TicketModel.by_time,
+        company_id,
+        opened,
+        scan_index_forward=False,
+        limit=limit,
+        cursor=start,
+        convert=_ticket,
     )
-    return page_of(result, _ticket)
 
 
 def tickets_of_client(company_id: str, client_id: str, limit: int = 100) -> list[domain.Ticket]:

@@ -23,7 +23,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.core import domain
 from chalicelib.store import communications
 from chalicelib.store import outbox as outbox_store
-from chalicelib.store.fields import checked_cursor, item_from, not_a_cursor, record_from
+from chalicelib.store.fields import checked_cursor, item_from, not_a_cursor, page_of, record_from
 from chalicelib.store.models import (
     AlertModel,
     NoveltyModel,
@@ -458,15 +458,16 @@ def followed_parcels(company_id: str, now: datetime, limit: int, cursor: dict[st
     start = checked_cursor(ParcelModel.follow_ups, company_id, cursor)
     if start is not None and _followed_until(start) <= now:
         start = None
-    result = ParcelModel.follow_ups.query(
+    keys, after = page_of(
+        ParcelModel.follow_ups,
         company_id,
         ParcelModel.followed_until > now,
         limit=limit,
-        last_evaluated_key=start,
+        cursor=start,
+        convert=lambda entry: entry.parcel_key,
     )
-    keys = [entry.parcel_key for entry in result]
     read = {item.parcel_key: item for item in ParcelModel.batch_get(keys)} if keys else {}
-    return Page([_parcel(read[key]) for key in keys if key in read], result.last_evaluated_key)
+    return Page([_parcel(read[key]) for key in keys if key in read], after)
 
 
 def _followed_until(start: dict[str, Any]) -> datetime:
@@ -816,11 +817,12 @@ def alerts_for_parcel(company_id: str, tracking_id: str) -> list[domain.Alert]:
 
 def alerts_for_recipient(company_id: str, email: str, limit: int, cursor: dict[str, Any] | None) -> Page:
     recipient = f"{company_id}#{email.lower()}"
-    result = AlertModel.by_recipient.query(
+    alerts, after = page_of(
+        AlertModel.by_recipient,
         recipient,
         scan_index_forward=False,
         limit=limit,
-        last_evaluated_key=checked_cursor(AlertModel.by_recipient, recipient, cursor),
+        cursor=checked_cursor(AlertModel.by_recipient, recipient, cursor),
+        convert=_alert,
     )
-    items = _with_outcomes(company_id, [_alert(i) for i in result])
-    return Page(items, result.last_evaluated_key)
+    return Page(_with_outcomes(company_id, alerts), after)

@@ -255,14 +255,13 @@ def deliveries_page(
 ) -> tuple[list[domain.WebhookDelivery], dict[str, Any] | None]:
     """An endpoint's delivery log, newest first."""
     key = f"{company_id}#{endpoint_id}"
-    result = WebhookDeliveryModel.query(
+    return page_of(
+        WebhookDeliveryModel,
         key,
         scan_index_forward=False,
         limit=limit,
-        last_evaluated_key=checked_cursor(WebhookDeliveryModel, key, cursor),
-    )
-    return page_of(
-        result, lambda item: record_from(item, domain.WebhookDelivery, status_code=_int(item.status_code))
+        cursor=checked_cursor(WebhookDeliveryModel, key, cursor),
+        convert=lambda item: record_from(item, domain.WebhookDelivery, status_code=_int(item.status_code)),
     )
 
 

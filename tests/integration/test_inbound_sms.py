@@ -5,6 +5,7 @@ read back as SNS (moto) sent them."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass
@@ -348,11 +349,15 @@ def test_the_companys_ticket_system_polls_the_tickets_opened_by_sms(
     # And the other company cannot page on with this company's cursor
     borrowed = api.http.get(f"/tickets?cursor={page['next_cursor']}", headers=other_tenant.admin_headers())
     assert borrowed.status_code == 422 and body(borrowed)["field"] == "cursor"
-    # And a cursor of the whole listing (stopped at 9:00) does not page on among those since 10:00
-    assert rest["next_cursor"]
-    narrowed = api.http.get(
-        f"/tickets?since=2026-11-02T10:00:00Z&cursor={rest['next_cursor']}", headers=system
-    )
+    # And the page holding the oldest has no cursor, but a cursor of the whole listing stopped at
+    # 9:00 (a page ending there with older tickets after it: the first page's, moved to the first
+    # ticket) does not page on among those since 10:00
+    assert rest["next_cursor"] is None
+    stopped = json.loads(base64.urlsafe_b64decode(page["next_cursor"]))
+    stopped |= {"ticket_id": {"S": first}, "created_at": {"S": "2026-11-02T09:00:00.000000+0000"}}
+    at_nine = base64.urlsafe_b64encode(json.dumps(stopped).encode()).decode()
+    assert api.http.get(f"/tickets?cursor={at_nine}", headers=system).status_code == 200
+    narrowed = api.http.get(f"/tickets?since=2026-11-02T10:00:00Z&cursor={at_nine}", headers=system)
     assert narrowed.status_code == 422 and body(narrowed)["field"] == "cursor"
 
 

@@ -131,3 +131,63 @@ def test_a_cursor_of_another_date_range_is_refused_naming_it(api: Client, tenant
     # Then it is a 422 naming the cursor, not a server error
     assert answer.status_code == 422, answer.body
     assert body(answer)["field"] == "cursor"
+
+
+def test_a_page_holding_a_listings_last_item_answers_no_cursor(api: Client, tenant: Tenant) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.core.domain import SendJob, Ticket
+    from chalicelib.store.communications import new_communication_id
+    from chalicelib.store.outbox import create_job
+    from chalicelib.store.tickets import open_ticket
+    from tests.steps.clients import put_client
+    from tests.steps.tenants import IDENTITY
+
+    # Given a company with four clients; six tickets, four of CLI-1's between the others' (the
+    # oldest is another's); and six send jobs, four of them a level-4 user's, the oldest not hers
+    start = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    for client_id in ("CLI-1", "CLI-2", "CLI-3", "CLI-4"):
+        put_client(api, tenant, client_id)
+    junior = f"junior@{tenant.company_id}"
+    for n, owner in enumerate(["CLI-2", "CLI-1", "CLI-2", "CLI-1", "CLI-1", "CLI-1"]):
+        moment = start + timedelta(minutes=n)
+        ticket = Ticket(tenant.company_id, f"T{n}", owner, None, None, f"Ticket {n}", "sms", moment)
+        opened, _ = open_ticket(ticket, "2026-11-02", 10)
+        assert opened is not None
+        author = junior if n in (1, 2, 4, 5) else f"clerk@{tenant.company_id}"
+        create_job(SendJob(tenant.company_id, new_communication_id(moment), "email", "custom:aviso",
+                           "done", 1, 0, 1, 0, 0, author, moment, moment))  # fmt: skip
+    admin = tenant.admin_headers()
+    level_4 = {"Authorization": "Bearer " + IDENTITY.mint(tenant.company_id, user_id=junior, level=4)}
+
+    def pages(path: str, headers: dict[str, str], field: str) -> list[list[str]]:
+        """Each page's ``field`` of its items, following ``next_cursor`` to the end."""
+        found, cursor = [], ""
+        while len(found) < 10:
+            answer = api.http.get(f"{path}{cursor}", headers=headers)
+            assert answer.status_code == 200, (path, answer.body)
+            page = body(answer)
+            found.append([str(item[field]) for item in page["items"]])
+            if not page["next_cursor"]:
+                return found
+            cursor = f"&cursor={page['next_cursor']}"
+        raise AssertionError("the cursor does not move on")
+
+    # When the listings are paged through at half their length, filtered by DynamoDB, by a
+    # reading that leaves others' items out, or not filtered
+    # Then there are two pages, the second holding the last item and no cursor: no empty third
+    assert pages("/clients?limit=2", admin, "client_id") == [["CLI-1", "CLI-2"], ["CLI-3", "CLI-4"]]
+    assert pages("/clients?q=cliente&limit=2", admin, "client_id") == [["CLI-1", "CLI-2"], ["CLI-3", "CLI-4"]]
+    assert pages("/tickets?limit=3", admin, "ticket_id") == [["T5", "T4", "T3"], ["T2", "T1", "T0"]]
+    assert pages("/tickets?client_id=CLI-1&limit=2", admin, "ticket_id") == [["T5", "T4"], ["T3", "T1"]]
+    assert [len(p) for p in pages("/sends?limit=3", admin, "job_id")] == [3, 3]
+    assert [len(p) for p in pages("/sends?limit=2", level_4, "job_id")] == [2, 2]
+
+    # And a cursor keeps DynamoDB's own shape (the item's table and index keys), so a cursor given
+    # out before still resumes where it did
+    first = body(api.http.get("/tickets?limit=3", headers=admin))
+    assert json.loads(base64.urlsafe_b64decode(first["next_cursor"])) == {
+        "company_id": {"S": tenant.company_id},
+        "created_at": {"S": "2026-11-02T12:03:00.000000+0000"},
+        "ticket_id": {"S": "T3"},
+    }
