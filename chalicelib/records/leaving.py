@@ -30,7 +30,9 @@ from chalicelib.store import leaving as store
 # What an export leaves out, as its README says.
 LEFT_OUT = (
     "secrets: SMTP, IMAP, SMS gateway and bulk-send passwords, mailbox and webhook secrets, API keys'"
-    " hashes (every attribute holding a password, secret, ciphertext or hash is left out)",
+    " hashes (every attribute holding a password, secret, ciphertext or hash is left out); each client's"
+    " portal key, the half of its portal links Pregón keeps (its register-lookups item is there without"
+    " it)",
     *store.NOT_EXPORTED.values(),
 )
 

@@ -23,6 +23,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
 from chalicelib.store import models as m
+from chalicelib.store.publications import ACCESS_PREFIX
 from chalicelib.store.tables import written
 
 PAGE = 100
@@ -137,8 +138,13 @@ def plain_item(item: Model) -> dict[str, Any]:
     """An item as JSON-ready values, its secrets and binary attributes left out; a message's
     packed body unpacked into ``text`` and ``html``."""
     out: dict[str, Any] = {}
+    secret = _secret_names(item)
     for name, attribute in type(item).get_attributes().items():
-        if any(word in name for word in SECRET_WORDS) or isinstance(attribute, BinaryAttribute):
+        if (
+            name in secret
+            or any(word in name for word in SECRET_WORDS)
+            or isinstance(attribute, BinaryAttribute)
+        ):
             continue
         value = getattr(item, name, None)
         if value is not None:
@@ -148,6 +154,16 @@ def plain_item(item: Model) -> dict[str, Any]:
 
         out.update({k: v for k, v in unpacked_body(item).items() if k in ("text", "html")})
     return out
+
+
+def _secret_names(item: Model) -> frozenset[str]:
+    """The attributes of ``item`` that hold a secret under a plain name: a client's portal key is
+    the ``name`` of its ``portal#<client>`` item in register-lookups (store.publications, decision
+    0035), the half of every link to the client's portal Pregón keeps; that item is exported
+    without it (who revoked the links, and when, stay)."""
+    if isinstance(item, m.RegisterLookupModel) and str(item.entry_key).startswith(ACCESS_PREFIX):
+        return frozenset({"name"})
+    return frozenset()
 
 
 def _plain(value: Any) -> Any:

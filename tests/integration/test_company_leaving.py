@@ -82,6 +82,9 @@ def a_company_with_everything(api: Client, company: Tenant, mailbox: MailCatcher
     sms = {"enabled": True, "provider": "sns", "inbound_number": number}
     saved = api.http.put("/sms/settings", headers=company.admin_headers(), body=json.dumps(sms))
     assert saved.status_code == 200, saved.body
+    from chalicelib.tenants.clients import portal_link
+
+    portal_link(company.company_id, ANA)  # the client's portal key, made with its first link
     return {"ana": ana, "webhook_secret": body(added)["secret"], "number": number, "domain": domain}
 
 
@@ -206,6 +209,15 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     for secret in (SMTP_PASSWORD, leaving["webhook_secret"], "ciphertext", "secret_hash", "password_hash"):
         assert secret not in bundle, secret
     assert tenant.api_key.split(".")[1] not in bundle
+    # And neither is the client's portal key (the half of its portal links Pregón keeps), in any
+    # byte of the bundle; its item is there without it
+    from chalicelib.store.publications import portal_key
+
+    key = portal_key(tenant.company_id, ANA)
+    assert key
+    assert not [p for p in folder.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
+    lookups = [json.loads(line) for line in (folder / "register-lookups.jsonl").read_text().splitlines()]
+    assert [item for item in lookups if item["entry_key"] == f"portal#{ANA}" and "name" not in item]
     # And an export that stops half-way, run again on its folder, goes on from its last page and
     # writes the same bundle, no line twice
     from chalicelib.store import leaving as store
