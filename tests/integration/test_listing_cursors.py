@@ -162,7 +162,8 @@ def test_a_page_holding_a_listings_last_item_answers_no_cursor(api: Client, tena
 
     def pages(path: str, headers: dict[str, str], field: str) -> list[list[str]]:
         """Each page's ``field`` of its items, following ``next_cursor`` to the end."""
-        found, cursor = [], ""
+        found: list[list[str]] = []
+        cursor = ""
         while len(found) < 10:
             answer = api.http.get(f"{path}{cursor}", headers=headers)
             assert answer.status_code == 200, (path, answer.body)
