@@ -29,7 +29,9 @@ operator API (``chalicelib/tenants/companies.py``), so both check and log alike.
     uv run python -m infrastructure.ops dead-letters redrive pregon-outbox-dead   # back to pregon-outbox
     uv run python -m infrastructure.ops token          # the local operator token for /operator/...
 
-Targets: ``--target local`` (the running local stack's DynamoDB and moto, as ``stack env`` prints),
+Targets: ``--target local`` (the running local stack's DynamoDB and moto, as ``stack env`` prints:
+on the ports it was started with, read from ``.local/ports.json``, unless ``--dynamodb-port`` or
+``--moto-port`` name others),
 ``--target aws --stage prod`` (the stage's table prefix from .chalice/config.json; credentials and
 region from the usual AWS variables or profile), ``--target env`` (the environment as it is).
 docs/operations.md.
@@ -57,8 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--target", choices=("local", "aws", "env"), default="local")
     parser.add_argument("--stage", default="prod", help="with --target aws: the stage (default prod)")
     parser.add_argument("--local-dir", type=Path, default=None, help="the local stack's folder (.local)")
-    parser.add_argument("--dynamodb-port", type=int, default=8001)
-    parser.add_argument("--moto-port", type=int, default=5001)
+    parser.add_argument("--dynamodb-port", type=int, help="default: the running local stack's, else 8001")
+    parser.add_argument("--moto-port", type=int, help="default: the running local stack's, else 5001")
     parser.add_argument("--json", action="store_true", help="answer in JSON, as the operator API does")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -202,12 +204,19 @@ def use_target(args: argparse.Namespace) -> None:
     """Point the AWS SDK and Pregón's settings at the chosen stack."""
     env: dict[str, str] = {}
     if args.target == "local":
-        from infrastructure.local.stack import LOCAL_DIR, LocalPaths, Ports, service_environment
+        from infrastructure.local.stack import (
+            LOCAL_DIR,
+            LocalPaths,
+            running_ports,
+            service_environment,
+            with_flags,
+        )
 
         paths = LocalPaths(
             (args.local_dir or Path(os.environ.get("PREGON_LOCAL_DIR") or LOCAL_DIR)).resolve()
         )
-        ports = Ports(dynamodb=args.dynamodb_port, moto=args.moto_port)
+        # the ports the running stack wrote (its public URL too), those the flags name in their place
+        ports = with_flags(running_ports(paths), dynamodb=args.dynamodb_port, moto=args.moto_port)
         env = service_environment(
             paths,
             ports,

@@ -4,7 +4,8 @@
     uv run python -m infrastructure.local.sendjob --template custom:aviso --clients C1,C2 --var aviso='corte'
     uv run python -m infrastructure.local.sendjob --template invoice --clients all --seed-clients 50
 
-It talks to the API of ``infrastructure/local/run.sh`` (``--api``, default http://127.0.0.1:8000)
+It talks to the API of ``infrastructure/local/run.sh`` (``--api``, default the running stack's, on
+the port it was started with, read from ``.local/ports.json``; else http://127.0.0.1:8000)
 as a staff user of the demo company (a JWT minted with the stack's local key, or ``--token``).
 A message type's own variables (``invoice.number``, ...) default to its sample data; ``--var
 name=value`` sets one (dotted names nest). ``--seed-clients N`` first registers N demo clients
@@ -21,8 +22,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import requests
-
-DEFAULT_API = "http://127.0.0.1:8000"
 
 
 def _variables(template: str, pairs: Sequence[str]) -> dict[str, Any]:
@@ -53,6 +52,13 @@ def _paths() -> Any:
     from infrastructure.local.stack import LOCAL_DIR, LocalPaths
 
     return LocalPaths(Path(os.environ.get("PREGON_LOCAL_DIR") or LOCAL_DIR))
+
+
+def _api(given: str | None) -> str:
+    """The API to talk to: ``--api``, else the running stack's (the port it was started with)."""
+    from infrastructure.local.stack import running_ports
+
+    return (given or f"http://127.0.0.1:{running_ports(_paths()).api}").rstrip("/")
 
 
 def _staff_token(company: str, user: str) -> str:
@@ -111,14 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bulk-password", help="the company's bulk-send password (SMS to many)")
     parser.add_argument("--request-id", help="makes a retried start answer the same job")
     parser.add_argument("--seed-clients", type=int, default=0, help="first register N demo clients")
-    parser.add_argument("--api", default=DEFAULT_API)
+    parser.add_argument("--api", help="the API (default: the running stack's, else http://127.0.0.1:8000)")
     parser.add_argument("--company", default="demo")
     parser.add_argument("--user", default="sender@demo")
     parser.add_argument("--token", help="a staff JWT (default: one minted with the local stack's key)")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between progress reads")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args(argv)
-    api = args.api.rstrip("/")
+    api = _api(args.api)
 
     if args.seed_clients:
         seed_clients(api, args.seed_clients)

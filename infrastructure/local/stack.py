@@ -9,8 +9,9 @@
     sms   --outbox        the SMS the stack sent (through SNS in moto)
     token [--company demo] [--level 1] [--user admin@demo]   a fresh staff JWT (level N: user levelN@demo)
     env   [--port 8000] [--dynamodb-port 8001] [--moto-port 5001] [--sms-masivos-port 8086]
-                          the environment ``run`` gives the service, as ``export`` lines (give
-                          the ports ``run`` was given)
+                          the environment ``run`` gives the service, as ``export`` lines (on the
+                          ports the running stack was given, read from ``.local/ports.json``;
+                          a flag wins, and with no stack running the defaults)
 
 Everything ``run`` keeps lives in ``<repo>/.local`` (git-ignored): DynamoDB's files, the KMS key,
 the JWT signing key, the link signing key, the demo API key and the caught mail. A restart loses
@@ -34,7 +35,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -111,7 +112,8 @@ class LocalPaths:
 
     @property
     def ports(self) -> Path:
-        """The ports of the running stack, for the commands that talk to it (``sms``)."""
+        """The ports of the running stack, for the commands that talk to it (``sms``, ``env``, ``sendjob``,
+        ``ops``)."""
         return self.root / "ports.json"
 
     @property
@@ -130,6 +132,22 @@ class Ports:
     sms_gateway: int = 8082
     identity: int = 8084  # the staff console's local sign-in (infrastructure/local/identity_server.py)
     sms_masivos: int = 8086  # SMS Masivos' stand-in (infrastructure/local/sms_masivos.py)
+
+
+def running_ports(paths: LocalPaths) -> Ports:
+    """The ports the stack running from ``paths`` was started with (the ports file ``run`` writes,
+    and removes when it stops), or the defaults when none runs: the ports the commands that talk to
+    the stack (``env``, ``sendjob``, ``ops``) use where no flag names one."""
+    try:
+        written = json.loads(paths.ports.read_text())
+        return Ports(**{f.name: int(written[f.name]) for f in fields(Ports) if f.name in written})
+    except (OSError, ValueError, TypeError):
+        return Ports()
+
+
+def with_flags(ports: Ports, **flags: int | None) -> Ports:
+    """``ports`` with those a command's flags name (None: not given) put in their place."""
+    return replace(ports, **{name: port for name, port in flags.items() if port is not None})
 
 
 def _write_secret(path: Path, text: str) -> None:
@@ -397,6 +415,10 @@ def _run_until_stopped(
         from infrastructure.local.queues import ensure_local_resources
 
         ensure_local_resources()
+        from infrastructure.local.ses_identities import restore_sending_domains
+
+        # before the scheduler's first domain check: what moto's SES forgot since the last run
+        restore_sending_domains()
         demo = seed_demo_company(paths.demo_credentials, smtp_port=ports.smtp)
         _start_aws_loops(running, ports, paths, moto.endpoint)
 
@@ -634,18 +656,21 @@ def _parser() -> argparse.ArgumentParser:
         help="sign links with a new key from the next start; the old one still verifies links already sent",
     )
 
-    env_cmd = commands.add_parser("env", help="print the service environment as export lines")
-    env_cmd.add_argument("--port", type=int, default=Ports.api)
-    env_cmd.add_argument("--dynamodb-port", type=int, default=Ports.dynamodb)
-    env_cmd.add_argument("--moto-port", type=int, default=Ports.moto)
+    env_cmd = commands.add_parser(
+        "env",
+        help="print the service environment as export lines, on the running stack's ports "
+        "(.local/ports.json) unless a flag names one",
+    )
+    env_cmd.add_argument("--port", type=int, help="the API's (default: the running stack's, else 8000)")
+    env_cmd.add_argument("--dynamodb-port", type=int, help="default: the running stack's, else 8001")
+    env_cmd.add_argument("--moto-port", type=int, help="default: the running stack's, else 5001")
     env_cmd.add_argument(
-        "--sms-masivos-port", type=int, default=Ports.sms_masivos, help="SMS Masivos' stand-in (default 8086)"
+        "--sms-masivos-port", type=int, help="SMS Masivos' stand-in (default: the running stack's, else 8086)"
     )
     env_cmd.add_argument(
         "--identity-port",
         type=int,
-        default=Ports.identity,
-        help="the local identity server (the console's sign-in)",
+        help="the local identity server, the console's sign-in (default: the running stack's, else 8084)",
     )
     return parser
 
@@ -699,7 +724,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the keys it replaced, in {paths.link_signing_keys_previous}, still verify links already sent")
         return 0
     if args.command == "env":
-        ports = Ports(
+        ports = with_flags(
+            running_ports(paths),
             api=args.port,
             dynamodb=args.dynamodb_port,
             moto=args.moto_port,

@@ -330,6 +330,44 @@ def test_the_env_command_points_at_the_ports_run_was_given(
     assert "export SMS_MASIVOS_URL='http://127.0.0.1:8086/enviar_sms.asp'" in capsys.readouterr().out
 
 
+def test_the_commands_that_talk_to_the_stack_take_its_ports_from_the_ports_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infrastructure.local.sendjob import _api
+    from infrastructure.local.stack import LocalPaths, Ports, running_ports
+
+    # Given a stack running from this folder on other ports, which it wrote to its ports file
+    written = Ports(9100, 9101, 9102, 9103, 9104, 9105, 9184, 9186)
+    paths = LocalPaths(tmp_path)
+    paths.ports.write_text(json.dumps({**vars(written), "moto_endpoint": "http://127.0.0.1:9102"}))
+    # When a script asks for the service's environment with no flags
+    assert stack_main(["--local-dir", str(tmp_path), "env"]) == 0
+    exported = capsys.readouterr().out.splitlines()
+    # Then every endpoint it exports is on the running stack's ports
+    assert "export PREGON_PUBLIC_BASE_URL='http://127.0.0.1:9100'" in exported
+    assert "export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:9101'" in exported
+    assert "export AWS_ENDPOINT_URL_SES='http://127.0.0.1:9102'" in exported
+    assert "export PREGON_CONSOLE_IDENTITY_URL='http://127.0.0.1:9184'" in exported
+    assert "export SMS_MASIVOS_URL='http://127.0.0.1:9186/enviar_sms.asp'" in exported
+    # And a flag still wins over the file, for its port only
+    assert stack_main(["--local-dir", str(tmp_path), "env", "--dynamodb-port", "9201"]) == 0
+    exported = capsys.readouterr().out.splitlines()
+    assert "export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:9201'" in exported
+    assert "export AWS_ENDPOINT_URL_SES='http://127.0.0.1:9102'" in exported
+    # And sendjob's API is the running stack's unless --api names one
+    monkeypatch.setenv("PREGON_LOCAL_DIR", str(tmp_path))
+    assert _api(None) == "http://127.0.0.1:9100"
+    assert _api("http://127.0.0.1:9300/") == "http://127.0.0.1:9300"
+    # And once the stack stopped (it removes its file), or with a file it could not have written,
+    # the defaults
+    for leftover in (None, "{", "[]", '{"api": "x"}'):
+        if leftover is None:
+            paths.ports.unlink()
+        else:
+            paths.ports.write_text(leftover)
+        assert running_ports(paths) == Ports()
+
+
 def test_a_local_rotation_signs_with_a_new_key_and_keeps_the_old_ones_for_verifying(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
