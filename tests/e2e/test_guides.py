@@ -227,12 +227,7 @@ def as_run_here(snippet: str, stack: RunningStack, banner: dict[str, str]) -> st
         snippet,
     )
     snippet = snippet.replace('"smtp_port": 1025,', f'"smtp_port": {ports["smtp"]},')
-    at = f"--dynamodb-port {ports['dynamodb']} --moto-port {ports['moto']}"
-    snippet = snippet.replace("-m infrastructure.ops ", f"-m infrastructure.ops {at} ")
-    snippet = snippet.replace("-m infrastructure.local.stack env", f"-m infrastructure.local.stack env {at}")
-    snippet = snippet.replace(
-        "-m infrastructure.local.sendjob ", f"-m infrastructure.local.sendjob --api {stack.api} "
-    )
+    # ops, sendjob and stack env are run as written: they read the running stack's ports file
     return snippet.replace("uv run python", python)
 
 

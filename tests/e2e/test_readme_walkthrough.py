@@ -135,8 +135,15 @@ def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: Run
     assert "ana@example.com" in listing and "A-0001-00000042" in listing, "".join(stack.output[-40:])
     again_run = requests.post(f"{stack.api}/reminders/run", headers=admin, timeout=10).json()
     assert again_run["reminders"] == 0
+    # And the administrator registers a sending domain, as docs/deliverability.md shows (moto's SES
+    # verifies it at once)
+    domain = requests.post(
+        f"{stack.api}/sender-domains", headers=admin, timeout=30, json={"domain": "avisos.example.com"}
+    )
+    assert domain.status_code == 201 and domain.json()["verified"] is True, domain.text
     # When the stack is stopped and started again
     assert stack.stop() == 0
+    restarted_at = len(stack.output)
     again = stack.start()
     # Then nothing is lost: same credentials, the parcel and its subscriber are still there
     assert again["api_key"] == banner["api_key"]
@@ -158,6 +165,26 @@ def test_readme_walkthrough_delivers_one_email_and_survives_a_restart(stack: Run
         time.sleep(3)
         listing = stack.cli("mail")
     assert "Entregado" in listing, "".join(stack.output[-40:])
+    # And the sending domain is still verified once the hourly domain check ran at the start, which
+    # found nothing that stopped verifying
+    _wait_for(
+        lambda: any("ran check_sending_domains" in line for line in stack.output[restarted_at:]),
+        "the domain check after the restart",
+        stack,
+    )
+    shown = requests.get(f"{stack.api}/sender-domains/avisos.example.com", headers=admin, timeout=30).json()
+    assert shown["verified"] is True and shown["lapses_at"] is None, shown
+    warned = [line for line in stack.output[restarted_at:] if "stopped verifying" in line]
+    assert warned == [] and not any(
+        "sending domain notice sent" in line for line in stack.output[restarted_at:]
+    )
+    # And the commands a developer runs beside it find its ports (not the defaults) with no flags
+    assert f"AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:{stack.ports['dynamodb']}'" in stack.command(
+        "infrastructure.local.stack", "env"
+    )
+    assert "demo" in stack.command("infrastructure.ops", "company", "list")
+    sent = stack.command("infrastructure.local.sendjob", "--template", "invoice", "--clients", "CLI-1")
+    assert "sent to one client: ana@example.com" in sent, sent
     assert stack.stop() == 0
 
 

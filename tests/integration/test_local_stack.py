@@ -333,8 +333,7 @@ def test_the_env_command_points_at_the_ports_run_was_given(
 def test_the_commands_that_talk_to_the_stack_take_its_ports_from_the_ports_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from infrastructure.local.sendjob import _api
-    from infrastructure.local.stack import LocalPaths, Ports, running_ports
+    from infrastructure.local.stack import LocalPaths, Ports
 
     # Given a stack running from this folder on other ports, which it wrote to its ports file
     written = Ports(9100, 9101, 9102, 9103, 9104, 9105, 9184, 9186)
@@ -355,11 +354,15 @@ def test_the_commands_that_talk_to_the_stack_take_its_ports_from_the_ports_file(
     assert "export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:9201'" in exported
     assert "export AWS_ENDPOINT_URL_SES='http://127.0.0.1:9102'" in exported
     # And sendjob's API is the running stack's unless --api names one
+    from infrastructure.local.sendjob import _api
+
     monkeypatch.setenv("PREGON_LOCAL_DIR", str(tmp_path))
     assert _api(None) == "http://127.0.0.1:9100"
     assert _api("http://127.0.0.1:9300/") == "http://127.0.0.1:9300"
     # And once the stack stopped (it removes its file), or with a file it could not have written,
     # the defaults
+    from infrastructure.local.stack import running_ports
+
     for leftover in (None, "{", "[]", '{"api": "x"}'):
         if leftover is None:
             paths.ports.unlink()

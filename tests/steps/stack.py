@@ -127,6 +127,21 @@ class RunningStack:
             os.killpg(self.process.pid, signal.SIGKILL)
             return self.process.wait()
 
+    def command(self, module: str, *args: str) -> str:
+        """``python -m <module> <args>`` as a developer types it in another terminal of this stack's
+        checkout: no port flags, no AWS or Pregón variables but the stack's folder."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PREGON_"))}
+        result = subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=REPO_ROOT,
+            env={**env, "PREGON_LOCAL_DIR": str(self.local_dir)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"{module} {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
     def cli(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "infrastructure.local.stack", "--local-dir", str(self.local_dir), *args],
