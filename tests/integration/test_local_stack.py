@@ -353,7 +353,7 @@ def test_the_commands_that_talk_to_the_stack_take_its_ports_from_the_ports_file(
     assert {f"export {name}='{url}'" for name, url in endpoints.items()} <= exported
     # And a flag still wins over the file, for its port only
     assert stack_main(["--local-dir", str(tmp_path), "env", "--dynamodb-port", "9201"]) == 0
-    exported = capsys.readouterr().out.splitlines()
+    exported = set(capsys.readouterr().out.splitlines())
     assert "export AWS_ENDPOINT_URL_DYNAMODB='http://127.0.0.1:9201'" in exported
     assert "export AWS_ENDPOINT_URL_SES='http://127.0.0.1:9102'" in exported
     # And sendjob's API is the running stack's unless --api names one
