@@ -32,6 +32,7 @@ def _variables(template: str, pairs: Sequence[str]) -> dict[str, Any]:
     data.pop("client", None)
     data.pop("company", None)
     data.pop("attachments", None)  # a manual send attaches nothing; its invoice text says so
+    data.pop("portal_link", None)  # each client's own, signed by Pregón: a send may not give it
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
