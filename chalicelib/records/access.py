@@ -234,7 +234,7 @@ def build_report(export: HistoryExport) -> str:
     while True:
         part_started = time.monotonic()
         while progress["cursor"] < len(steps):
-            progress["rows"] += _step(steps[progress["cursor"]], archive, plan, company)
+            progress["rows"] += _step(steps[progress["cursor"]], archive, plan, company, progress)
             progress["cursor"] += 1
             if time.monotonic() - part_started >= PART_SECONDS or archive.pending >= PART_BYTES:
                 break
@@ -462,12 +462,29 @@ def _indented(value: Any, level: int) -> str:
     return text.replace("\n", "\n" + " " * level)
 
 
-def _step(step: list[list[Any]], archive: Any, plan: dict[str, Any], company: Any) -> int:
+def _step(
+    step: list[list[Any]], archive: Any, plan: dict[str, Any], company: Any, progress: dict[str, Any]
+) -> int:
     """Write one step into the archive; how many items or files it wrote (the export's ``rows``)."""
-    return sum(_act(action, archive, plan, company) for action in step)
+    return sum(_act(action, archive, plan, company, progress) for action in step)
 
 
-def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any) -> int:
+def _elements(values: list[Any], first: bool, progress: dict[str, Any], level: int) -> str:
+    """``values`` as the next elements of a JSON array (``first``: its first batch), indented to
+    ``level``, each after a comma but the array's first. A batch whose items were all deleted since
+    the plan writes none, so whether the array has an element yet is kept in the progress
+    (``listed``, across runs): the next batch's first item is then the array's first."""
+    if first:
+        progress["listed"] = False
+    text = []
+    for value in values:
+        comma = "," if progress.get("listed", True) else ""
+        text.append(comma + "\n" + " " * level + _indented(value, level))
+        progress["listed"] = True
+    return "".join(text)
+
+
+def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any, progress: dict[str, Any]) -> int:
     action = step[0]
     if action == "begin":
         archive.begin(step[1])
@@ -477,19 +494,11 @@ def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any) -> i
         archive.write(step[1].encode())
     elif action == "items":
         items = _stored(step[1], step[2])
-        text = "".join(
-            ("" if step[3] and n == 0 else ",") + "\n      " + _indented(item, 6)
-            for n, item in enumerate(items)
-        )
-        archive.write(text.encode())
+        archive.write(_elements(items, step[3], progress, 6).encode())
         return len(items)
     elif action == "messages":
-        found = _messages(plan["head"]["company_id"], step[1])
-        text = "".join(
-            ("" if step[2] and n == 0 else ",") + "\n    " + _indented(_plain(c), 4)
-            for n, c in enumerate(found)
-        )
-        archive.write(text.encode())
+        found = [_plain(c) for c in _messages(plan["head"]["company_id"], step[1])]
+        archive.write(_elements(found, step[2], progress, 4).encode())
     elif action == "csv":
         archive.write(_csv_rows(_message_rows(_messages(plan["head"]["company_id"], step[1]))).encode())
     elif action == "file":

@@ -306,6 +306,37 @@ def test_withheld_notes_are_left_out_saying_why(api: Client, company: Tenant) ->
     assert "notas de un litigio en curso" in archive.read("summary.html").decode()
 
 
+def test_her_data_is_one_json_document_when_her_first_notes_are_deleted_while_the_report_is_built(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import access
+
+    # Given Ana with three notes, and a report that reads her items two at a time
+    put_client(api, company, ANA, emails=[ANAS])
+    staff = company.staff_headers()
+    for n in range(3):
+        write_note(api, staff, ANA, f"Nota {n}")
+    monkeypatch.setattr(access, "STEP_ITEMS", 2)
+    # And the administrator deletes the two notes the report reads first once it has listed them
+    # (a report in parts is written over minutes or hours after its list is made)
+    planned = access._plan
+
+    def listed_then_deleted(export: Any) -> Any:
+        plan = planned(export)
+        [first] = [a[2] for step in plan["steps"] for a in step if a[:2] == ["items", "notes"] and a[3]]
+        for _, note_id in first:
+            deleted = api.http.delete(f"/clients/{ANA}/notes/{note_id}", headers=company.admin_headers())
+            assert deleted.status_code == 204, deleted.body
+        return plan
+
+    monkeypatch.setattr(access, "_plan", listed_then_deleted)
+    # When the administrator asks for her report
+    archive = reported(api, company.admin_headers(), ANA)
+    # Then its data is one JSON document, holding the note left
+    data = json.loads(archive.read("data.json"))
+    assert [n["note"] for n in data["data"]["notes"]] == ["Nota 2"]
+
+
 def test_an_erased_clients_report_is_gone_and_one_being_erased_is_refused_clearly(
     api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
