@@ -156,7 +156,10 @@ def _progress(export: HistoryExport) -> dict[str, Any]:
     for attempt in range(progress["attempt"], export.attempt):
         progress["written"] += [f"{prefix}part-{attempt}-{n}", f"{prefix}progress-{attempt}-{n}.json"]
         if progress["plan"] is None:
-            progress["written"].append(f"{prefix}plan-{attempt}.json")
+            # and the list of them, written before its first part (a run that ends in one part,
+            # kept as one object, writes none of its own to delete it with)
+            written = _written_key(export.company_id, export.export_id)
+            progress["written"] += [f"{prefix}plan-{attempt}.json", written]
     return progress
 
 

@@ -540,6 +540,32 @@ def test_a_report_in_parts_erased_between_two_runs_leaves_none_of_its_parts(
     assert company_files(company.company_id, "exports") == []
 
 
+def test_a_report_whose_first_part_was_never_kept_and_then_built_in_one_run_leaves_only_its_zip(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import access
+    from chalicelib.store import history_exports
+
+    # Given Ana's report, whose first run wrote its first part and was stopped before the report
+    # named it (its objects in S3, the report's item not yet pointing at them)
+    put_client(api, company, ANA, emails=[ANAS])
+    write_note(api, company.staff_headers(), ANA, "Nota")
+    monkeypatch.setattr(access, "PART_SECONDS", 0.0)
+    stopped_at(monkeypatch, history_exports, "commit_part", 1)
+    admin = company.admin_headers()
+    report_id = body(ask(api, admin, ANA))["report_id"]
+    with pytest.raises(LambdaTimedOut):
+        run_export_workers(visibility_timeout=0)
+    assert any("/access-parts/" in key for key in company_files(company.company_id, "exports"))
+    # When the request comes again and its run builds the whole report at once
+    monkeypatch.setattr(access, "PART_SECONDS", 20.0)
+    assert run_export_workers(visibility_timeout=0) == [{"done": 1, "failed": 0, "skipped": 0}]
+    # Then its ZIP is whole, and all that is left of it in S3
+    assert the_zip(api, admin, ANA, report_id).testzip() is None
+    kept = company_files(company.company_id, "exports")
+    assert len(kept) == 1 and kept[0].endswith(f"access-report-{ANA}.zip"), kept
+
+
 def test_a_report_in_parts_whose_every_run_is_stopped_fails_saying_so_and_leaves_none_of_its_parts(
     api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
