@@ -94,10 +94,12 @@ def commit_part(
 ) -> bool:
     """An access report's part is kept: its progress is now ``progress`` (an S3 key), on condition
     that ``attempt`` still holds the export and its progress is still ``after`` (what the attempt
-    went on from). False: another attempt took it, or the export is gone (its client erased)."""
+    went on from); True too when the write went through and its answer was lost (botocore's retry
+    then finds the progress already ``progress``, each part's key being new). False: another
+    attempt took it, or the export is gone (its client erased)."""
     item = HistoryExportModel(company_id, export_id)
     was = HistoryExportModel.progress == after if after else HistoryExportModel.progress.does_not_exist()
-    return written(
+    if written(
         lambda: item.update(
             actions=[
                 HistoryExportModel.progress.set(progress),
@@ -106,15 +108,20 @@ def commit_part(
             ],
             condition=_still_mine(attempt) & was,
         )
-    )
+    ):
+        return True
+    kept = get_export(company_id, export_id)  # or it went through, and botocore's retry did not
+    return kept is not None and (kept.state, kept.attempt, kept.progress) == ("running", attempt, progress)
 
 
 def finish_export(
     company_id: str, export_id: str, attempt: int, *, rows: int, key: str, name: str, size: int, now: datetime
 ) -> bool:
-    """Done, with its file: only while ``attempt`` still holds the export."""
+    """Done, with its file: only while ``attempt`` still holds the export. True too when the write
+    went through and its answer was lost (a timeout): botocore's retry then finds the export done,
+    with this file (each file's key is new)."""
     item = HistoryExportModel(company_id, export_id)
-    return written(
+    if written(
         lambda: item.update(
             actions=[
                 HistoryExportModel.state.set("done"),
@@ -126,7 +133,10 @@ def finish_export(
             ],
             condition=_still_mine(attempt),
         )
-    )
+    ):
+        return True
+    done = get_export(company_id, export_id)
+    return done is not None and (done.state, done.attempt, done.file_key) == ("done", attempt, key)
 
 
 def fail_export(company_id: str, export_id: str, error: str, now: datetime) -> bool:

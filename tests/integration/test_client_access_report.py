@@ -566,6 +566,36 @@ def test_a_report_whose_first_part_was_never_kept_and_then_built_in_one_run_leav
     assert len(kept) == 1 and kept[0].endswith(f"access-report-{ANA}.zip"), kept
 
 
+def test_a_report_in_parts_is_done_when_its_item_writes_went_through_and_their_answers_were_lost(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.records import access
+    from chalicelib.store import history_exports
+
+    # Given Ana's report in parts, and every write of the report's item sent twice: it goes
+    # through, its answer is lost (a timeout) and botocore sends it again, which then finds its
+    # condition no longer holds (the progress it went on from, or the state, moved on: by itself)
+    put_client(api, company, ANA, emails=[ANAS])
+    write_note(api, company.staff_headers(), ANA, "Nota")
+    monkeypatch.setattr(access, "RUN_SECONDS", 0.0)
+    monkeypatch.setattr(access, "PART_SECONDS", 0.0)
+    written = history_exports.written
+
+    def sent_twice(write: Any) -> bool:
+        written(write)
+        return written(write)
+
+    monkeypatch.setattr(history_exports, "written", sent_twice)
+    # When the administrator asks for her report and the workers run
+    admin = company.admin_headers()
+    report_id = body(ask(api, admin, ANA))["report_id"]
+    runs, _ = built_in_runs_some_stopped(stops=0)
+    # Then each run went on from the last (none took its own part for another's), and the report
+    # is done with its ZIP there to download
+    assert [r for r in runs if not r.get("continued")] == [{"done": 1, "failed": 0, "skipped": 0}], runs
+    assert the_zip(api, admin, ANA, report_id).testzip() is None
+
+
 def test_a_report_in_parts_whose_every_run_is_stopped_fails_saying_so_and_leaves_none_of_its_parts(
     api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
