@@ -519,17 +519,25 @@ def one_export_run() -> list[dict[str, int]]:
     return results
 
 
-def test_a_report_in_parts_erased_between_two_runs_leaves_none_of_its_parts(
+def ana_with_a_note_and_reports_in_parts(
     api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> dict[str, str]:
+    """Ana with a note, and her reports written a step a part, each run asking for the next; the
+    administrator's headers."""
     from chalicelib.records import access
 
-    # Given Ana's report in parts, its first run done (its parts kept in S3) and the next asked for
     put_client(api, company, ANA, emails=[ANAS])
     write_note(api, company.staff_headers(), ANA, "Nota")
     monkeypatch.setattr(access, "RUN_SECONDS", 0.0)
     monkeypatch.setattr(access, "PART_SECONDS", 0.0)
-    admin = company.admin_headers()
+    return company.admin_headers()
+
+
+def test_a_report_in_parts_erased_between_two_runs_leaves_none_of_its_parts(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Ana's report in parts, its first run done (its parts kept in S3) and the next asked for
+    admin = ana_with_a_note_and_reports_in_parts(api, company, monkeypatch)
     assert ask(api, admin, ANA).status_code == 202
     assert one_export_run() == [{"done": 0, "failed": 0, "skipped": 0, "continued": 1}]
     assert any("/access-parts/" in key for key in company_files(company.company_id, "exports"))
@@ -548,11 +556,8 @@ def test_a_report_whose_first_part_was_never_kept_and_then_built_in_one_run_leav
 
     # Given Ana's report, whose first run wrote its first part and was stopped before the report
     # named it (its objects in S3, the report's item not yet pointing at them)
-    put_client(api, company, ANA, emails=[ANAS])
-    write_note(api, company.staff_headers(), ANA, "Nota")
-    monkeypatch.setattr(access, "PART_SECONDS", 0.0)
+    admin = ana_with_a_note_and_reports_in_parts(api, company, monkeypatch)
     stopped_at(monkeypatch, history_exports, "commit_part", 1)
-    admin = company.admin_headers()
     report_id = body(ask(api, admin, ANA))["report_id"]
     with pytest.raises(LambdaTimedOut):
         run_export_workers(visibility_timeout=0)
@@ -569,16 +574,12 @@ def test_a_report_whose_first_part_was_never_kept_and_then_built_in_one_run_leav
 def test_a_report_in_parts_is_done_when_its_item_writes_went_through_and_their_answers_were_lost(
     api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chalicelib.records import access
     from chalicelib.store import history_exports
 
     # Given Ana's report in parts, and every write of the report's item sent twice: it goes
     # through, its answer is lost (a timeout) and botocore sends it again, which then finds its
     # condition no longer holds (the progress it went on from, or the state, moved on: by itself)
-    put_client(api, company, ANA, emails=[ANAS])
-    write_note(api, company.staff_headers(), ANA, "Nota")
-    monkeypatch.setattr(access, "RUN_SECONDS", 0.0)
-    monkeypatch.setattr(access, "PART_SECONDS", 0.0)
+    admin = ana_with_a_note_and_reports_in_parts(api, company, monkeypatch)
     written = history_exports.written
 
     def sent_twice(write: Any) -> bool:
@@ -587,7 +588,6 @@ def test_a_report_in_parts_is_done_when_its_item_writes_went_through_and_their_a
 
     monkeypatch.setattr(history_exports, "written", sent_twice)
     # When the administrator asks for her report and the workers run
-    admin = company.admin_headers()
     report_id = body(ask(api, admin, ANA))["report_id"]
     runs, _ = built_in_runs_some_stopped(stops=0)
     # Then each run went on from the last (none took its own part for another's), and the report
