@@ -15,13 +15,17 @@ day, in their language; the operator's metric ``InboundMailHeld`` counts each.
 
 Each check is O(1) requests: one read of the message's verdict, one counter update for the sender,
 one for the strangers (a stranger under its own ceiling), one write of the verdict, and, for a held
-message, one for the day's held count, one for the sender's, and at most two bounded set updates
+message, its verdict read again (another delivery of it may have finished meanwhile), one for the
+day's held count, one for the sender's, and at most two bounded set updates
 (the sender in the day's list, the message in its page of the sender's); then one write per counter
 to take the message's mark off it. Each message is counted once: a notification delivered again, or
 an invocation retried after a later write failed, gets the first verdict (per company and SES
 message id or SMS id) and counts nothing; one retried after a crash between the counters and the
 verdict finds its mark on each counter it reached (``store.counted_once``) and gets the counts it
-made then, so the same verdict.
+made then, so the same verdict. Two deliveries at once agree on one verdict; when one finished
+(its marks taken off) before the other's counts, the other counts the message again (one more on
+its counters) but keeps the verdict found, so a message is never both recorded and held. A write
+that meets a release's transaction on its item is tried again (``store``).
 
 Listing a sender's held mail reads one page: the sender's held count keeps how many were released
 (``store.released``, in the release's transaction), and pages are filled and released in order, so
@@ -133,8 +137,14 @@ def admitted(company: Company, channel: str, address: str | None, held: HeldMail
             <= get_settings().inbound_strangers_per_company_per_day
         )
         if not admit:
+            # Another delivery of it may have kept its verdict since this one looked, and taken
+            # its marks off before these counts: counted once more, past the ceiling, the message
+            # keeps that verdict (never both recorded and held)
+            if store.verdict(judged) is not None:
+                raise _JudgedMeanwhile
             _hold(company, channel, sender, held, now, counted)
     except _JudgedMeanwhile:  # the same message delivered twice at once: the other delivery's verdict
+        store.unmark(marked, message)  # those this delivery made again, on its counters
         return store.verdict(judged) == ADMITTED
     store.judge(judged, ADMITTED if admit else HELD, day_end)
     store.unmark(marked, message)

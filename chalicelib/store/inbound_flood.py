@@ -14,7 +14,10 @@ page still holding some is found without reading the pages before it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from pynamodb.expressions.operand import Path
 
@@ -22,7 +25,33 @@ from chalicelib.store.models import RateLimitModel
 from chalicelib.store.rate_limits import hit_once
 from chalicelib.store.tables import failure_code, written
 
-_RELEASE_TRIES = 8  # a release's transaction raced by other writes to the same items (a flood's)
+T = TypeVar("T")
+
+# A release's transaction and the writes of a flood's held mail meet on the same items (the
+# sender's held count and page): whichever DynamoDB refuses (the transaction cancelled, or the
+# single write answered TransactionConflictException) is tried again, with backoff, this often.
+_CONFLICT_TRIES = 8
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(1.0, 0.025 * 2**attempt))
+
+
+def _past_releases(write: Callable[[], T]) -> T:
+    """``write`` (one update of a counter, a page or a mark, each harmless to repeat), tried again
+    while DynamoDB refuses it because a release's transaction holds its item: a held message
+    meeting a release is counted and kept, not failed (SNS would hand it again minutes later)."""
+    from pynamodb.exceptions import PynamoDBException
+
+    attempt = 0
+    while True:
+        try:
+            return write()
+        except PynamoDBException as exc:
+            if failure_code(exc) != "TransactionConflictException" or attempt == _CONFLICT_TRIES - 1:
+                raise
+        _backoff(attempt)
+        attempt += 1
 
 
 def counted_once(key: str, message: str, day_end: datetime) -> int | None:
@@ -35,13 +64,15 @@ def counted_once(key: str, message: str, day_end: datetime) -> int | None:
     hits, mark = RateLimitModel.hits, _mark(message)
     item = RateLimitModel(key)
     try:
-        item.update(
-            actions=[
-                hits.set((hits | 0) + 1),
-                mark.set((hits | 0) + 1),  # the values are the item's before the update: the same
-                RateLimitModel.expires.set(day_end + timedelta(days=30)),
-            ],
-            condition=mark.does_not_exist(),
+        _past_releases(
+            lambda: item.update(
+                actions=[
+                    hits.set((hits | 0) + 1),
+                    mark.set((hits | 0) + 1),  # the values are the item's before the update: the same
+                    RateLimitModel.expires.set(day_end + timedelta(days=30)),
+                ],
+                condition=mark.does_not_exist(),
+            )
         )
     except UpdateError as exc:
         if failure_code(exc) != "ConditionalCheckFailedException":
@@ -62,7 +93,7 @@ def unmark(keys: list[str], message: str) -> None:
         RateLimitModel(key).update(actions=[mark.remove()], condition=mark.exists())
 
     for key in keys:
-        written(lambda: unmarked(key))  # noqa: B023 - called at once, in this turn
+        _past_releases(lambda: written(lambda: unmarked(key)))  # noqa: B023 - called at once, in this turn
 
 
 def _mark(message: str) -> Path:
@@ -85,7 +116,7 @@ def judge(key: str, verdict: str, day_end: datetime) -> None:
 
 def kept(key: str, member: str, limit: int, day_end: datetime) -> bool:
     """Keep ``member`` in the set ``key`` while it holds fewer than ``limit`` (True when it is in)."""
-    return hit_once(key, member, limit, day_end)
+    return _past_releases(lambda: hit_once(key, member, limit, day_end))
 
 
 def read(key: str) -> tuple[int, list[str]]:
@@ -116,7 +147,7 @@ def released(key: str, member: str, tally_key: str) -> bool:
     from chalicelib.store.tables import connection
 
     members = RateLimitModel.members
-    for _ in range(_RELEASE_TRIES):
+    for attempt in range(_CONFLICT_TRIES):
         try:
             with TransactWrite(connection=connection()) as tx:
                 tx.update(
@@ -131,6 +162,7 @@ def released(key: str, member: str, tally_key: str) -> bool:
                 return False
             if "TransactionConflict" not in reasons:
                 raise
-            continue  # a held message was counted or kept meanwhile: try again
+            _backoff(attempt)  # a held message was counted or kept meanwhile: try again
+            continue
         return True
-    raise RuntimeError(f"releasing a held message lost {_RELEASE_TRIES} races in a row")
+    raise RuntimeError(f"releasing a held message lost {_CONFLICT_TRIES} races in a row")

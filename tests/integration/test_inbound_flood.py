@@ -255,6 +255,67 @@ def test_a_message_whose_invocation_dies_between_its_counts_and_its_verdict_coun
     assert len(items) > 5 and not [name for i in items for name in i if name.startswith("counted#")]
 
 
+def test_a_message_delivered_twice_at_once_is_recorded_or_held_never_both(
+    api: Client, tenant: Tenant, low_ceilings: None
+) -> None:
+    from tests.steps.aws import dynamodb_before_sending
+    from tests.steps.inbound import inbound_mail_event
+
+    def delivered(event: dict[str, Any]) -> dict[str, Any]:
+        return dict(api.lambda_.invoke("receive_inbound_mail", event).payload)
+
+    # Given a stranger (2 a day allowed) whose 1st message was recorded
+    assert (writes(api, tenant, STRANGER, 1)[0]["logged"], len(unassigned_senders(api, tenant))) == (1, 1)
+    # When SNS hands his 2nd message twice at once, and the first delivery has read that the
+    # message has no verdict yet when the second one counts it, records it and is done (its marks
+    # taken off the counters) before the first one's count reaches DynamoDB
+    second = inbound_mail_event(api, tenant.company_id, STRANGER, "Dos", "Segundo")
+    other: list[dict[str, Any]] = []
+
+    def the_other_delivery_first(sent: str) -> None:
+        if not other and "counted#" in sent:
+            other.append({})  # the other delivery's own counts go through
+            other[0] = delivered(second)
+        return None
+
+    with dynamodb_before_sending("UpdateItem", the_other_delivery_first):
+        first = delivered(second)
+
+    # Then the message is recorded once, by the delivery that finished first, and held by neither
+    assert (other[0]["logged"], other[0]["held"]) == (1, 0)
+    assert first["held"] == 0, first
+    assert unassigned_senders(api, tenant) == [STRANGER, STRANGER]
+    held = body(api.http.get("/inbound/held", headers=tenant.admin_headers()))
+    assert (held["held"], held["senders"]) == (0, [])
+
+
+def test_a_held_message_meeting_a_release_of_its_senders_mail_is_counted_and_listed(
+    api: Client, tenant: Tenant, low_ceilings: None
+) -> None:
+    from tests.steps.aws import dynamodb_before_sending
+
+    # Given a stranger (2 a day allowed) who wrote 3 times: his 3rd held
+    assert [w["held"] for w in writes(api, tenant, STRANGER, 3)] == [0, 0, 1]
+    # When his 4th comes while the administrators release his held mail: DynamoDB refuses the
+    # first write to his held count, the release's transaction holding it (TransactionConflict)
+    refused: list[str] = []
+
+    def in_a_release(sent: str) -> str | None:
+        if not refused and "held-from" in sent:
+            refused.append(sent)
+            return "TransactionConflictException"
+        return None
+
+    with dynamodb_before_sending("UpdateItem", in_a_release) as answered:
+        fourth = receive_mail(api, tenant.company_id, STRANGER, "Cuatro", "Cuarto")
+    # Then the 4th is held all the same (not failed, for SNS to hand again minutes later)
+    assert answered == ["TransactionConflictException"]
+    assert (fourth["logged"], fourth["held"]) == (0, 1)
+    # And the administrators see him with 4 received and 2 held, both releasable
+    [sender] = body(api.http.get("/inbound/held", headers=tenant.admin_headers()))["senders"]
+    assert (sender["received"], sender["held"], len(sender["releasable"])) == (4, 2, 2)
+
+
 def test_held_mail_is_kept_raw_for_its_release_window_and_once_gone_answers_410(
     api: Client, tenant: Tenant, low_ceilings: None
 ) -> None:

@@ -188,6 +188,53 @@ def test_a_worker_killed_at_any_moment_loses_nothing(
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
 
 
+def test_a_forked_crash_worker_makes_its_own_aws_clients() -> None:
+    import os
+    import signal
+    import threading
+
+    from chalicelib.core.aws import CLIENT_CREATION, client, sending_client
+    from chalicelib.store.models import RateLimitModel
+    from infrastructure.local.queues import _sqs
+
+    # Given the test's process, whose clients have asked SQS (the local queues' poller among
+    # them), SES and DynamoDB, their connections kept open
+    def in_use() -> list[Any]:
+        return [
+            _sqs(),
+            client("sqs"),
+            sending_client("ses"),
+            RateLimitModel._get_connection().connection.client,
+        ]
+
+    tests = in_use()
+    tests[0].list_queues()
+    RateLimitModel.count("none")
+    # and another of its threads making a client at the moment of the fork
+    making, made = threading.Event(), threading.Event()
+
+    def making_a_client() -> None:
+        with CLIENT_CREATION:
+            making.set()
+            made.wait(30)
+
+    def work() -> None:
+        # When a crash worker forked from it takes the clients it works with
+        shared = [n for n, (mine, theirs) in enumerate(zip(in_use(), tests, strict=True)) if mine is theirs]
+        # Then none is the test's process's (a request cut by its kill would be on their wire)
+        assert shared == [], f"the worker shares the test's clients {shared}"
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    other = threading.Thread(target=making_a_client)
+    other.start()
+    making.wait(30)
+    try:
+        killed_in_a_fork(work, timeout=15)
+    finally:
+        made.set()
+        other.join()
+
+
 def test_a_rate_limited_message_whose_drain_died_reads_queued_until_its_window_has_room(
     api: Client, tenant: Tenant, mailbox: MailCatcher, clock: Any
 ) -> None:

@@ -202,25 +202,62 @@ def dynamodb_connection_reset(operation: str) -> Iterator[list[str]]:
     Every other request reaches DynamoDB Local. Yields the tables of the requests reset."""
     from botocore.exceptions import ConnectionClosedError
 
+    reset: list[str] = []
+
+    def drop(request: Any, body: str) -> None:
+        reset.append(body.split('"TableName": "', 1)[-1].split('"', 1)[0])
+        raise ConnectionClosedError(endpoint_url=request.url)
+
+    with _store_sending(operation, drop):
+        yield reset
+
+
+@contextmanager
+def dynamodb_before_sending(operation: str, act: Any) -> Iterator[list[str]]:
+    """``act(body)`` runs as each ``operation`` request our store sends while inside is about to
+    go (its JSON body as text); what it returns, an error code, is DynamoDB's answer to that
+    request (botocore parses it as the real service's 400), or, None, the request goes on to
+    DynamoDB Local. Yields the codes answered."""
+    import json
+
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    answered: list[str] = []
+
+    def before(request: Any, body: str) -> Any:
+        code = act(body)
+        if code is None:
+            return None
+        answered.append(code)
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        data = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": code}).encode()
+        return AWSResponse(request.url, 400, headers, RawBody(data))
+
+    with _store_sending(operation, before):
+        yield answered
+
+
+@contextmanager
+def _store_sending(operation: str, handler: Any) -> Iterator[None]:
+    """``handler(request, body)`` as each ``operation`` request of our store's DynamoDB clients is
+    about to be sent (botocore's ``before-send``: a response it returns is the answer)."""
     from chalicelib.store.models import ALL_MODELS
     from chalicelib.store.tables import bind
 
     bind()
     emitters = {id(e): e for e in (m._get_connection().connection.client.meta.events for m in ALL_MODELS)}
-    reset: list[str] = []
 
-    def drop(request: Any, **_: Any) -> None:
-        body = (
-            request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else str(request.body)
-        )
-        reset.append(body.split('"TableName": "', 1)[-1].split('"', 1)[0])
-        raise ConnectionClosedError(endpoint_url=request.url)
+    def before_send(request: Any, **_: Any) -> Any:
+        raw = request.body
+        return handler(request, raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
 
-    event, unique_id = f"before-send.dynamodb.{operation}", f"reset-{operation}"
+    event, unique_id = f"before-send.dynamodb.{operation}", f"store-sending-{operation}"
     for events in emitters.values():
-        events.register(event, drop, unique_id=unique_id)
+        events.register(event, before_send, unique_id=unique_id)
     try:
-        yield reset
+        yield
     finally:
         for events in emitters.values():
             events.unregister(event, unique_id=unique_id)

@@ -21,12 +21,20 @@ def _own_connections() -> None:
     """New clients and DynamoDB connections for the child, from the botocore session it inherited
     (its models already parsed): a connection of the parent's, reused here and cut by the kill
     half way through a request, would leave the test's process reading the child's answer."""
+    import threading
+
+    from chalicelib.core import aws
     from chalicelib.core.aws import client, queue_url, sending_client
     from chalicelib.store.tables import rebind
+    from infrastructure.local.queues import _sqs_for
 
+    # Only the forking thread goes on in the child: a lock another thread of the test's process
+    # held at the fork (making a client) would never be released here
+    aws.CLIENT_CREATION = threading.RLock()
     client.cache_clear()
     sending_client.cache_clear()
     queue_url.cache_clear()
+    _sqs_for.cache_clear()  # the local queues' poller (a hand-off worker runs them until empty)
     rebind()
 
 
