@@ -188,7 +188,7 @@ def test_a_worker_killed_at_any_moment_loses_nothing(
     assert (progress.state, progress.sent, progress.failed, progress.waiting) == ("done", MESSAGES, 0, 0)
 
 
-def test_a_forked_crash_worker_makes_its_own_aws_clients() -> None:
+def test_a_forked_crash_worker_makes_its_own_aws_clients(local_aws: dict[str, str]) -> None:
     import os
     import signal
     import threading
