@@ -113,6 +113,14 @@ class MessageType:
     def sample_data(self) -> dict[str, Any]:
         return copy.deepcopy(dict(self.sample))
 
+    def sample_send_variables(self) -> dict[str, Any]:
+        """The sample data as a manual send's ``variables``: without the client (each recipient's
+        own) and ``portal_link`` (each client's own, signed by Pregón: a send may not give it)."""
+        data = self.sample_data()
+        data.pop("client", None)
+        data.pop("portal_link", None)
+        return data
+
     def sms_variables(self) -> dict[str, Variable]:
         """``%name%`` (without the percent signs) → the variable it stands for; lists are left out."""
         names: dict[str, Variable] = {}

@@ -14,7 +14,6 @@ page still holding some is found without reading the pages before it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -23,7 +22,7 @@ from pynamodb.expressions.operand import Path
 
 from chalicelib.store.models import RateLimitModel
 from chalicelib.store.rate_limits import hit_once
-from chalicelib.store.tables import failure_code, written
+from chalicelib.store.tables import backoff, failure_code, written
 
 T = TypeVar("T")
 
@@ -31,10 +30,6 @@ T = TypeVar("T")
 # sender's held count and page): whichever DynamoDB refuses (the transaction cancelled, or the
 # single write answered TransactionConflictException) is tried again, with backoff, this often.
 _CONFLICT_TRIES = 8
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(min(1.0, 0.025 * 2**attempt))
 
 
 def _past_releases(write: Callable[[], T]) -> T:
@@ -50,7 +45,7 @@ def _past_releases(write: Callable[[], T]) -> T:
         except PynamoDBException as exc:
             if failure_code(exc) != "TransactionConflictException" or attempt == _CONFLICT_TRIES - 1:
                 raise
-        _backoff(attempt)
+        backoff(attempt)
         attempt += 1
 
 
@@ -162,7 +157,7 @@ def released(key: str, member: str, tally_key: str) -> bool:
                 return False
             if "TransactionConflict" not in reasons:
                 raise
-            _backoff(attempt)  # a held message was counted or kept meanwhile: try again
+            backoff(attempt)  # a held message was counted or kept meanwhile: try again
             continue
         return True
     raise RuntimeError(f"releasing a held message lost {_CONFLICT_TRIES} races in a row")

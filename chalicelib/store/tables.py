@@ -382,6 +382,11 @@ _ALREADY_THERE = frozenset({"DuplicateItem", "ConditionalCheckFailed"})
 _INSERT_TRIES = 8
 
 
+def backoff(attempt: int) -> None:
+    """Wait before trying a refused write again: 25 ms doubling with each attempt, at most 1 s."""
+    time.sleep(min(1.0, 0.025 * 2**attempt))
+
+
 def insert_all_or_drop(items: Sequence[Model]) -> list[bool]:
     """Put new items, each only if its key is not taken yet (PartiQL ``INSERT``, 25 to a request):
     the conditional put of every item without a transaction's double price, and without one
@@ -415,7 +420,7 @@ def execute_all_or_drop(statements: Sequence[dict[str, Any]]) -> list[bool]:
         if not retry:
             return [bool(d) for d in done]
         pending = retry
-        time.sleep(min(1.0, 0.025 * 2**attempt))
+        backoff(attempt)
     raise RuntimeError(f"{len(pending)} PartiQL writes failed: {statements[pending[0]]['Statement'][:80]}")
 
 

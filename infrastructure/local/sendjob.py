@@ -28,11 +28,9 @@ def _variables(template: str, pairs: Sequence[str]) -> dict[str, Any]:
     from chalicelib.messaging.templates import MESSAGE_TYPES
 
     kind = MESSAGE_TYPES.get(template)
-    data: dict[str, Any] = kind.sample_data() if kind else {}
-    data.pop("client", None)
+    data: dict[str, Any] = kind.sample_send_variables() if kind else {}
     data.pop("company", None)
     data.pop("attachments", None)  # a manual send attaches nothing; its invoice text says so
-    data.pop("portal_link", None)  # each client's own, signed by Pregón: a send may not give it
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
