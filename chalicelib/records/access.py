@@ -101,14 +101,14 @@ JOINED_PART_BYTES = 5 * 1024 * 1024
 #: What a report shows instead of a stored value it leaves out: a secret (the client's document
 #: portal key, which makes its links work; its phone's push token; its tracking subscription's
 #: link nonce, which Pregón signs into its links and never shows) or Pregón's own (the storage key
-#: of another report's file, where a report in parts is kept, a message's marker of the headers
-#: it makes again, which holds an alert's link nonce: the readable ``messages`` have the headers).
+#: of another report's file). Pregón's bookkeeping (a message's packing and index keys, leases,
+#: marks of pending work) is not there at all, and a message is as it was sent, its headers
+#: unpacked (``store.leaving.handed_over``).
 WITHHELD_VALUE = "(withheld)"
 WITHHELD = {
     "devices": ("token",),  # the push service's token (its endpoint, which the API shows, stays)
     "tracking_subscriptions": ("link_nonce",),
-    "access_reports": ("file_key", "progress"),
-    "messages": ("headers_from",),
+    "access_reports": ("file_key",),
 }
 PORTAL_KEY = "portal#"
 
@@ -518,7 +518,8 @@ def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any, prog
 
 def _stored(kind: str, keys: list[list[Any]]) -> list[dict[str, Any]]:
     """The items of ``kind`` under ``keys`` as the report gives them (in that order; one gone
-    meanwhile left out): as stored, less the secrets (:data:`WITHHELD`, the portal key)."""
+    meanwhile left out): as handed over (a message as sent), less the secrets (:data:`WITHHELD`,
+    the portal key)."""
     from chalicelib.store.erasures import items_of_kind
 
     found = items_of_kind(kind, keys)

@@ -451,6 +451,55 @@ def _unpacked_headers(item: CommunicationModel) -> dict[str, str]:
     return headers
 
 
+# What a message's item keeps for Pregón alone, never handed over as the company's or the client's
+# data (:func:`as_sent`): the packing above (the compressed body, the marker of the headers made
+# again: an alert's holds its link's nonce), the keys of its indexes (copies of the company, the
+# client, the state, the outbox and a time; derived from the other attributes), a drain's lease,
+# and the flag the by-channel index counts (the headers say it).
+NOT_HANDED_OVER = (
+    "body_z",
+    "headers_from",
+    "ready_outbox",
+    "ready_at",
+    "client_key",
+    "history_key",
+    "status_key",
+    "unassigned_company",
+    "lease_until",
+    "one_click_unsubscribe",
+)
+# What the item keeps packed, as :func:`_record` makes it again.
+_UNPACKED = (
+    "text",
+    "html",
+    "headers",
+    "rfc_message_id",
+    "provider_message_id",
+    "reply_to",
+    "updated_at",
+    "not_before",
+    "sender_area",
+)
+
+
+def as_sent(item: CommunicationModel) -> dict[str, Any]:
+    """The message's attributes as it was sent, received or written, for handing over (a
+    company's export, a client's access report): what the item packs made again by the reading
+    a resend and the history use (:func:`_record`): its text and HTML, every header as it went on
+    the wire (a tracking alert's or a send's List-Unsubscribe, our References entry), our own
+    Message-ID, the plus-addressed Reply-To, the times left out; without what
+    :data:`NOT_HANDED_OVER` names. Values as the item holds them (times, lists), absent when none."""
+    record = _record(item)
+    shown = {name: value for name, value in item.attribute_values.items() if name not in NOT_HANDED_OVER}
+    for name in _UNPACKED:
+        value = getattr(record, name)
+        if value:
+            shown[name] = value
+        else:
+            shown.pop(name, None)
+    return shown
+
+
 def _unpacked_reply_to(item: CommunicationModel) -> str | None:
     if item.reply_to == _PLUS_ADDRESSED:
         return plus_reply_address(item.company_id, item.communication_id)

@@ -927,13 +927,15 @@ def erasure_walk(
 
 def items_of_kind(kind: str, keys: list[list[Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
     """The items of ``kind`` (as :data:`KINDS` names a table) under ``keys`` that exist, each as
-    stored, by key (a batch read: an access report reads a step's items so)."""
+    handed over (``store.leaving.handed_over``: as stored, less Pregón's bookkeeping; a message as
+    it was sent), by key (a batch read: an access report reads a step's items so)."""
+    from chalicelib.store.leaving import handed_over
     from chalicelib.store.models import ALL_MODELS
 
     model = next((m for m, name in KINDS.items() if name == kind), None)
     model = model or next(m for m in ALL_MODELS if m.__name__ == kind)
     wanted = [key[0] if len(key) == 1 else tuple(key) for key in keys]
-    return {key_of(item): dict(item.attribute_values) for item in model.batch_get(wanted)}
+    return {key_of(item): handed_over(item) for item in model.batch_get(wanted)}
 
 
 def _as_stored(

@@ -63,6 +63,25 @@ NOT_EXPORTED: dict[type[Model], str] = {
     "(counters of digests naming no one)",
     m.SmsNumberClaimModel: "sms-number-claims: Pregón's claims of the company's two-way numbers "
     "(given back at the deletion; sms-settings.jsonl names them)",
+    m.OutboxModel: "outboxes: Pregón's bookkeeping of sending (when each outbox wakes, its rate limit's "
+    "grants, the hand-off records of messages being sent, send jobs' pages not expanded yet, the hourly "
+    "bounce counts of its e-mails through Pregón's SES); its messages are in communications.jsonl",
+}
+# Attributes that are Pregón's bookkeeping on the company's items, not its data, never handed over
+# (its export, a client's access report: :func:`handed_over`): a message's packing and index keys
+# (``store.communications.NOT_HANDED_OVER``); the leases of a mailbox's sync and a domain's
+# notices; the marks of work pending or done (a client's index writes left to do, its count under
+# its agent; a parcel's place in the sweep's and the follow-ups' indexes, and the version a sweep's
+# claim checks; a receivable's in the reminders' and open-by-client indexes; a held webhook
+# delivery's queue message; where an access report's parts are kept).
+BOOKKEEPING: dict[type[Model], tuple[str, ...]] = {
+    m.ClientModel: ("index_pending", "agent_counted"),
+    m.ParcelModel: ("pending_company", "pending_since", "followed_company", "followed_until", "follow_version"),
+    m.ReceivableModel: ("remind_company", "open_client", "closed_client"),
+    m.MailboxModel: ("sync_lease_until", "sync_shard"),
+    m.SenderDomainModel: ("unverified_notice_sending_until", "lapse_notice_sending_until"),
+    m.WebhookDeliveryModel: ("held_job",),
+    m.HistoryExportModel: ("progress",),
 }
 # Attributes never exported: secrets (KMS ciphertexts, password and key hashes), the company's
 # private handle key; any binary attribute is left out too (a message's packed body is unpacked).
@@ -134,25 +153,33 @@ def leaving_state(company_id: str) -> dict[str, Any] | None:
 # --- reading everything the company owns (the export) ----------------------------------------
 
 
+def handed_over(item: Model) -> dict[str, Any]:
+    """An item's attributes as they are handed over (a company's export, a client's access
+    report), as stored but without Pregón's bookkeeping (:data:`BOOKKEEPING`); a message as it was
+    sent (``store.communications.as_sent``: its body and headers unpacked, no packing marker)."""
+    if isinstance(item, m.CommunicationModel):
+        from chalicelib.store.communications import as_sent
+
+        return as_sent(item)
+    kept = BOOKKEEPING.get(type(item), ())
+    return {name: value for name, value in item.attribute_values.items() if name not in kept}
+
+
 def plain_item(item: Model) -> dict[str, Any]:
-    """An item as JSON-ready values, its secrets and binary attributes left out; a message's
-    packed body unpacked into ``text`` and ``html``."""
+    """An item as JSON-ready values, as :func:`handed_over` gives it, its secrets and binary
+    attributes left out."""
     out: dict[str, Any] = {}
     secret = _secret_names(item)
-    for name, attribute in type(item).get_attributes().items():
+    attributes = type(item).get_attributes()
+    for name, value in handed_over(item).items():
         if (
             name in secret
             or any(word in name for word in SECRET_WORDS)
-            or isinstance(attribute, BinaryAttribute)
+            or isinstance(attributes.get(name), BinaryAttribute)
         ):
             continue
-        value = getattr(item, name, None)
         if value is not None:
             out[name] = _plain(value)
-    if isinstance(item, m.CommunicationModel) and item.body_z is not None:
-        from chalicelib.store.communications import unpacked_body
-
-        out.update({k: v for k, v in unpacked_body(item).items() if k in ("text", "html")})
     return out
 
 
@@ -160,9 +187,13 @@ def _secret_names(item: Model) -> frozenset[str]:
     """The attributes of ``item`` that hold a secret under a plain name: a client's portal key is
     the ``name`` of its ``portal#<client>`` item in register-lookups (store.publications, decision
     0035), the half of every link to the client's portal Pregón keeps; that item is exported
-    without it (who revoked the links, and when, stay)."""
+    without it (who revoked the links, and when, stay). A tracking subscription's ``link_nonce``,
+    signed into its unsubscribe and confirmation links so that they name it alone, is Pregón's
+    secret of its links (no other product checks them), not the company's data."""
     if isinstance(item, m.RegisterLookupModel) and str(item.entry_key).startswith(ACCESS_PREFIX):
         return frozenset({"name"})
+    if isinstance(item, m.SubscriptionModel):
+        return frozenset({"link_nonce"})
     return frozenset()
 
 
