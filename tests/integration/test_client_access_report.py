@@ -15,6 +15,8 @@ import pytest
 import requests
 from chalice.test import Client
 
+from infrastructure.local.mailcatcher import MailCatcher
+
 from tests.steps.answers import body
 from tests.steps.aws import stored_items_naming
 from tests.steps.clients import put_client
@@ -33,6 +35,7 @@ from tests.steps.erasure import (
 from tests.steps.history import LambdaTimedOut, add_register_record, run_export_workers
 from tests.steps.hostile_mail import company_files
 from tests.steps.inbound import inbound_address, raw_mail_kept, receive
+from tests.steps.mail import caught_by_communication, not_as_sent
 from tests.steps.notes import staff_headers, write_note
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.tenants import Tenant
@@ -107,7 +110,7 @@ def reported(api: Client, headers: dict[str, str], client_id: str, **options: An
 
 
 def test_her_report_holds_each_thing_pregon_holds_about_her_and_nothing_of_anyone_else_nor_a_secret(
-    api: Client, company: Tenant, other_tenant: Tenant
+    api: Client, company: Tenant, other_tenant: Tenant, mailbox: MailCatcher
 ) -> None:
     # Given Ana with e-mails sent, an order's PDF, a register record, a note, a receivable, a
     # parcel she follows with an alert sent, a bounce of her address; a push and an SMS staff sent
@@ -168,6 +171,16 @@ def test_her_report_holds_each_thing_pregon_holds_about_her_and_nothing_of_anyon
     [portal] = [p for p in held["portal_publications"] if p["entry_key"] == f"portal#{ANA}"]
     assert portal["document_portal_links_since"] and portal["key"] == "(withheld)"
     assert "enlaces a su portal de documentos desde el" in summary
+    # And each e-mail sent to her is there as she received it, stored and read alike: every header
+    # (her tracking alert's List-Unsubscribe, on its one line), its Message-ID and Reply-To, as
+    # the SMTP server received them; no marker of Pregón's packing, nor its index keys
+    caught = caught_by_communication(mailbox)
+    for listed in (held["messages"], messages):
+        sent = {m["communication_id"]: m for m in listed if m["communication_id"] in caught}
+        assert {cid: not_as_sent(m, caught[cid]) for cid, m in sent.items()} == {cid: [] for cid in sent}
+        [alert] = [m for m in sent.values() if m.get("alert_ref")]
+        assert {"List-Unsubscribe", "List-Unsubscribe-Post"} <= set(alert["headers"])
+    assert not [m for m in held["messages"] if {"status_key", "history_key", "lease_until"} & set(m)]
 
 
 def a_link_to_her_portal(tenant: Tenant) -> str:

@@ -20,6 +20,7 @@ from tests.steps.clients import put_client
 from tests.steps.domains import verified_sending_domain
 from tests.steps.erasure import ANA, ANAS, a_client_with_everything, erasure_in_the_request
 from tests.steps.inbound import inbound_address, raw_mail_kept, receive
+from tests.steps.mail import caught_by_communication, header_fields, not_as_sent
 from tests.steps.notes import client_notes, write_note
 from tests.steps.operators import configure_operator_token
 from tests.steps.outbox import deliver_outboxes, queue_email, run_minute_schedule
@@ -86,6 +87,13 @@ def a_company_with_everything(api: Client, company: Tenant, mailbox: MailCatcher
 
     portal_link(company.company_id, ANA)  # the client's portal key, made with its first link
     return {"ana": ana, "webhook_secret": body(added)["secret"], "number": number, "domain": domain}
+
+
+def store_subscriptions(company_id: str) -> list[Any]:
+    """The company's tracking subscriptions, as stored (a Scan: the test looks at the storage)."""
+    from chalicelib.store.models import SubscriptionModel
+
+    return list(SubscriptionModel.scan(SubscriptionModel.company_id == company_id))
 
 
 def staff_pool(*company_ids: str) -> str:
@@ -218,6 +226,24 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     assert not [p for p in folder.rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
     lookups = [json.loads(line) for line in (folder / "register-lookups.jsonl").read_text().splitlines()]
     assert [item for item in lookups if item["entry_key"] == f"portal#{ANA}" and "name" not in item]
+    # And each e-mail it sent is there as it went on the wire, not as Pregón packs it: every
+    # header (a tracking alert's List-Unsubscribe, on its one line, and a send's), its Message-ID
+    # and Reply-To, as the SMTP server received them; no marker of the packing
+    caught = caught_by_communication(mailbox)
+    sent = {m["communication_id"]: m for m in messages if m["communication_id"] in caught}
+    assert {cid: not_as_sent(m, caught[cid]) for cid, m in sent.items()} == {cid: [] for cid in sent}
+    [alert] = [m for m in sent.values() if m.get("alert_ref")]
+    assert {"List-Unsubscribe", "List-Unsubscribe-Post"} <= set(alert["headers"])
+    [unsubscribe] = header_fields(caught[alert["communication_id"]], "List-Unsubscribe")
+    assert b"\r\n" not in unsubscribe
+    # And no tracking subscription's link nonce (Pregón's secret of its links), nor an attribute of
+    # Pregón's bookkeeping: a message's index keys or lease, a parcel's place in the sweep
+    nonces = [str(s.link_nonce) for s in store_subscriptions(tenant.company_id) if s.link_nonce]
+    assert nonces and not [p for p in folder.rglob("*") for n in nonces if p.is_file() and n.encode() in p.read_bytes()]
+    followers = (folder / "subscriptions.jsonl").read_text().splitlines()
+    assert followers and not [line for line in followers if "link_nonce" in line]
+    bookkeeping = ("headers_from", "status_key", "history_key", "ready_outbox", "lease_until", "pending_company")
+    assert not [name for name in bookkeeping if f'"{name}"' in bundle]
     # And an export that stops half-way, run again on its folder, goes on from its last page and
     # writes the same bundle, no line twice
     from chalicelib.store import leaving as store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import quopri
 import re
 import socket
@@ -232,4 +233,39 @@ def wire_problems(raw: bytes, *, domain: str | None = None) -> list[str]:
             long = [line for line in str(part.get_payload()).splitlines() if len(line) > 76]
             if long:
                 problems.append(f"{part.get_content_type()}: {encoding} lines of {len(long[0])} characters")
+    return problems
+
+
+# --- a message handed over (a company's export, a client's access report) against its bytes ------
+
+
+def caught_by_communication(mailbox: MailCatcher) -> dict[str, bytes]:
+    """Each e-mail the server caught, its bytes, by the communication our ``X-Pregon-Message``
+    header names."""
+    caught: dict[str, bytes] = {}
+    for path in mailbox.files():
+        raw = path.read_bytes()
+        for field in header_fields(raw, "X-Pregon-Message"):
+            caught[field.partition(b":")[2].strip().decode()] = raw
+    return caught
+
+
+def not_as_sent(message: dict[str, Any], raw: bytes) -> list[str]:
+    """How a message as handed over (its item as JSON) differs from the bytes that went on the
+    wire: each header it keeps, its Message-ID and Reply-To against the head's field of that name
+    (unfolded: CRLF removed), and any attribute of Pregón's packing left in it. Empty: as sent."""
+    shown = {
+        **dict(message.get("headers") or {}),
+        "Message-ID": message.get("rfc_message_id"),
+        "Reply-To": message.get("reply_to"),
+    }
+    problems = []
+    for name, value in shown.items():
+        fields = [f.replace(b"\r\n", b"") for f in header_fields(raw, name)]
+        if value is None and fields:
+            problems.append(f"{name}: not given, sent {fields}")
+        elif value is not None and fields != [f"{name}: {value}".encode()]:
+            problems.append(f"{name}: {value!r}, sent {fields}")
+    problems += [f"packing left: {name}" for name in ("headers_from", "body_z") if name in message]
+    problems += [f"packing left in {name}" for name, v in message.items() if "\\u0000" in json.dumps(v)]
     return problems
