@@ -32,7 +32,13 @@ LEFT_OUT = (
     "secrets: SMTP, IMAP, SMS gateway and bulk-send passwords, mailbox and webhook secrets, API keys'"
     " hashes (every attribute holding a password, secret, ciphertext or hash is left out); each client's"
     " portal key, the half of its portal links Pregón keeps (its register-lookups item is there without"
-    " it)",
+    " it); each tracking subscription's link_nonce, Pregón's secret of its unsubscribe and confirmation"
+    " links",
+    "Pregón's bookkeeping on the items: a message's packing (headers_from, body_z: its headers and body"
+    " are given as sent), index keys and drain's lease; elsewhere leases, index keys and marks of work"
+    " pending or done ("
+    + ", ".join(sorted({name for names in store.BOOKKEEPING.values() for name in names}))
+    + ")",
     *store.NOT_EXPORTED.values(),
 )
 
@@ -191,7 +197,9 @@ def _readme(company_id: str, counts: dict[str, int]) -> str:
         f"Export of the company {company_id!r} from Pregón, {clock.now():%Y-%m-%d %H:%M} UTC.",
         "",
         "Each <table>.jsonl holds one JSON object a line: an item of that table as Pregón keeps it",
-        "(times in ISO 8601, UTC). Messages (communications.jsonl) carry their text and HTML; a long",
+        "(times in ISO 8601, UTC). Messages (communications.jsonl) are as they were sent: their text",
+        "and HTML, and every header (List-Unsubscribe and the rest), Message-ID and Reply-To as they",
+        "went on the wire (a link in them is as the client received it); a long",
         "body, an attachment, a document's PDF or a logo is a file under files/ (files.jsonl lists them",
         "by their S3 key, which the items name: body_key, attachments, logo_file). Each e-mail received",
         f"is also there as it arrived (its MIME source) under files/{RAW_MAIL}/, listed by its raw_key.",

@@ -253,7 +253,7 @@ def _packed_body(comm: domain.Communication, link: str | None = None) -> dict[st
     return {"text": None, "html": None, "body_z": packed}
 
 
-def unpacked_body(item: CommunicationModel) -> dict[str, Any]:
+def _unpacked_body(item: CommunicationModel) -> dict[str, Any]:
     if item.body_z is None:
         return {}
     text, html, *link = json.loads(_decompress(item.body_z))
@@ -518,7 +518,7 @@ def _record(item: CommunicationModel) -> domain.Communication:
     return record_from(
         item,
         domain.Communication,
-        **unpacked_body(item),
+        **_unpacked_body(item),
         headers=_unpacked_headers(item),
         **_unpacked_times(item),
         reply_to=_unpacked_reply_to(item),

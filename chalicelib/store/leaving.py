@@ -76,7 +76,13 @@ NOT_EXPORTED: dict[type[Model], str] = {
 # delivery's queue message; where an access report's parts are kept).
 BOOKKEEPING: dict[type[Model], tuple[str, ...]] = {
     m.ClientModel: ("index_pending", "agent_counted"),
-    m.ParcelModel: ("pending_company", "pending_since", "followed_company", "followed_until", "follow_version"),
+    m.ParcelModel: (
+        "pending_company",
+        "pending_since",
+        "followed_company",
+        "followed_until",
+        "follow_version",
+    ),
     m.ReceivableModel: ("remind_company", "open_client", "closed_client"),
     m.MailboxModel: ("sync_lease_until", "sync_shard"),
     m.SenderDomainModel: ("unverified_notice_sending_until", "lapse_notice_sending_until"),
@@ -228,7 +234,8 @@ def export_sources(company_id: str) -> list[tuple[str, Callable[[Position], tupl
         (table_of(m.CompanyModel), lambda position: ([m.CompanyModel.get(company_id)], None))
     ]
     for model in PARTITIONED:
-        sources.append((table_of(model), _partition_pages(model, company_id)))
+        if model not in NOT_EXPORTED:
+            sources.append((table_of(model), _partition_pages(model, company_id)))
     for model in BY_INDEX:
         sources.append((table_of(model), _index_pages(model.by_company, company_id)))  # type: ignore[attr-defined]
     sources.append((table_of(m.ParcelModel), _parcel_pages(company_id)))

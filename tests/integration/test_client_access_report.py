@@ -16,7 +16,6 @@ import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
-
 from tests.steps.answers import body
 from tests.steps.aws import stored_items_naming
 from tests.steps.clients import put_client

@@ -239,10 +239,19 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
     # And no tracking subscription's link nonce (Pregón's secret of its links), nor an attribute of
     # Pregón's bookkeeping: a message's index keys or lease, a parcel's place in the sweep
     nonces = [str(s.link_nonce) for s in store_subscriptions(tenant.company_id) if s.link_nonce]
-    assert nonces and not [p for p in folder.rglob("*") for n in nonces if p.is_file() and n.encode() in p.read_bytes()]
+    assert nonces and not [
+        p for p in folder.rglob("*") for n in nonces if p.is_file() and n.encode() in p.read_bytes()
+    ]
     followers = (folder / "subscriptions.jsonl").read_text().splitlines()
     assert followers and not [line for line in followers if "link_nonce" in line]
-    bookkeeping = ("headers_from", "status_key", "history_key", "ready_outbox", "lease_until", "pending_company")
+    bookkeeping = (
+        "headers_from",
+        "status_key",
+        "history_key",
+        "ready_outbox",
+        "lease_until",
+        "pending_company",
+    )
     assert not [name for name in bookkeeping if f'"{name}"' in bundle]
     # And an export that stops half-way, run again on its folder, goes on from its last page and
     # writes the same bundle, no line twice
