@@ -9,6 +9,7 @@ measurement for this process's GIL.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import signal
@@ -37,12 +38,42 @@ T = TypeVar("T")
 # --- the stack -----------------------------------------------------------------------------
 
 
+@dataclass
+class _Borrowed:
+    env: dict[str, str]
+    results: Path
+
+
+_borrowed: _Borrowed | None = None
+
+
+@contextmanager
+def borrowed_servers(env: dict[str, str], results: Path) -> Iterator[None]:
+    """Within this block a benchmark runs on servers already running instead of a stack of its
+    own: :func:`local_stack` yields ``env`` (the test run's DynamoDB Local and moto, whose
+    environment is already exported) without starting anything, :func:`mail_server` serves SMTP
+    from a MailCatcher in this process (no child process), and :func:`write_result` writes under
+    ``results``, never over ``bench/results``. For the test run only
+    (``tests/integration/test_benchmarks_run.py``), which runs each benchmark at its smallest
+    size so a change that breaks one fails a test; no figure is measured this way."""
+    global _borrowed
+    before = _borrowed
+    _borrowed = _Borrowed(env, results)
+    try:
+        yield
+    finally:
+        _borrowed = before
+
+
 @contextmanager
 def local_stack(jwks_json: str | None = None) -> Iterator[dict[str, str]]:
     """DynamoDB Local (in memory) and moto, with the same environment as the tests' ``local_aws``;
     DynamoDB Local with Java's full compiler (the tests start it with the first tier only), since
     a benchmark measures a warm engine, as every benchmark run before did. ``jwks_json``: the
     keys of the identity whose tokens the benchmark sends (a new one when not given)."""
+    if _borrowed is not None:
+        yield _borrowed.env
+        return
     from infrastructure.local.aws_env import local_aws
     from infrastructure.local.identity import LocalIdentity
 
@@ -90,6 +121,12 @@ def mail_server(maildir: Path, *, pipelining: bool = True) -> Iterator[MailServe
     """A MailCatcher (login required, like a carrier's SMTP relay) in a child process; it offers
     PIPELINING (RFC 2920) as such relays do, unless ``pipelining`` is False."""
     maildir.mkdir(parents=True, exist_ok=True)
+    if _borrowed is not None:
+        from infrastructure.local.mailcatcher import MailCatcher
+
+        with MailCatcher(maildir, credentials={SMTP_USER: SMTP_PASSWORD}, pipelining=pipelining) as catcher:
+            yield MailServer(catcher.port, maildir)
+        return
     flags = [] if pipelining else ["--no-pipelining"]
     process = subprocess.Popen(
         [sys.executable, "-m", "bench._mailserver", str(maildir), SMTP_USER, SMTP_PASSWORD, *flags],
@@ -403,6 +440,8 @@ class QueueWorkers:
     # comes: a pipe nobody reads fills up (64 KiB) and blocks the worker on its next print.
     outputs: list[list[str]] = field(default_factory=list)
     readers: list[threading.Thread] = field(default_factory=list)
+    # Set while paused: worker threads (:func:`borrowed_servers`) wait instead of polling.
+    held: threading.Event = field(default_factory=threading.Event)
 
     def cpu_by_handler(self) -> dict[str, float]:
         """CPU seconds the live worker processes used so far, summed per handler."""
@@ -416,6 +455,7 @@ class QueueWorkers:
     def paused(self) -> Iterator[None]:
         """The workers stopped (SIGSTOP) while something else is measured: an idle worker still
         long-polls SQS, and moto answers those polls in this process. Their last poll ends first."""
+        self.held.set()
         for process in self.processes:
             os.kill(process.pid, signal.SIGSTOP)
         time.sleep(1.5)  # a poll in flight waits at most 1 s
@@ -424,13 +464,20 @@ class QueueWorkers:
         finally:
             for process in self.processes:
                 os.kill(process.pid, signal.SIGCONT)
+            self.held.clear()
 
 
 @contextmanager
 def queue_workers(handlers: dict[str, int]) -> Iterator[QueueWorkers]:
     """``count`` worker processes (``bench._worker``) per SQS handler name, each polling its queue
     as one concurrent Lambda invocation does; they are ready when the block starts. Their reports
-    (CPU seconds, AWS calls, failures) are in ``.reports`` when it ends."""
+    (CPU seconds, AWS calls, failures) are in ``.reports`` when it ends. Within
+    :func:`borrowed_servers` each is a thread of this process instead (its AWS calls counted by
+    this process's meter, not in its report)."""
+    if _borrowed is not None:
+        with _queue_threads(handlers) as threads:
+            yield threads
+        return
     workers = QueueWorkers(
         [
             subprocess.Popen(
@@ -465,6 +512,53 @@ def queue_workers(handlers: dict[str, int]) -> Iterator[QueueWorkers]:
             reader.join(timeout=10)
             if lines:
                 workers.reports.append(json.loads(lines[-1]))
+
+
+@contextmanager
+def _queue_threads(handlers: dict[str, int]) -> Iterator[QueueWorkers]:
+    """:func:`queue_workers` as threads of this process, each polling as ``bench._worker`` does."""
+    from app import app
+    from infrastructure.local.queues import QueueConsumer, consumers
+
+    workers = QueueWorkers([])
+    stop = threading.Event()
+    found = {c.name: c for c in consumers(app)}
+
+    def poll(name: str, report: dict[str, Any]) -> None:
+        c = found[name]
+        consumer = QueueConsumer(c.name, c.queue, c.handler, c.batch_size)
+        while not stop.is_set():
+            if workers.held.is_set():
+                stop.wait(0.1)
+                continue
+            try:
+                report["handled"] += consumer.poll_once(wait_seconds=1)
+            except Exception:
+                report["failures"] += 1
+                logging.getLogger(__name__).exception("%s failed", name)
+                stop.wait(1.0)
+        report["cpu_seconds"] = time.thread_time()
+
+    for handler, count in handlers.items():
+        for _ in range(count):
+            report: dict[str, Any] = {
+                "handler": handler,
+                "handled": 0,
+                "failures": 0,
+                "calls": {},
+                "capacity": {},
+            }
+            workers.reports.append(report)
+            workers.readers.append(threading.Thread(target=poll, args=(handler, report), daemon=True))
+    for thread in workers.readers:
+        thread.start()
+    try:
+        yield workers
+    finally:
+        stop.set()
+        workers.held.clear()
+        for thread in workers.readers:
+            thread.join(timeout=60)
 
 
 def _read_lines(stream: IO[str], lines: list[str]) -> None:
@@ -518,9 +612,14 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def result_path(name: str) -> Path:
+    """Where :func:`write_result` keeps ``name``'s results (``bench/results/<name>.json``)."""
+    return (_borrowed.results if _borrowed is not None else RESULTS_DIR) / f"{name}.json"
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
+    path = result_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

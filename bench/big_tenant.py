@@ -616,9 +616,9 @@ def main() -> None:
         other_listings(args)
         return
     if args.other:
-        from bench._stack import RESULTS_DIR
+        from bench._stack import result_path
 
-        kept = json.loads((RESULTS_DIR / "big_tenant.json").read_text())
+        kept = json.loads(result_path("big_tenant").read_text())
         kept.pop("benchmark", None)
         kept["other_listings"] = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
