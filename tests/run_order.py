@@ -22,6 +22,7 @@ import pytest
 HEAVIEST = (
     "tests/integration/test_outbox_recovery.py",
     "tests/integration/test_bulk_statements.py",
+    "tests/integration/test_benchmarks_run.py",  # session 41: ~45 s alone, most of it polls and sleeps
     "tests/integration/test_client_erasure.py",
     "tests/integration/test_tracking_alerts.py",
     "tests/integration/test_receivable_statements.py",
