@@ -114,7 +114,7 @@ class RunningStack:
             try:
                 requests.get(f"{self.api}/public/demo/parcels/none", timeout=2)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a first answer slow on a busy machine too
                 time.sleep(0.5)
         raise AssertionError("the API never answered")
 
