@@ -8,11 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
 from infrastructure.local.paths import REPO_ROOT, free_port, port_is_free
+
+T = TypeVar("T")
 
 
 class RunningStack:
@@ -126,6 +130,17 @@ class RunningStack:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             return self.process.wait()
+
+    def wait_for(self, check: Callable[[], T], what: str, timeout: float = 90) -> T:
+        """What ``check`` answers once it is something, polled each second until ``timeout``; the
+        stack's last lines in the failure otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = check()
+            if found:
+                return found
+            time.sleep(1)
+        raise AssertionError(f"{what} did not happen within {timeout:.0f}s:\n" + "".join(self.output[-40:]))
 
     def command(self, module: str, *args: str) -> str:
         """``python -m <module> <args>`` as a developer types it in another terminal of this stack's
