@@ -71,11 +71,28 @@ def the_statement_arrived_and_downloads_the_same(stack: RunningStack, admin: dic
     assert name == "estado_de_cuenta_EC-CLI-1-20261130.pdf"
     text = pdf_text(pdf)
     assert "A-0001-00000042" in text and "12.345,67" in text and "Ana García" in text
-    document = requests.get(
-        f"{stack.api}/documents/sent/statement/EC-CLI-1-20261130", headers=admin, timeout=10
-    ).json()
-    assert document["message_state"] in ("sent", "delivered"), document
+
+    def sent() -> Any:  # (the outcome is written once the SMTP server took it)
+        url = f"{stack.api}/documents/sent/statement/EC-CLI-1-20261130"
+        document = requests.get(url, headers=admin, timeout=10).json()
+        return document if document["message_state"] in ("sent", "delivered") else None
+
+    document = stack.wait_for(sent, "the statement recorded sent")
     assert requests.get(document["download_url"], timeout=10).content == pdf
+
+
+def the_alert_is_recorded_sent(stack: RunningStack, admin: dict[str, str]) -> None:
+    """Wait until the walkthrough's alert is caught and recorded sent, and the monitor counts it
+    (each outcome is written once the SMTP server took the message)."""
+    stack.wait_for(lambda: "su envío DEMO-001 está" in stack.cli("mail"), "the alert")
+
+    def recorded() -> bool:
+        alerts = requests.get(f"{stack.api}/parcels/DEMO-001/alerts", headers=admin, timeout=10).json()
+        monitor = requests.get(f"{stack.api}/alerts", headers=admin, timeout=10).json()
+        counted = [item["sent_count"] for item in monitor["items"] if item["alert_type"] == "tracking"]
+        return [a["state"] for a in alerts["items"]] == ["sent"] and counted[0] >= 1
+
+    stack.wait_for(recorded, "the alert recorded sent")
 
 
 def what_a_restart_must_keep(stack: RunningStack, admin: dict[str, str]) -> dict[str, Any]:
