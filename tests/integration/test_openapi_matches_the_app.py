@@ -27,7 +27,9 @@ ANSWERED: dict[tuple[str, str], set[tuple[int, str]]] = {}
 
 
 def _record_answers(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """App middleware for tests: note what each operation answered (errors included)."""
+    """App middleware for tests: note what each operation answered (errors included). Cheap: it is
+    on ~15 % of a run's stacks because it wraps every answer, but its own work (a set insert per
+    answer, no validation) was 19 of those ~55,000 samples in session 41's profile."""
     operation = (str((request.context or {}).get("resourcePath")), str(request.method).lower())
     try:
         response = get_response(request)
