@@ -168,10 +168,10 @@ def test_generated_requests_get_a_documented_answer_and_never_a_5xx(
     @given(operation.as_strategy(generation_mode=mode), sampled_from(callers(operation, fuzzed)))
     @seed(zlib.crc32(f"{mode.value} {operation.method} {operation.path}".encode()))
     # What a request costs (py-spy over a whole run, session 41): ~45 % drawing it (schemathesis
-    # building and validating its strategies inside each draw; ~1 draw in 5 is rejected and never
-    # sent), ~34 % the app answering it (mostly botocore's side of ~1.5 DynamoDB calls), ~9 %
-    # Hypothesis reading this file's constants, ~1.5 % the checks. No setting here trims that:
-    # shrink and explain never run, as failures are collected in ``problems``, not raised.
+    # building and validating strategies inside each draw; ~4 % of draws are rejected unsent),
+    # ~34 % the app answering it (mostly botocore's side of ~1.5 DynamoDB calls a request), ~9 %
+    # Hypothesis scanning the source for constants, ~1.5 % the checks. No setting here trims the
+    # rest: shrink and explain never run, as failures are collected in ``problems``, not raised.
     @settings(
         max_examples=EXAMPLES[mode],
         database=None,
