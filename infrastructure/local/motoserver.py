@@ -12,9 +12,12 @@ alias) in moto's in-process backend, so ciphertexts written before the restart s
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -22,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 from botocore.exceptions import ClientError
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from infrastructure.local.paths import port_is_free
 
@@ -62,14 +66,125 @@ def _state_dump_past_multipart_parts() -> None:
     setattr(FakeKey, "status", property(guarded))  # noqa: B010  # mypy: a property put back
 
 
+def _moto_modules_listed_once() -> None:
+    """moto (5.2.5) routes each request by ``DomainDispatcherApplication.get_backend_for_host``,
+    which asks ``moto.backends.list_of_moto_modules()`` whether the host names a backend: a
+    generator that lists moto's package folder and stats each of its ~250 entries, on every
+    request (1.6 % of the test workers' CPU). The folder does not change while the process runs,
+    so it is listed once; the dispatcher reads the function from the module, so replacing it
+    there is enough."""
+    import moto.backends
+
+    listing: Any = moto.backends.list_of_moto_modules
+    if getattr(listing, "listed_once", False):
+        return
+    modules = frozenset(listing())
+
+    def listed_once() -> Iterable[str]:
+        return modules
+
+    listed_once.listed_once = True  # type: ignore[attr-defined]
+    moto.backends.list_of_moto_modules = listed_once
+
+
+class _RequestBody(io.RawIOBase):
+    """The request's body as the application may read it: at most ``Content-Length`` bytes of the
+    connection, so that werkzeug's drain after the response (which reads whatever the socket
+    holds) stops at the body's end instead of eating the client's next request."""
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self._stream = stream
+        self.left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data: bytes = self._stream.read(size) if size else b""
+        self.left -= len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data: bytes = self._stream.readline(size) if size else b""
+        self.left -= len(data)
+        return data
+
+
+class _KeepAliveRequestHandler(MotoRequestHandler):
+    """moto's request handler, keeping the connection open between requests (HTTP/1.1).
+
+    werkzeug (3.1) answers every request with ``Connection: close``, so boto3 opened a new TCP
+    connection, and the server a new thread, for each call (``create_connection`` was 3.8 % of
+    the test workers' CPU). It does so because ``http.server`` cannot tell where an unread body
+    ends; here the body is bounded by its ``Content-Length`` and the rest of it is read before the
+    next request. Connections still close, as werkzeug's own, when that bound is unknown (a
+    chunked request body), for HEAD answers (moto may give a body), and after an application
+    error (a half-written answer)."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else each answer's body waits ~40 ms for the ACK of its headers
+
+    def run_wsgi(self) -> None:
+        whole = self.rfile
+        keep_alive = self.command != "HEAD" and "chunked" not in self.headers.get("Transfer-Encoding", "")
+        if keep_alive:
+            self.rfile = _RequestBody(whole, int(self.headers.get("Content-Length") or 0))  # type: ignore[assignment]
+        self._keep_alive = keep_alive
+        self.environ = {}
+        try:
+            super().run_wsgi()
+            if self.environ.get(_FAILED):
+                self.close_connection = True
+        finally:
+            self.rfile = whole
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword == "Connection" and value == "close" and getattr(self, "_keep_alive", False):
+            return  # werkzeug's blanket close; the request line's own "Connection: close" still counts
+        super().send_header(keyword, value)
+
+
+_FAILED = "pregon.moto.failed"
+
+
+def _noting_failures(app: Callable[..., Any]) -> Callable[..., Any]:
+    """``app``, marking in the WSGI environ a request whose answer failed (werkzeug then writes an
+    error after what was sent; the connection must not be reused)."""
+
+    def noted(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        try:
+            answer = app(environ, start_response)
+            try:
+                yield from answer
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
+        except BaseException:
+            environ[_FAILED] = True
+            raise
+
+    return noted
+
+
 class MotoServer:
-    """``moto.server.ThreadedMotoServer`` on 127.0.0.1 (a free port unless one is given)."""
+    """moto's server (what ``moto.server.ThreadedMotoServer`` starts) in a thread, on 127.0.0.1 (a
+    free port unless one is given), keeping connections open between requests."""
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
         self.host = host
         self._requested_port = port
         self._port: int | None = port
-        self._server: ThreadedMotoServer | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
@@ -89,22 +204,29 @@ class MotoServer:
         if self._server is not None:
             return self
         port = self._requested_port if self._requested_port is not None else 0
-        # ThreadedMotoServer.start() waits forever if binding fails, so check first.
         if port and not port_is_free(port, self.host):
             raise MotoServerError(f"port {port} on {self.host} is already in use")
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         _state_dump_past_multipart_parts()
-        server = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
-        server.start()
+        _moto_modules_listed_once()
+        # As ThreadedMotoServer makes it, with a request handler that keeps connections open.
+        app = _noting_failures(DomainDispatcherApplication(create_backend_app))
+        server = make_server(self.host, port, app, threaded=True, request_handler=_KeepAliveRequestHandler)
+        self._thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+        self._thread.start()
         self._server = server
-        self._port = server.get_host_and_port()[1]
+        self._port = int(server.server_address[1])
         log.info("moto server listening on %s", self.endpoint)
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
-            server.stop()
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
         self._port = self._requested_port
 
     def reset(self) -> None:

@@ -17,6 +17,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
+from tests.steps.aws import moto_received
 from tests.steps.domains import verified_sending_domain
 from tests.steps.mail import wire_problems
 from tests.steps.outbox import deliver_outboxes
@@ -820,7 +821,6 @@ def ses_tracking_account(api: Client, tenant: Tenant, display_name: str) -> tupl
 
 
 def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: dict[str, str]) -> None:
-    import requests
 
     # Given the tracking area uses a verified SES sending domain
     _, saved = ses_tracking_account(api, tenant, "Avisos")
@@ -831,7 +831,7 @@ def test_ses_account_sends_through_ses(api: Client, tenant: Tenant, local_aws: d
     post_event(api, tenant, "TRK-SES", "ev-1", "DELIVERED", minutes=1, observation="En mano")
     assert sweep(tenant).sent == 1
     # Then SES (moto) holds the raw message, with its plain-text part and the unsubscribe header
-    sent = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    sent = moto_received("ses", "RawMessage")
     raw = [m["raw_data"] for m in sent if "ses-reader@example.com" in json.dumps(m)]
     assert raw and "List-Unsubscribe-Post" in raw[-1] and "TRK-SES" in raw[-1]
 

@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body, outage_injected
+from tests.steps.aws import moto_received
 from tests.steps.clients import put_client
 from tests.steps.hostile_mail import company_files
 from tests.steps.mail import wire_problems
@@ -86,8 +87,7 @@ def payment_event(event_id: str, entry: str) -> dict[str, Any]:
 
 
 def sms_to(local_aws: dict[str, str], number: str) -> list[str]:
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    return [sms["message"] for sms in data.get("sns", {}).get("SMS", []) if sms["phone_number"] == number]
+    return [sms["message"] for sms in moto_received("sns", "SMS") if sms["phone_number"] == number]
 
 
 def enable_sms(tenant: Tenant, **switches: Any) -> None:

@@ -15,9 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 
 from tests.steps.answers import body
+from tests.steps.aws import moto_received
 from tests.steps.inbound import inbound_ceilings
 from tests.steps.operators import configure_operator_token, operator_headers
 from tests.steps.outbox import deliver_outboxes
@@ -74,8 +74,7 @@ def sms_as_sent(local_aws: dict[str, str], company_id: str, communication_id: st
 
     comm = communications.get(company_id, communication_id)
     assert comm is not None and comm.state == "sent", comm
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    sent = [sms for sms in data["sns"]["SMS"] if sms["message_id"] == comm.provider_message_id]
+    sent = [sms for sms in moto_received("sns", "SMS") if sms["message_id"] == comm.provider_message_id]
     assert len(sent) == 1
     return dict(sent[0])
 

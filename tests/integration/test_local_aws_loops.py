@@ -11,6 +11,7 @@ import json
 import smtplib
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -147,6 +148,58 @@ def test_the_inbound_port_refuses_other_domains_at_rcpt(inbound: InboundSmtp) ->
 
 
 # --- 2. one dispatcher for every SNS subscription ----------------------------------------------
+
+
+@contextmanager
+def moto_connections() -> Iterator[list[object]]:
+    """Each TCP connection the in-process moto server accepts while inside."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    accepted: list[object] = []
+    setup = MotoRequestHandler.setup
+
+    def counted(handler: Any) -> None:
+        accepted.append(handler.client_address)
+        setup(handler)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(MotoRequestHandler, "setup", counted)
+        yield accepted
+
+
+def test_purging_the_queues_asks_moto_over_one_kept_open_connection(local_aws: dict[str, str]) -> None:
+    import boto3
+
+    from app import app
+    from infrastructure.local.queues import _sqs, consumers, purge_queues
+    from tests.steps.aws import counted_requests
+
+    # Given messages left over on two of the app's queues (more than one receive's worth on one)
+    sqs = _sqs()
+    first, second = (sqs.get_queue_url(QueueName=c.queue)["QueueUrl"] for c in consumers(app)[:2])
+    for n in range(12):
+        sqs.send_message(QueueUrl=first, MessageBody=json.dumps({"left": n}))
+    sqs.send_message(QueueUrl=second, MessageBody=json.dumps({"left": "over"}))
+    # When the queues are purged (as before every test with a tenant)
+    with moto_connections() as accepted, counted_requests() as requests:
+        dropped = purge_queues(app)
+    # Then every message is gone, and the many requests it took went over one connection at most
+    # (HTTP/1.1 kept alive: not a new TCP connection, and server thread, per request)
+    assert dropped == 13
+    assert requests["sqs:ReceiveMessage"] >= len(consumers(app)) and len(accepted) <= 1
+    # And answers with no body, with an error, and bodies the server does not read leave a
+    # kept-open connection usable for the next request
+    s3 = boto3.session.Session().client("s3")
+    with moto_connections() as accepted:
+        s3.put_object(Bucket="pregon-files", Key="keep-alive", Body=b"x" * 70_000)
+        assert s3.head_object(Bucket="pregon-files", Key="keep-alive")["ContentLength"] == 70_000
+        with pytest.raises(s3.exceptions.ClientError):
+            s3.head_object(Bucket="pregon-files", Key="missing")
+        with pytest.raises(s3.exceptions.NoSuchKey):
+            s3.get_object(Bucket="pregon-files", Key="missing")
+        assert s3.get_object(Bucket="pregon-files", Key="keep-alive")["Body"].read() == b"x" * 70_000
+        s3.delete_object(Bucket="pregon-files", Key="keep-alive")
+    assert len(accepted) <= 3  # HEAD answers close theirs
 
 
 def test_every_sns_handler_of_the_app_is_subscribed_to_its_topic(local_aws: dict[str, str]) -> None:

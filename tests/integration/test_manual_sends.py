@@ -10,12 +10,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-import requests
 from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
-from tests.steps.aws import counted_requests, stored_size
+from tests.steps.aws import counted_requests, moto_received, stored_size
 from tests.steps.clients import put_client, remove_client
 from tests.steps.mail import recipients, wire_problems
 from tests.steps.outbox import deliver_outboxes
@@ -367,8 +366,7 @@ def test_sms_to_many_clients_needs_the_bulk_password_and_then_reaches_each_phone
     expand_pages()
     assert deliver_outboxes()["sent"] == 2
     # Then each phone got its SMS in E.164 and the client with no phone is skipped
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    texts = {s["phone_number"]: s["message"] for s in data["sns"]["SMS"]}
+    texts = {s["phone_number"]: s["message"] for s in moto_received("sns", "SMS")}
     assert texts["+5491159876543"] == "Hola Cliente S1 (S1): corte el lunes"
     assert texts["+5493515551234"] == "Hola Cliente S2 (S2): corte el lunes"
     assert progress(job_of(api, company, job["job_id"])) == ("done", 3, 2, 0, 1, 0)
@@ -408,8 +406,9 @@ def test_an_sms_send_carries_the_templates_own_sms_text_not_its_email_body(
     from chalicelib.store.communications import history_page
 
     ids = {c.provider_message_id for c in history_page(company.company_id, "sms").items}
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    texts = Counter((s["phone_number"], s["message"]) for s in data["sns"]["SMS"] if s["message_id"] in ids)
+    texts = Counter(
+        (s["phone_number"], s["message"]) for s in moto_received("sns", "SMS") if s["message_id"] in ids
+    )
     assert texts == {
         ("+5491159876543", "Estimado Ana Pérez: mañana hay corte programado. Cargas del Sur"): 2,
         ("+5493515551234", "Estimado Bruno Díaz: mañana hay corte programado. Cargas del Sur"): 1,
@@ -436,10 +435,9 @@ def test_an_sms_only_template_goes_out_by_sms_and_is_refused_by_email_or_push(
 
     [sms] = history_page(company.company_id, "sms").items
     assert sms.text == "Estimado Ana Pérez: mañana hay corte programado. Cargas del Sur"
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
     sent = [
         (s["phone_number"], s["message"])
-        for s in data["sns"]["SMS"]
+        for s in moto_received("sns", "SMS")
         if s["message_id"] == sms.provider_message_id
     ]
     assert sent == [("+5491159876543", sms.text)]

@@ -9,11 +9,10 @@ import uuid
 from typing import Any
 
 import pytest
-import requests
 from chalice.test import Client
 
 from tests.steps.answers import body
-from tests.steps.aws import ACCOUNT_ID, access_denied, aws_answering
+from tests.steps.aws import ACCOUNT_ID, access_denied, aws_answering, moto_received
 from tests.steps.clients import put_client
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.push import push_platform_application, register_device, set_push, sns
@@ -22,9 +21,8 @@ from tests.steps.tenants import Tenant
 
 
 def pushes_received(local_aws: dict[str, str], endpoint_arn: str) -> list[dict[str, Any]]:
-    """What moto's SNS recorded as published to one platform endpoint (``/moto-api/data.json``)."""
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    endpoints = data["sns"]["PlatformEndpoint"]
+    """What moto's SNS recorded as published to one platform endpoint."""
+    endpoints = moto_received("sns", "PlatformEndpoint")
     [endpoint] = [e for e in endpoints if e["arn"] == endpoint_arn]
     return [json.loads(m) for m in endpoint["messages"].values()]
 

@@ -13,6 +13,7 @@ import pytest
 from chalice.test import Client
 
 from tests.steps.answers import body
+from tests.steps.aws import moto_received
 from tests.steps.domains import (
     notices_by_recipient,
     notices_received,
@@ -521,9 +522,8 @@ def test_an_administrator_address_pregon_cannot_send_to_is_left_out_and_the_othe
 
 def requests_sent(moto_endpoint: str) -> list[dict[str, Any]]:
     """What Pregón asked SES (moto) to send: each raw message's destinations."""
-    import requests
 
-    return list(requests.get(f"{moto_endpoint}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"])
+    return list(moto_received("ses", "RawMessage"))
 
 
 def test_the_notices_one_company_causes_are_bounded_per_day_and_the_rest_wait_for_the_next(

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import requests
 from chalice.test import Client
 
 from chalicelib.channels.ses import COMMUNICATION_TAG, COMPANY_TAG, company_tag_value
@@ -22,7 +21,7 @@ from chalicelib.messaging.outbox import OutgoingMessage, enqueue
 from chalicelib.store import communications as comm_store
 from chalicelib.store import outbox as outbox_store
 from tests.steps.answers import body
-from tests.steps.aws import dynamodb_requests, recorded_calls
+from tests.steps.aws import dynamodb_requests, moto_received, recorded_calls
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.ses_events import (
     deliver_ses_events,
@@ -80,8 +79,7 @@ def send(tenant: Tenant, to: str) -> Communication:
 
 
 def ses_raw_messages_to(local_aws: dict[str, str], address: str) -> int:
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    sent = data["ses"]["RawMessage"]
+    sent = moto_received("ses", "RawMessage")
     return sum(1 for m in sent if address.lower() in json.dumps(m).lower())
 
 
@@ -516,7 +514,7 @@ def test_ses_sends_carry_the_communication_tag(
         "EmailTags"
     ]
     # And moto's SES (what SES's events would echo) recorded the tags with the raw message
-    sent = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    sent = moto_received("ses", "RawMessage")
     assert comm.communication_id in json.dumps([m for m in sent if (comm.to_address or "") in json.dumps(m)])
 
 

@@ -20,7 +20,7 @@ from chalice.test import Client
 
 from tests.steps.accounts import in_time_zone
 from tests.steps.answers import body
-from tests.steps.aws import aws_answering
+from tests.steps.aws import aws_answering, moto_received
 from tests.steps.domains import notices_received, pregon_notice_sender_verified
 from tests.steps.mail import text_of
 from tests.steps.operators import operator_headers
@@ -96,10 +96,8 @@ def sms_test(api: Client, tenant: Tenant, to: str, language: str = "en") -> Any:
 def texted(local_aws: dict[str, str], to: list[str]) -> list[str]:
     """The numbers among ``to`` that moto's SNS texted, in ``to``'s order (each once at most), read
     from moto once (it answers with every SMS the test process sent)."""
-    import requests
 
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    times = Counter(sms["phone_number"] for sms in data["sns"]["SMS"])
+    times = Counter(sms["phone_number"] for sms in moto_received("sns", "SMS"))
     sent = [n for n in to if times[n]]
     assert all(times[n] == 1 for n in sent)
     return sent
@@ -145,7 +143,6 @@ def test_the_sms_over_the_companys_rate_limit_waits_and_goes_in_the_next_window_
 def test_the_allowance_holds_exactly_across_workers_and_the_administrators_are_told_once(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], operator: str
 ) -> None:
-    import requests
 
     from chalicelib.messaging.delivery import drain_outbox
 
@@ -182,7 +179,7 @@ def test_the_allowance_holds_exactly_across_workers_and_the_administrators_are_t
     assert any("allowance" in (r.reason or "") for r in reports)
 
     def notices() -> list[str]:
-        raw = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+        raw = moto_received("ses", "RawMessage")
         return [m["raw_data"] for m in raw if f"ana@{company}.example" in m["raw_data"]]
 
     # And the administrator was told once, by Pregón, in Spanish

@@ -22,6 +22,7 @@ from infrastructure.local.sms_masivos import (
     SmsMasivosStandIn,
 )
 from tests.steps.answers import body
+from tests.steps.aws import moto_received
 from tests.steps.domains import pregon_notice_sender_verified
 from tests.steps.mail import text_of
 from tests.steps.tenants import Tenant, staff_user
@@ -70,9 +71,8 @@ def the_daily_check_runs(api: Client) -> dict[str, Any]:
 
 def raw_notices_to(moto: str, recipient: str) -> list[bytes]:
     """The raw e-mails SES (moto) was handed for ``recipient`` (on their To header), as bytes."""
-    import requests
 
-    sent = requests.get(f"{moto}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    sent = moto_received("ses", "RawMessage")
     return [
         m["raw_data"].encode()
         for m in sent

@@ -10,6 +10,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
+from tests.steps.aws import moto_received
 from tests.steps.mail import html_of, text_of, wire_problems
 from tests.steps.outbox import communication_items, deliver_outboxes, handoff_records
 from tests.steps.tenants import Tenant, make_tenant
@@ -740,11 +741,9 @@ def test_a_name_that_fails_the_strict_check_is_kept_out_of_the_to_header(
 def test_a_follower_with_a_phone_gets_the_alert_by_sms_too_while_sms_is_on(
     api: Client, tenant: Tenant, mailbox: MailCatcher, local_aws: dict[str, str]
 ) -> None:
-    import requests
 
     def sms_to(number: str) -> list[str]:
-        data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-        return [sms["message"] for sms in data["sns"]["SMS"] if sms["phone_number"] == number]
+        return [sms["message"] for sms in moto_received("sns", "SMS") if sms["phone_number"] == number]
 
     # Given Ana follows a parcel with her mobile as people write it, Beto without a phone,
     # and the company's SMS service is off
@@ -775,11 +774,9 @@ def test_a_follower_with_a_phone_gets_the_alert_by_sms_too_while_sms_is_on(
 def test_one_phone_on_many_subscriptions_of_a_parcel_gets_one_sms_per_alert(
     api: Client, tenant: Tenant, mailbox: MailCatcher, local_aws: dict[str, str]
 ) -> None:
-    import requests
 
     def sms_to(number: str) -> list[str]:
-        data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-        return [sms["message"] for sms in data["sns"]["SMS"] if sms["phone_number"] == number]
+        return [sms["message"] for sms in moto_received("sns", "SMS") if sms["phone_number"] == number]
 
     # Given the company's SMS service is on, and a stranger who asks for alerts on a parcel three
     # times from the public form (as often as one phone may be given in a day), each time with

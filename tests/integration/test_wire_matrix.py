@@ -26,6 +26,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher
 from tests.steps.answers import body
+from tests.steps.aws import moto_received
 from tests.steps.clients import put_client
 from tests.steps.inbound import receive_mail
 from tests.steps.mail import header_fields, wire_problems
@@ -569,7 +570,6 @@ def every_kind_of_email(
     """Send every kind of e-mail through its real path, as the seeds' Spanish templates write
     them (and a company template of the company's own), into ``sent``; nothing when ``sent`` is
     already filled."""
-    import requests
 
     from chalicelib.channels.sms import MasivosAccount
     from chalicelib.core.domain import SenderDomain, WebhookEndpoint
@@ -725,7 +725,7 @@ def every_kind_of_email(
         at,
     )
     _tell_administrators(endpoint, at - timedelta(days=3))
-    raw = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    raw = moto_received("ses", "RawMessage")
     to_ana = [m["raw_data"].encode() for m in raw if f"ana@{company}.example" in m["raw_data"]]
     assert len(to_ana) == 4
     for kind, notice in zip([*notices, "webhook-disabled"], to_ana, strict=True):

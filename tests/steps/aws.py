@@ -325,3 +325,33 @@ def stored_items_naming(*company_ids: str, but: tuple[str, ...] = ()) -> Iterato
         for page in pages:
             for item in page["Items"]:
                 yield model, item
+
+
+def moto_received(service: str, model: str) -> list[dict[str, Any]]:
+    """What moto's ``service`` recorded as ``model`` instances, oldest first, each as
+    ``/moto-api/data.json`` lists it (its public attributes that JSON holds, through JSON): e.g.
+    ``("ses", "RawMessage")`` (``raw_data``, the e-mail as SES was handed it; ``destinations``),
+    ``("sns", "SMS")`` (``phone_number``, ``message``, ``message_id``), ``("sns",
+    "PlatformEndpoint")`` (``arn``, ``messages``: the pushes published to it).
+
+    Read from moto's record of its models in this process (the tests' moto server runs in each
+    worker): data.json dumps every model of every service, and grew with the run's state to 2 %
+    of the workers' CPU."""
+    import json
+
+    from moto.core.model_instances import model_data
+
+    kind = model_data.get(service, {}).get(model)
+    instances = list(getattr(kind, "instances_tracked", []))  # a copy: moto's thread appends
+    recorded = []
+    for instance in instances:
+        fields = {}
+        for name, value in list(vars(instance).items()):
+            if name.startswith("_"):
+                continue
+            try:
+                fields[name] = json.loads(json.dumps(value))
+            except (TypeError, ValueError):
+                continue  # not in data.json either (e.g. an endpoint's application)
+        recorded.append(fields)
+    return recorded

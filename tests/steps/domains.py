@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tests.steps.aws import moto_received
+
 
 def verified_sending_domain(company_id: str, domain: str) -> str:
     """The company's administrator registers ``domain`` and publishes its records; SES (moto)
@@ -96,9 +98,7 @@ def notices_by_recipient(moto_endpoint: str, only: list[str]) -> dict[str, list[
     import email
     from email.policy import default
 
-    import requests
-
-    sent = requests.get(f"{moto_endpoint}/moto-api/data.json", timeout=10).json()["ses"]["RawMessage"]
+    sent = moto_received("ses", "RawMessage")
     wanted = set(only)
     received: dict[str, list[Any]] = {address: [] for address in only}
     for raw in sent:

@@ -10,9 +10,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-import requests
-
 from infrastructure.local.sms_gateway import gateway_handler
+from tests.steps.aws import moto_received
 
 GATEWAY_USER, GATEWAY_PASSWORD = "sms", "Zq8-phone-token"
 
@@ -81,17 +80,15 @@ def sns_notification(api: Any, message: str, published_at: datetime | None = Non
 
 
 def sms_sent_through_moto(local_aws: dict[str, str], message_id: str) -> dict[str, str]:
-    """The SMS moto recorded for a message id, as ``/moto-api/data.json`` shows it."""
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    sent = [sms for sms in data["sns"]["SMS"] if sms["message_id"] == message_id]
-    assert len(sent) == 1, data["sns"]["SMS"]
+    """The SMS moto recorded for a message id, as moto recorded it."""
+    sent = [sms for sms in moto_received("sns", "SMS") if sms["message_id"] == message_id]
+    assert len(sent) == 1, moto_received("sns", "SMS")
     return dict(sent[0])
 
 
 def sms_sent_to(local_aws: dict[str, str], number: str) -> list[str]:
     """The texts of every SMS moto recorded for ``number`` (E.164), oldest first."""
-    data = requests.get(f"{local_aws['moto']}/moto-api/data.json", timeout=10).json()
-    return [sms["message"] for sms in data["sns"]["SMS"] if sms["phone_number"] == number]
+    return [sms["message"] for sms in moto_received("sns", "SMS") if sms["phone_number"] == number]
 
 
 class ServedInAThread:
