@@ -47,8 +47,8 @@ def _state_dump_past_multipart_parts() -> None:
     """moto's state dump (``/moto-api/data.json``, which ``stack sms --outbox`` and the soak bench
     read, from another process, for the SMS moto recorded; the tests read moto's records in their
     own process, ``moto_received`` in tests/steps/aws.py) answers 500 once S3 has held an object
-    a multipart upload made (the access report's ZIP): the upload's parts are keys of no bucket, whose ``status`` raises
-    ``MissingBucket``. Such a part reads as having no status; nothing else changes."""
+    a multipart upload made (the access report's ZIP): the upload's parts are keys of no bucket,
+    whose ``status`` raises ``MissingBucket``. Such a part reads as having no status; nothing else changes."""
     from moto.s3.exceptions import MissingBucket
     from moto.s3.models import FakeKey
 
