@@ -4,20 +4,19 @@ borrows from another has a public home, so neither can change it believing it pr
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
+from tests.steps.sources import parsed_sources
 
 
 def test_no_module_imports_another_modules_private_name() -> None:
     # Given every module of the application
     borrowed = []
-    for path in sorted(CHALICELIB.rglob("*.py")):
+    for source in parsed_sources("chalicelib"):
         # When its imports are read (at the top and inside functions)
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(source.tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("chalicelib"):
                 borrowed += [
-                    f"{path.relative_to(CHALICELIB.parent)}: {node.module}.{alias.name}"
+                    f"{source.name}: {node.module}.{alias.name}"
                     for alias in node.names
                     if alias.name.startswith("_") and not alias.name.startswith("__")
                 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.core.secrets import same_secret
+from tests.steps.sources import parsed_source, parsed_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 HELPER = "chalicelib/core/secrets.py"
@@ -32,10 +33,10 @@ NOT_SECRETS = {
 
 @cache
 def _sources() -> tuple[tuple[str, ast.Module], ...]:
-    """Every module of the service and its infrastructure, parsed once for the tests below."""
-    files = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
-    files += sorted(p for p in (ROOT / "infrastructure").rglob("*.py") if "out" not in p.parts)
-    return tuple((p.relative_to(ROOT).as_posix(), ast.parse(p.read_text(encoding="utf-8"))) for p in files)
+    """Every module of the service and its infrastructure, parsed once per process (shared)."""
+    files = [parsed_source(ROOT / "app.py"), *parsed_sources("chalicelib")]
+    files += [s for s in parsed_sources("infrastructure") if "out" not in s.path.parts]
+    return tuple((s.name, s.tree) for s in files)
 
 
 def _names(node: ast.AST) -> Iterator[str]:

@@ -7,9 +7,9 @@ every sending call on it."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
+from tests.steps.sources import parsed_sources
+
 SENDING_CALLS = {"send_email", "send_raw_email", "send_bulk_email", "publish", "publish_batch"}
 
 
@@ -17,8 +17,8 @@ def sending_calls() -> dict[str, str]:
     """Each call of an AWS sending operation in chalicelib, with the client it was made on: the
     name of the function that made it (``sending_client``), or of the variable it was kept in."""
     found: dict[str, str] = {}
-    for path in sorted(CHALICELIB.rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
+    for source in parsed_sources("chalicelib"):
+        tree = source.tree
         made_by: dict[str, str] = {}  # variable -> the function whose call it holds
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
@@ -40,7 +40,7 @@ def sending_calls() -> dict[str, str]:
                 client = made_by.get(owner.id, owner.id)
             else:
                 client = ast.unparse(owner)
-            found[f"{path.relative_to(CHALICELIB.parent)}:{node.lineno}"] = client
+            found[f"{source.name}:{node.lineno}"] = client
     return found
 
 

@@ -8,12 +8,14 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
+from tests.steps.sources import parsed_sources
+
 TESTS = Path(__file__).resolve().parents[1]
 
 
-@cache  # parsed once for the module's tests (each read-only): every file under tests/ takes seconds
+@cache  # parsed once per process (tests/steps/sources.py; read-only): every file under tests/ takes seconds
 def modules() -> dict[str, ast.Module]:
-    return {str(path.relative_to(TESTS)): ast.parse(path.read_text()) for path in sorted(TESTS.rglob("*.py"))}
+    return {str(source.path.relative_to(TESTS)): source.tree for source in parsed_sources("tests")}
 
 
 def imported_modules(tree: ast.Module) -> set[str]:
