@@ -69,6 +69,23 @@ CHECKS = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_constants_from_our_source() -> Iterator[None]:
+    """Hypothesis parses the source of every module loaded from the repository (about 220: 1.4
+    CPU-seconds a process, more on a big heap) to mix their literals into its draws now and then.
+    Which modules are loaded depends on the files a process ran before this one, so those draws
+    made the requests differ from run to run; without them each seed draws the same requests in
+    every process (from the document's schemas and Hypothesis's own constants, as before). No
+    setting turns it off (Hypothesis 6.170; its cache under .hypothesis/ never survives to a fresh
+    clone), so its private hook is replaced: a rename fails here, loudly."""
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import Constants
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(providers, "_get_local_constants", Constants)
+        yield
+
+
 @pytest.fixture(scope="module")
 def fuzzed(local_aws: dict[str, str]) -> Iterator[dict[str, str]]:
     """One company for the whole module, and a credential of each kind."""
