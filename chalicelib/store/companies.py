@@ -369,22 +369,27 @@ def save_sender_account(
     clear_password: bool = False,
     sending_domain: str | None = None,
     expected: tuple[int, ...] | None = None,
-) -> bool:
+) -> domain.SenderAccount | None:
     """Write an account's settings, keeping a password that was set before unless
-    ``clear_password`` (its destination changed). An SES account names its ``sending_domain``:
+    ``clear_password`` (its destination changed); the account as saved. An SES account names its
+    ``sending_domain``:
     it is written only while that domain is the company's and no removal of it has begun, and the
     same transaction moves the domain's accounts' version, so a removal that checked the accounts
-    before this write does not go on (``store.domains.start_removal``). False when the domain
+    before this write does not go on (``store.domains.start_removal``). None when the domain
     stopped being the company's or is being removed: nothing written. The account is written as
     its next version (a fresh one when it is created again after a delete); with ``expected``
-    (the versions an ``If-Match`` names) only while it is still at one: False otherwise."""
+    (the versions an ``If-Match`` names) only while it is still at one: None otherwise.
+
+    The account saved is the write's own answer (UpdateItem's new image), not a read after it:
+    one request, and never a read that has not seen the write yet. A transaction answers with no
+    item, so the SES account is read after it, strongly consistent."""
     password = ("password_ciphertext", "password_set_at") if clear_password else ()
     actions = set_or_remove(SenderAccountModel, account, _ACCOUNT_SETTINGS, remove=password)
     actions.append(new_version(SenderAccountModel))
     held = version_held(SenderAccountModel, expected)
     item = SenderAccountModel(account.company_id, account.area)
     if sending_domain is None:
-        return written(lambda: item.update(actions=actions, condition=held))
+        return _sender(item) if written(lambda: item.update(actions=actions, condition=held)) else None
 
     def write(tx: TransactWrite) -> None:
         tx.update(
@@ -395,7 +400,9 @@ def save_sender_account(
         )
         tx.update(item, actions=actions, condition=held)
 
-    return transacted(write)
+    if not transacted(write):
+        return None
+    return _sender(SenderAccountModel.get(account.company_id, account.area, consistent_read=True))
 
 
 def set_sender_password(company_id: str, area: str, ciphertext: bytes, at: datetime) -> bool:

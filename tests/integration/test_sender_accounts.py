@@ -357,3 +357,28 @@ def test_a_personal_account_is_kept_only_under_an_id_the_staff_directory_would_t
     assert body(answer)["errors"] == body(refused_by_directory)["errors"]
     assert body(answer)["errors"][0]["field"] == "user_id"
     assert api.http.get(f"/users/{long_id}/sender-account", headers=tenant.admin_headers()).status_code == 404
+
+
+def test_saving_an_account_answers_with_what_it_wrote_not_with_a_read_after_it(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from tests.steps.aws import dynamodb_requests_by_table
+
+    # Given the company's tracking account, its password set
+    # When an administrator gives it another From
+    with dynamodb_requests_by_table() as sent:
+        saved = api.http.put(
+            "/sender-accounts/tracking",
+            headers=tenant.admin_headers(),
+            body=smtp_account(mailbox, "envios@cargasdelsur.example"),
+        )
+    # Then the answer is the account as written: the new From, the password kept, still working
+    assert saved.status_code == 200, saved.body
+    answer = body(saved)
+    assert answer["from_address"] == "envios@cargasdelsur.example"
+    assert answer["password_set"] is True and answer["working"] is True
+    # And it is the write's own answer: the accounts are read before it (what it changes) and for
+    # what waits in the area's outbox, not again to answer (a read right after a write, which on
+    # DynamoDB, eventually consistent, might not see it yet)
+    assert sent["UpdateItem sender-accounts"] == 1
+    assert sent["BatchGetItem sender-accounts"] == 2, sent

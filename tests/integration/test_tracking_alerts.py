@@ -990,3 +990,26 @@ def test_alerts_go_out_from_the_sender_area_the_company_chose_for_its_tracking_t
     assert report.sent == 1
     assert mail["From"].addresses[0].addr_spec == "clientes@cargasdelsur.example"
     assert "Entregado" in mail["Subject"]
+
+
+def test_setting_an_alerts_frequency_answers_with_what_it_wrote_not_with_a_read_after_it(
+    api: Client, tenant: Tenant
+) -> None:
+    from tests.steps.aws import dynamodb_requests_by_table
+
+    # When the administrator sets tracking alerts every 15 minutes
+    with dynamodb_requests_by_table() as sent:
+        saved = api.http.put(
+            "/alerts/tracking",
+            headers=tenant.admin_headers(),
+            body=json.dumps({"enabled": True, "frequency_minutes": 15}),
+        )
+    # Then the answer is the schedule as written, due at once
+    assert saved.status_code == 200, saved.body
+    answer = body(saved)
+    assert answer["enabled"] is True and answer["frequency_minutes"] == 15
+    assert answer["next_run_at"].startswith("2026-11-02T12:00")
+    # And it is the write's own answer: no read of the schedule after it (which on DynamoDB,
+    # eventually consistent, might not see the write yet)
+    assert sent["UpdateItem alert-schedules"] == 1
+    assert sent["GetItem alert-schedules"] == 0, sent

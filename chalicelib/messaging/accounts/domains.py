@@ -317,19 +317,20 @@ def remove_sending_domain(company_id: str, raw_domain: str, *, by: str) -> None:
 
 def save_on_domain(
     account: SenderAccount, *, clear_password: bool, expected: tuple[int, ...] | None = None
-) -> None:
-    """Write an SES account bound to its identity's domain: refused (422 on ``ses_identity``) when
-    the domain stopped being the company's or a removal of it has begun since it was checked.
-    With ``expected`` (the versions an ``If-Match`` names), a 412 when someone else saved the
-    account since."""
+) -> SenderAccount:
+    """Write an SES account bound to its identity's domain (the account as saved): refused (422
+    on ``ses_identity``) when the domain stopped being the company's or a removal of it has begun
+    since it was checked. With ``expected`` (the versions an ``If-Match`` names), a 412 when
+    someone else saved the account since."""
     from chalicelib.store.companies import get_sender_accounts, save_sender_account
 
     name = normalize_domain((account.ses_identity or "").rpartition("@")[2], "ses_identity")
     for _ in range(_REMOVAL_TRIES):
-        if save_sender_account(
+        saved = save_sender_account(
             account, clear_password=clear_password, sending_domain=name, expected=expected
-        ):
-            return
+        )
+        if saved is not None:
+            return saved
         if expected is not None:
             now = get_sender_accounts(account.company_id, [account.area]).get(account.area)
             if (now.version if now else 0) not in expected:

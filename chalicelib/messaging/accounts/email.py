@@ -294,10 +294,10 @@ def save_sender_account(
     if account.kind == "ses":
         from chalicelib.messaging.accounts.domains import save_on_domain
 
-        save_on_domain(account, clear_password=moved, expected=if_match)
-    elif not store.save_sender_account(account, clear_password=moved, expected=if_match):
+        return view(save_on_domain(account, clear_password=moved, expected=if_match))
+    saved = store.save_sender_account(account, clear_password=moved, expected=if_match)
+    if saved is None:
         raise edited_meanwhile("this sender account")
-    saved = store.get_sender_accounts(company_id, [area])[area]
     return view(saved)
 
 

@@ -78,9 +78,7 @@ def configure_alert(
         )
     if saved is None:
         raise edited_meanwhile("this alert's settings")
-    schedule = store.get_alert_schedule(company_id, alert_type)
-    assert schedule is not None
-    return schedule
+    return saved  # the write's own answer: no read after it (which could miss the write)
 
 
 def tracking_alerts_on(company_id: str) -> bool:
