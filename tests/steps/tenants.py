@@ -170,47 +170,101 @@ def retire_companies(company_ids: list[str]) -> None:
     (``mailbox-syncs``). Their data stays. Without this, every later test that runs a schedule
     for all companies (as the minute schedule does) would also run it for the hundreds of
     companies earlier tests made, all due under the tests' frozen clock. Likewise the daily SMS
-    credit check (``credit-checks``), which would ask a later test's SMS Masivos for them."""
+    credit check (``credit-checks``), which would ask a later test's SMS Masivos for them.
+
+    What it costs: the items whose keys are known (a company's one SMS settings item, its alert
+    schedules: one per alert type, as nothing else puts a schedule in ``due-alerts``) are read in
+    one BatchGetItem for all the companies; the outboxes and mailboxes, whose keys are not, are
+    Queried per company; only the items found in an index are written."""
     if not company_ids:  # most tests, and every one without the local stack (unit, e2e)
         return
     from chalicelib.core.aws import client
     from chalicelib.store.models import AlertScheduleModel, MailboxModel, OutboxModel, SmsSettingsModel
+    from chalicelib.tenants.defaults import ALERT_TYPES
 
     dynamodb = client("dynamodb")  # the process's one: a new client costs ~40 ms of CPU, every test
-    for company_id in company_ids:
-        # only an item in the index: no item is made for a company without SMS settings
-        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
-            dynamodb.update_item(
-                TableName=SmsSettingsModel.Meta.table_name,
-                Key={"company_id": {"S": company_id}},
-                UpdateExpression="REMOVE credit_watch",
-                ConditionExpression="attribute_exists(credit_watch)",
-            )
-    for model, index in (
-        (AlertScheduleModel, AlertScheduleModel.due_alerts),
-        (OutboxModel, OutboxModel.wakeups),
-        (MailboxModel, MailboxModel.syncs),
-    ):
+    for table, key in _in_schedules_by_key(dynamodb, company_ids, ALERT_TYPES):
+        known = SmsSettingsModel if table == SmsSettingsModel.Meta.table_name else AlertScheduleModel
+        _leave_schedule(dynamodb, table, key, _index_keys(known))
+    for model in (OutboxModel, MailboxModel):
         table = model.Meta.table_name
         keys = {k["KeyType"]: k["AttributeName"] for k in model._get_schema()["key_schema"]}
-        # The index's keys: an item without them is in no schedule.
-        names = {f"#i{n}": k["AttributeName"] for n, k in enumerate(index._get_schema()["key_schema"])}
+        names = _index_keys(model)
         for company_id in company_ids:
-            pages = dynamodb.get_paginator("query").paginate(
-                TableName=table,
-                KeyConditionExpression="#k0 = :c",
-                FilterExpression="attribute_exists(#i0)",
-                ProjectionExpression="#k0, #k1",
-                ExpressionAttributeNames={"#k0": keys["HASH"], "#k1": keys["RANGE"], "#i0": names["#i0"]},
-                ExpressionAttributeValues={":c": {"S": company_id}},
+            query: dict[str, Any] = {
+                "TableName": table,
+                "KeyConditionExpression": "#k0 = :c",
+                "FilterExpression": "attribute_exists(#i0)",  # an item without it is in no schedule
+                "ProjectionExpression": "#k0, #k1",
+                "ExpressionAttributeNames": {"#k0": keys["HASH"], "#k1": keys["RANGE"], "#i0": names["#i0"]},
+                "ExpressionAttributeValues": {":c": {"S": company_id}},
+            }
+            while True:
+                page = dynamodb.query(**query)
+                for key in page["Items"]:
+                    _leave_schedule(dynamodb, table, key, names)
+                if "LastEvaluatedKey" not in page:
+                    break
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _index_keys(model: Any) -> dict[str, str]:
+    """The attributes that put an item of ``model`` in its one sparse schedule index (its keys),
+    as expression names ``#i0``, ``#i1``."""
+    [index] = [i for i in model._indexes.values() if i.Meta.index_name in SCHEDULE_INDEXES]
+    return {f"#i{n}": k["AttributeName"] for n, k in enumerate(index._get_schema()["key_schema"])}
+
+
+# The indexes every company shares a schedule through (and ``credit-checks``: the daily SMS check).
+SCHEDULE_INDEXES = ("due-alerts", "wakeups", "mailbox-syncs", "credit-checks")
+
+
+def _in_schedules_by_key(dynamodb: Any, company_ids: list[str], alert_types: tuple[str, ...]) -> list[Any]:
+    """The companies' SMS settings and alert schedules that are in their schedule index, as
+    ``(table, key)``: one BatchGetItem for up to 100 keys (again for what it leaves unprocessed)."""
+    from chalicelib.store.models import AlertScheduleModel, SmsSettingsModel
+
+    sms, alerts = SmsSettingsModel.Meta.table_name, AlertScheduleModel.Meta.table_name
+    keys = [(sms, {"company_id": {"S": c}}) for c in company_ids] + [
+        (alerts, {"company_id": {"S": c}, "alert_type": {"S": t}}) for c in company_ids for t in alert_types
+    ]
+    wanted = {
+        sms: ("company_id, #i0", {"#i0": _index_keys(SmsSettingsModel)["#i0"]}),
+        alerts: ("company_id, alert_type, #i0", {"#i0": _index_keys(AlertScheduleModel)["#i0"]}),
+    }
+    found: list[Any] = []
+    for start in range(0, len(keys), 100):
+        request: dict[str, Any] = {}
+        for table, key in keys[start : start + 100]:
+            projection, names = wanted[table]
+            entry = request.setdefault(
+                table, {"Keys": [], "ProjectionExpression": projection, "ExpressionAttributeNames": names}
             )
-            for key in (item for page in pages for item in page["Items"]):
-                dynamodb.update_item(
-                    TableName=table,
-                    Key=key,
-                    UpdateExpression="REMOVE " + ", ".join(names),
-                    ExpressionAttributeNames=names,
-                )
+            entry["Keys"].append(key)
+        while request:
+            answer = dynamodb.batch_get_item(RequestItems=request)
+            for table, items in answer["Responses"].items():
+                index_key = wanted[table][1]["#i0"]
+                found += [
+                    (table, {k: v for k, v in item.items() if k != index_key})
+                    for item in items
+                    if index_key in item
+                ]
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def _leave_schedule(dynamodb: Any, table: str, key: dict[str, Any], names: dict[str, str]) -> None:
+    """The item leaves its schedule index: its index keys removed, nothing else (and no item made
+    where there is none any more)."""
+    with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="REMOVE " + ", ".join(names),
+            ConditionExpression="attribute_exists(#i0)",
+            ExpressionAttributeNames=names,
+        )
 
 
 def local_smtp_channel(port: int, *, login: bool = True, host: str = "127.0.0.1") -> SmtpChannel:

@@ -1,0 +1,48 @@
+"""The tests' own clean-up (``tests/steps/tenants.retire_companies``): a test's companies leave
+every schedule shared by all companies when it ends, their data kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.steps.tenants import Tenant, make_tenant, retire_companies
+
+
+def test_a_retired_company_is_in_no_shared_schedule_and_keeps_its_data(tenant: Tenant, clock: Any) -> None:
+    from chalicelib.core.aws import client
+    from chalicelib.store.models import AlertScheduleModel, MailboxModel, OutboxModel, SmsSettingsModel
+
+    dynamodb = client("dynamodb")
+    # Given two companies, each in every shared schedule: alerts due (both alert types), outbox
+    # wake-ups (more than one), a mailbox sync and the SMS credit check
+    other = make_tenant(None, name="Otra Empresa")
+    at = {"S": "2026-11-02T12:00:00Z"}
+    scheduled: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
+        AlertScheduleModel.Meta.table_name: [
+            ({"alert_type": {"S": t}}, {"due_alert_type": {"S": t}, "next_run_at": at})
+            for t in ("tracking", "reminders")
+        ],
+        OutboxModel.Meta.table_name: [
+            ({"outbox_key": {"S": k}}, {"wake_shard": {"S": "0"}, "wake_at": at})
+            for k in ("email#tracking", "sendjob#j1#0")
+        ],
+        MailboxModel.Meta.table_name: [
+            ({"mailbox_id": {"S": "mb-1"}}, {"sync_shard": {"S": "0"}, "next_sync_at": at})
+        ],
+        SmsSettingsModel.Meta.table_name: [({}, {"credit_watch": {"S": "sms_masivos"}})],
+    }
+    for company in (tenant, other):
+        for table, items in scheduled.items():
+            for key, index in items:
+                item = {"company_id": {"S": company.company_id}, **key, **index, "kept": {"S": "data"}}
+                dynamodb.put_item(TableName=table, Item=item)
+    # When the test's companies retire
+    retire_companies([tenant.company_id, other.company_id])
+    # Then no item of theirs is in a schedule any more, and every item is still there
+    for company in (tenant, other):
+        for table, items in scheduled.items():
+            for key, index in items:
+                full_key = {"company_id": {"S": company.company_id}, **key}
+                item = dynamodb.get_item(TableName=table, Key=full_key, ConsistentRead=True)["Item"]
+                assert item["kept"] == {"S": "data"}, (table, key)
+                assert not set(index) & set(item), (table, key, item)
