@@ -229,8 +229,19 @@ def _new_key_item(key: domain.ApiKey) -> ApiKeyModel:
     return item_from(ApiKeyModel, key, scopes=list(key.scopes))
 
 
-def save_api_key(key: domain.ApiKey) -> None:
-    _new_key_item(key).save(condition=ApiKeyModel.key_id.does_not_exist())
+def save_api_key(key: domain.ApiKey) -> bool:
+    """Store a new key while its company exists, checked in the same transaction (one request,
+    and no key for a company removed between a read and the write); False: no such company."""
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.condition_check(CompanyModel, key.company_id, condition=CompanyModel.company_id.exists())
+            tx.save(_new_key_item(key), condition=ApiKeyModel.key_id.does_not_exist())
+    except TransactWriteError as exc:
+        [company, *_] = exc.cancellation_reasons or [None]
+        if company is not None and company.code == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
 
 
 def _api_key(item: ApiKeyModel) -> domain.ApiKey:

@@ -128,9 +128,11 @@ def issue_api_key(company_id: str, name: str, scopes: list[str], *, by: str = "s
         raise ValidationFailed([{"field": "scopes", "message": message}])
     if not name.strip() or len(name) > 100:
         raise ValidationFailed([{"field": "name", "message": "name the key (at most 100 characters)"}])
-    get_company(company_id)
+    if not COMPANY_ID.match(company_id):  # names no company (and DynamoDB would refuse its length)
+        raise NotFound(f"company {company_id!r} does not exist")
     plaintext, key = new_api_key(company_id, name, tuple(dict.fromkeys(scopes)), clock.now())
-    store.save_api_key(key)
+    if not store.save_api_key(key):  # the company's existence is checked in the same request
+        raise NotFound(f"company {company_id!r} does not exist")
     _log_key("API key issued", key, by)
     return plaintext
 

@@ -319,3 +319,23 @@ def test_the_identity_check_says_when_a_signed_in_user_could_change_their_own_co
     assert json.loads(capsys.readouterr().out) == {
         "writable_by_users": ["custom:branch", "custom:department"]
     }
+
+
+def test_a_key_is_stored_with_its_companys_existence_checked_in_the_same_request(tenant: Tenant) -> None:
+    from chalicelib.core.errors import NotFound
+    from chalicelib.tenants.companies import issue_api_key, list_api_keys
+    from tests.steps.aws import dynamodb_requests_by_table
+
+    # When the operator issues a key for the company
+    with dynamodb_requests_by_table() as sent:
+        issue_api_key(tenant.company_id, "erp", ["clients:read"])
+    # Then it is stored in one request that also checks the company exists (no read before it)
+    assert dict(sent) == {"TransactWriteItems api-keys+companies": 1}
+    assert sorted(k.name for k in list_api_keys(tenant.company_id)) == ["back office", "erp"]
+    # And a company that does not exist gets none: a 404, nothing stored
+    missing = f"{tenant.company_id}-gone"
+    with pytest.raises(NotFound):
+        issue_api_key(missing, "erp", ["clients:read"])
+    from chalicelib.store.companies import list_api_keys as stored_keys
+
+    assert stored_keys(missing) == []
