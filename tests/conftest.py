@@ -54,7 +54,7 @@ def heap_frozen_after_each_module() -> Iterator[None]:
     twice more in pytest's own ``gc.collect()`` at a process's end). Frozen, the heap no longer
     holds back the next full collection (CPython waits for a quarter of it to be new), so those
     come after 100 younger ones instead of 10: a module's own cycles are freed a little later.
-    A cycle among frozen objects that dies later is not freed (max RSS did not grow: README, "Tests").
+    A cycle among frozen objects that dies later is not freed (max RSS did not grow: docs/testing.md).
     Unraisable exceptions are still reported with the test during or after which they happen."""
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
