@@ -179,7 +179,7 @@ def _measure(name: str, make: Callable[[], Callable[[int], bytes]], seconds: flo
     first = render(0)  # warm: imports, compiler, fonts
     count, started = 0, time.perf_counter()
     cpu_started = time.process_time() + _cpu_of_children()
-    while time.perf_counter() - started < seconds:
+    while count == 0 or time.perf_counter() - started < seconds:  # one at least, however short
         count += 1
         render(count)
     elapsed = time.perf_counter() - started
