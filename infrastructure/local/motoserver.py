@@ -101,11 +101,7 @@ class _RequestBody(io.RawIOBase):
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0 or size > self.left:
-            size = self.left
-        data: bytes = self._stream.read(size) if size else b""
-        self.left -= len(data)
-        return data
+        return self._within(self._stream.read, size)
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
@@ -113,9 +109,14 @@ class _RequestBody(io.RawIOBase):
         return len(data)
 
     def readline(self, size: int | None = -1) -> bytes:
+        return self._within(self._stream.readline, size)
+
+    def _within(self, reader: Callable[[int], bytes], size: int | None) -> bytes:
+        """What ``reader`` gives of at most ``size`` bytes (all that is left when None or negative),
+        never past the body's end."""
         if size is None or size < 0 or size > self.left:
             size = self.left
-        data: bytes = self._stream.readline(size) if size else b""
+        data = reader(size) if size else b""
         self.left -= len(data)
         return data
 

@@ -94,7 +94,7 @@ def test_a_company_past_5_percent_hard_bounces_has_its_ses_mail_paused_shown_tol
     assert reputation["paused_shown"] == "2/11/2026 12:30"
     # And Ana, the administrator, was told by Pregón, in Spanish, with the company's figures
     ana = f"ana@{company}.example"
-    [notice] = notices_by_recipient(local_aws["moto"], [ana])[ana]
+    [notice] = notices_by_recipient([ana])[ana]
     assert str(notice["From"]).startswith("Pregón <")
     assert str(notice["Subject"]) == "Pregón pausó los correos de Cargas del Sur por Amazon SES"
     told = " ".join(text_of(notice).split())
@@ -133,7 +133,7 @@ def test_a_company_past_5_percent_hard_bounces_has_its_ses_mail_paused_shown_tol
     assert test.status_code == 409 and "paused" in body(test)["message"], test.body
     # When SES then reports a complaint, the administrators are not told again
     feed(notification("event_complaint.json", sent[2]))
-    assert len(notices_by_recipient(local_aws["moto"], [ana])[ana]) == 1
+    assert len(notices_by_recipient([ana])[ana]) == 1
     # And the operator sees the company's rates and the pause; its administrators cannot resume it
     pause = f"/operator/companies/{company}/email-pause"
     shown = body(

@@ -65,7 +65,6 @@ def dkim_records(domain: str) -> list[str]:
 def test_the_administrators_are_told_once_when_a_verified_domain_loses_its_records(
     api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, local_aws: dict[str, str]
 ) -> None:
-    moto = local_aws["moto"]
     sender = pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"avisos.{company}.example"
@@ -104,10 +103,8 @@ def test_the_administrators_are_told_once_when_a_verified_domain_loses_its_recor
     assert "lapse_notice_for" not in item
     assert "unverified_since" not in stored(other_domain) and stored(other_domain)["verified_once"]["BOOL"]
     # And both administrators with an address get one e-mail from Pregón's own address
-    [notice] = notices_received(moto, f"ana@{company}.example")
-    assert [m["Message-ID"] for m in notices_received(moto, f"beto@{company}.example")] == [
-        notice["Message-ID"]
-    ]
+    [notice] = notices_received(f"ana@{company}.example")
+    assert [m["Message-ID"] for m in notices_received(f"beto@{company}.example")] == [notice["Message-ID"]]
     assert [a.addr_spec for a in notice["To"].addresses] == [
         f"ana@{company}.example",
         f"beto@{company}.example",
@@ -128,7 +125,7 @@ def test_the_administrators_are_told_once_when_a_verified_domain_loses_its_recor
     assert f"https://pregon.test/console#/sender-domains?domain={domain}" in text
     # And the supervisor, the clerk and the other company's administrator get nothing
     for nobody in (f"carla@{company}.example", f"dario@{company}.example", f"olga@{other}.example"):
-        assert notices_received(moto, nobody) == []
+        assert notices_received(nobody) == []
 
     # When the check runs again, an hour and then two days later
     clock.set_now(lost + timedelta(hours=1))
@@ -136,7 +133,7 @@ def test_the_administrators_are_told_once_when_a_verified_domain_loses_its_recor
     clock.set_now(lost + timedelta(hours=47))
     the_hourly_check_runs(api)
     # Then nothing more is sent, and the lapse still counts from the first check
-    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+    assert len(notices_received(f"ana@{company}.example")) == 1
     assert stored(domain)["unverified_since"] == stored_time(lost)
     # And the company sees the same lapse time on the domain's page
     shown = body(api.http.get(f"/sender-domains/{domain}", headers=tenant.admin_headers()))
@@ -148,20 +145,19 @@ def test_the_administrators_are_told_once_when_a_verified_domain_loses_its_recor
     clock.set_now(lost + timedelta(hours=49))
     the_hourly_check_runs(api)
     # Then the administrators get one last notice, saying when it lapses
-    notices = notices_received(moto, f"ana@{company}.example")
+    notices = notices_received(f"ana@{company}.example")
     assert len(notices) == 2
     last = notices[1]
     assert last["Subject"] == (
         f"Pregón: el dominio de envío {domain} caduca el 5/11/2027 09:00 (America/Argentina/Buenos_Aires)"
     )
     assert stored(domain)["lapse_notice_for"] == stored_time(lost)
-    assert notices_received(moto, f"olga@{other}.example") == []
+    assert notices_received(f"olga@{other}.example") == []
 
 
 def test_an_english_company_is_told_in_english_and_one_sending_from_it_that_it_does_not_lapse(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
 ) -> None:
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"mail.{company}.example"
@@ -179,7 +175,7 @@ def test_an_english_company_is_told_in_english_and_one_sending_from_it_that_it_d
     ses_removes_the_identity(domain)
     the_hourly_check_runs(api)
     # Then the administrator is told in English, in New York's time, that the account's e-mails fail
-    [notice] = notices_received(moto, f"amy@{company}.example")
+    [notice] = notices_received(f"amy@{company}.example")
     assert notice["Subject"] == f"Pregón: the sending domain {domain} is no longer verified"
     text = notice.get_body(("plain",)).get_content()
     assert "A check on 11/4/2026 07:00 (America/New_York) found that Amazon SES no longer verifies" in text
@@ -191,7 +187,7 @@ def test_an_english_company_is_told_in_english_and_one_sending_from_it_that_it_d
     # And, as it does not lapse, no last notice follows
     clock.set_now(lost + timedelta(hours=60))
     the_hourly_check_runs(api)
-    assert len(notices_received(moto, f"amy@{company}.example")) == 1
+    assert len(notices_received(f"amy@{company}.example")) == 1
 
 
 def test_a_failing_domain_does_not_stop_the_others_and_its_notice_goes_on_the_next_run(
@@ -199,7 +195,6 @@ def test_a_failing_domain_does_not_stop_the_others_and_its_notice_goes_on_the_ne
 ) -> None:
     from chalicelib.messaging.accounts import domain_checks
 
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     # Given three companies, each with an administrator and a verified domain whose records go
     companies = [make_tenant(None, name=f"Empresa {n}") for n in range(3)]
@@ -240,9 +235,9 @@ def test_a_failing_domain_does_not_stop_the_others_and_its_notice_goes_on_the_ne
     # Then the function fails (its alarm rings), counting the two failures, and the third company
     # is told all the same
     assert str(failed.value).startswith("2 sending domain check(s) failed")
-    assert len(notices_received(moto, f"admin@{fine}.example")) == 1
-    assert notices_received(moto, f"admin@{unreadable}.example") == []
-    assert notices_received(moto, f"admin@{unsendable}.example") == []
+    assert len(notices_received(f"admin@{fine}.example")) == 1
+    assert notices_received(f"admin@{unreadable}.example") == []
+    assert notices_received(f"admin@{unsendable}.example") == []
     # And the second one's notice is not marked sent (its claim was taken back)
     assert "unverified_notice_for" not in stored(domains[unsendable])
     assert "unverified_since" not in stored(domains[unreadable])
@@ -252,9 +247,9 @@ def test_a_failing_domain_does_not_stop_the_others_and_its_notice_goes_on_the_ne
     clock.set_now(lost + timedelta(hours=1))
     the_hourly_check_runs(api)
     # Then the two are told, once, and the third is not told again
-    assert len(notices_received(moto, f"admin@{unreadable}.example")) == 1
-    assert len(notices_received(moto, f"admin@{unsendable}.example")) == 1
-    assert len(notices_received(moto, f"admin@{fine}.example")) == 1
+    assert len(notices_received(f"admin@{unreadable}.example")) == 1
+    assert len(notices_received(f"admin@{unsendable}.example")) == 1
+    assert len(notices_received(f"admin@{fine}.example")) == 1
     assert stored(domains[unsendable])["unverified_since"] == stored_time(lost)
     assert stored(domains[unreadable])["unverified_since"] == stored_time(lost + timedelta(hours=1))
 
@@ -265,7 +260,6 @@ def test_two_checks_at_once_send_one_notice(
     from chalicelib.messaging.accounts import domain_checks
     from chalicelib.store.domains import get_domain
 
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"avisos.{company}.example"
@@ -293,7 +287,7 @@ def test_two_checks_at_once_send_one_notice(
     first = domain_checks.check_domain(listed, verified=False)
     # Then one notice went: the second check's
     assert (first, second) == (0, [1])
-    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+    assert len(notices_received(f"ana@{company}.example")) == 1
     assert stored(domain)["unverified_notice_for"] == stored_time(T0 + timedelta(days=3))
 
 
@@ -341,30 +335,28 @@ def a_verified_domain_that_lost_its_records(tenant: Tenant, clock: Any) -> tuple
 def test_a_check_that_dies_after_claiming_the_notice_does_not_lose_it(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    moto = local_aws["moto"]
     # Given a verified domain whose records went
     company, domain, lost = a_verified_domain_that_lost_its_records(tenant, clock)
     # When the hourly check claims the notice and dies before sending it
     a_check_claimed_the_notice_and_died(api, monkeypatch)
-    assert notices_received(moto, f"ana@{company}.example") == []
+    assert notices_received(f"ana@{company}.example") == []
     # And the check runs again an hour later
     clock.set_now(lost + timedelta(hours=1))
     report = the_hourly_check_runs(api)
     # Then the administrator is told, once, of the first time it was found unverified
     assert report["notices"] == 1
-    [notice] = notices_received(moto, f"ana@{company}.example")
+    [notice] = notices_received(f"ana@{company}.example")
     assert notice["Subject"] == f"Pregón: el dominio de envío {domain} dejó de estar verificado"
     assert stored(domain)["unverified_notice_for"] == stored_time(lost)
     # And the hour after, nothing more
     clock.set_now(lost + timedelta(hours=2))
     assert the_hourly_check_runs(api)["notices"] == 0
-    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+    assert len(notices_received(f"ana@{company}.example")) == 1
 
 
 def test_a_check_that_dies_claiming_the_last_notice_does_not_lose_it_nor_repeat_the_first(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    moto = local_aws["moto"]
     # Given a verified domain whose records went, its administrator told
     company, domain, lost = a_verified_domain_that_lost_its_records(tenant, clock)
     the_hourly_check_runs(api)
@@ -377,7 +369,7 @@ def test_a_check_that_dies_claiming_the_last_notice_does_not_lose_it_nor_repeat_
     clock.set_now(lost + timedelta(hours=50))
     the_hourly_check_runs(api)
     # Then the administrator got the last notice once, and the first one only once
-    first, last = (n["Subject"] for n in notices_received(moto, f"ana@{company}.example"))
+    first, last = (n["Subject"] for n in notices_received(f"ana@{company}.example"))
     assert first == f"Pregón: el dominio de envío {domain} dejó de estar verificado"
     assert last.startswith(f"Pregón: el dominio de envío {domain} caduca el ")
     assert stored(domain)["lapse_notice_for"] == stored_time(lost)
@@ -389,7 +381,6 @@ def test_a_dead_checks_notice_waits_out_its_lease_and_is_then_sent_once_by_two_c
     from chalicelib.messaging.accounts import domain_checks
     from chalicelib.store.domains import get_domain
 
-    moto = local_aws["moto"]
     # Given a verified domain whose records went, and a check that claimed its notice and died
     company, domain, lost = a_verified_domain_that_lost_its_records(tenant, clock)
     a_check_claimed_the_notice_and_died(api, monkeypatch)
@@ -399,7 +390,7 @@ def test_a_dead_checks_notice_waits_out_its_lease_and_is_then_sent_once_by_two_c
     report = the_hourly_check_runs(api)
     # Then it sends nothing
     assert report["notices"] == 0
-    assert notices_received(moto, f"ana@{company}.example") == []
+    assert notices_received(f"ana@{company}.example") == []
     # When, past the lease, two checks run at once: the second runs whole while the first has read
     # the domain, found the notice due and not taken the claim over yet
     clock.set_now(lost + lease + timedelta(seconds=1))
@@ -419,12 +410,12 @@ def test_a_dead_checks_notice_waits_out_its_lease_and_is_then_sent_once_by_two_c
     first = domain_checks.check_domain(listed, verified=False)
     # Then one of them sent the notice, once
     assert (first, second) == (0, [1])
-    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+    assert len(notices_received(f"ana@{company}.example")) == 1
     # And later checks send nothing more
     monkeypatch.undo()
     clock.set_now(lost + timedelta(hours=1))
     the_hourly_check_runs(api)
-    assert len(notices_received(moto, f"ana@{company}.example")) == 1
+    assert len(notices_received(f"ana@{company}.example")) == 1
 
 
 def test_a_domain_verified_again_is_told_anew_when_it_loses_its_records_again(
@@ -432,7 +423,6 @@ def test_a_domain_verified_again_is_told_anew_when_it_loses_its_records_again(
 ) -> None:
     from chalicelib.messaging.accounts.domains import register_sending_domain
 
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"avisos.{company}.example"
@@ -454,14 +444,13 @@ def test_a_domain_verified_again_is_told_anew_when_it_loses_its_records_again(
     ses_removes_the_identity(domain)
     the_hourly_check_runs(api)
     # Then the administrators are told again, of the new time
-    assert len(notices_received(moto, f"ana@{company}.example")) == 2
+    assert len(notices_received(f"ana@{company}.example")) == 2
     assert stored(domain)["unverified_notice_for"] == stored_time(T0 + timedelta(days=5))
 
 
 def test_a_company_with_more_administrators_than_ses_takes_on_one_message_tells_each_once(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
 ) -> None:
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"muchos.{company}.example"
@@ -477,21 +466,20 @@ def test_a_company_with_more_administrators_than_ses_takes_on_one_message_tells_
     # Then the check did not fail, and every administrator got the notice exactly once, on one of
     # three messages of at most 25 recipients each
     assert report["failed"] == 0
-    received = notices_by_recipient(moto, only=administrators)
+    received = notices_by_recipient(only=administrators)
     for address in administrators:
         [notice] = received[address]
         assert len(notice["To"].addresses) <= 25
     assert len({received[a][0]["Message-ID"] for a in administrators}) == 3
     # And the next run tells nobody again
     the_hourly_check_runs(api)
-    received = notices_by_recipient(moto, only=administrators)
+    received = notices_by_recipient(only=administrators)
     assert all(len(received[a]) == 1 for a in administrators)
 
 
 def test_an_administrator_address_pregon_cannot_send_to_is_left_out_and_the_others_are_told(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
 ) -> None:
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"avisos.{company}.example"
@@ -511,18 +499,17 @@ def test_an_administrator_address_pregon_cannot_send_to_is_left_out_and_the_othe
     # Then the check did not fail and the administrator with an address is told, on a message
     # naming only her, with no header the directory wrote
     assert report["failed"] == 0
-    [notice] = notices_received(moto, f"ana@{company}.example")
+    [notice] = notices_received(f"ana@{company}.example")
     assert [a.addr_spec for a in notice["To"].addresses] == [f"ana@{company}.example"]
     assert notice["Bcc"] is None
     # And nobody else: not the addresses written into the others
-    assert notices_received(moto, "victima@otra.example") == []
-    assert notices_received(moto, f"uno@{company}.example") == []
-    assert all("victima@otra.example" not in json.dumps(m["destinations"]) for m in requests_sent(moto))
+    assert notices_received("victima@otra.example") == []
+    assert notices_received(f"uno@{company}.example") == []
+    assert all("victima@otra.example" not in json.dumps(m["destinations"]) for m in requests_sent())
 
 
-def requests_sent(moto_endpoint: str) -> list[dict[str, Any]]:
+def requests_sent() -> list[dict[str, Any]]:
     """What Pregón asked SES (moto) to send: each raw message's destinations."""
-
     return list(moto_received("ses", "RawMessage"))
 
 
@@ -531,7 +518,6 @@ def test_the_notices_one_company_causes_are_bounded_per_day_and_the_rest_wait_fo
 ) -> None:
     from chalicelib.messaging.accounts.domain_checks import NOTICE_MESSAGES_PER_COMPANY_PER_DAY as limit
 
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     company = tenant.company_id
     # Given a company in Buenos Aires that put an address of its choosing in its staff directory as
@@ -547,18 +533,18 @@ def test_the_notices_one_company_causes_are_bounded_per_day_and_the_rest_wait_fo
     report = the_hourly_check_runs(api)
     # Then Pregón sends that company its daily number of notices, no more, and the check does not fail
     assert report["failed"] == 0
-    assert len(notices_received(moto, f"ana@{company}.example")) == limit
+    assert len(notices_received(f"ana@{company}.example")) == limit
     # And the domain left out is still noted unverified, its notice not marked sent
     waiting = [d for d in domains if "unverified_notice_for" not in stored(d)]
     assert len(waiting) == 1 and stored(waiting[0])["unverified_since"] == stored_time(lost)
     # When the check runs again at 21:30 that day (00:30 of the next day in UTC), nothing more goes
     clock.set_now(lost + timedelta(hours=1))
     the_hourly_check_runs(api)
-    assert len(notices_received(moto, f"ana@{company}.example")) == limit
+    assert len(notices_received(f"ana@{company}.example")) == limit
     # When it runs at 00:30 of the company's next day, the one left out is told
     clock.set_now(lost + timedelta(hours=4))
     the_hourly_check_runs(api)
-    received = notices_received(moto, f"ana@{company}.example")
+    received = notices_received(f"ana@{company}.example")
     assert len(received) == limit + 1
     assert received[-1]["Subject"].endswith(f"{waiting[0]} dejó de estar verificado")
 
@@ -566,7 +552,6 @@ def test_the_notices_one_company_causes_are_bounded_per_day_and_the_rest_wait_fo
 def test_administrators_sharing_one_mailbox_are_told_once(
     api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str]
 ) -> None:
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     company = tenant.company_id
     domain = f"buzon.{company}.example"
@@ -582,7 +567,7 @@ def test_administrators_sharing_one_mailbox_are_told_once(
     ses_removes_the_identity(domain)
     the_hourly_check_runs(api)
     # Then one message names one address of that inbox and the other administrator: two recipients
-    [message] = [m for m in requests_sent(moto) if f"ana@{company}.example" in json.dumps(m["destinations"])]
+    [message] = [m for m in requests_sent() if f"ana@{company}.example" in json.dumps(m["destinations"])]
     named = message["destinations"]
     assert f"ana@{company}.example" in named
     assert (

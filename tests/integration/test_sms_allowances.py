@@ -277,7 +277,7 @@ def test_a_test_sms_through_pregons_sns_counts_in_its_allowance_and_on_the_compa
     )
     assert texted(local_aws, [first, second]) == [first]
     # And the administrator was told once, as a drain stopped by the allowance tells
-    told = notices_received(local_aws["moto"], f"ana@{company}.example")
+    told = notices_received(f"ana@{company}.example")
     assert [str(n["Subject"]) for n in told] == ["Pregón: Cargas del Sur llegó a sus 1 SMS del día"]
     # When the company sends through its own Android phone instead, and tests it three times
     with AndroidGateway(GATEWAY_USER, GATEWAY_PASSWORD) as phone:

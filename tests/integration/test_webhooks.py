@@ -837,7 +837,7 @@ def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_
     got = body(api.http.get(f"/webhooks/{endpoint['endpoint_id']}", headers=company.admin_headers()))
     assert got["enabled"] is False and got["disabled_at"] and "2026-11-02T12:00:00" in got["disabled_reason"]
     # And the administrator was told once, in the company's language
-    [notice] = notices_received(local_aws["moto"], f"ana@{company.company_id}.example")
+    [notice] = notices_received(f"ana@{company.company_id}.example")
     assert "se desactivó un webhook" in notice["Subject"]
     # on the company's clock, naming its zone (12:00 UTC is 13:00 in Madrid in November)
     text = notice.get_body(("plain",)).get_content()
@@ -847,7 +847,7 @@ def test_an_event_is_given_up_after_its_tries_and_an_endpoint_failing_for_a_day_
     feed(notification("event_bounce_permanent.json", send_to_ana(company)))
     assert outcomes(deliver_webhooks()) in ({}, {"dropped": 1})
     assert len(receiver.received) == tried
-    assert len(notices_received(local_aws["moto"], f"ana@{company.company_id}.example")) == 1
+    assert len(notices_received(f"ana@{company.company_id}.example")) == 1
     # And turning it on again forgets its failures
     response = api.http.put(
         f"/webhooks/{endpoint['endpoint_id']}",

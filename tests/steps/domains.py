@@ -86,12 +86,12 @@ def pregon_notice_sender_verified() -> str:
     return staged
 
 
-def notices_received(moto_endpoint: str, recipient: str) -> list[Any]:
+def notices_received(recipient: str) -> list[Any]:
     """The raw e-mails SES (moto) received for ``recipient`` (on its To header), parsed."""
-    return notices_by_recipient(moto_endpoint, only=[recipient]).get(recipient, [])
+    return notices_by_recipient(only=[recipient]).get(recipient, [])
 
 
-def notices_by_recipient(moto_endpoint: str, only: list[str]) -> dict[str, list[Any]]:
+def notices_by_recipient(only: list[str]) -> dict[str, list[Any]]:
     """The raw e-mails SES (moto) received for each of ``only`` (on their To header), parsed, read
     from moto once (it answers with every message the test process sent, so a test asking after
     many recipients asks once)."""

@@ -44,6 +44,6 @@ def queue_mail(company_id: str, area: str, to: list[str]) -> list[Communication]
 
 def sent_to(local_aws: dict[str, str], to: list[str]) -> list[str]:
     """The addresses among ``to`` that SES (moto) was handed an e-mail for, each once at most."""
-    received = notices_by_recipient(local_aws["moto"], to)
+    received = notices_by_recipient(to)
     assert all(len(received[a]) <= 1 for a in to)
     return [a for a in to if received[a]]

@@ -209,21 +209,16 @@ def retire_companies(company_ids: list[str]) -> None:
         keys = {k["KeyType"]: k["AttributeName"] for k in model._get_schema()["key_schema"]}
         names = _index_keys(model)
         for company_id in company_ids:
-            query: dict[str, Any] = {
-                "TableName": table,
-                "KeyConditionExpression": "#k0 = :c",
-                "FilterExpression": "attribute_exists(#i0)",  # an item without it is in no schedule
-                "ProjectionExpression": "#k0, #k1",
-                "ExpressionAttributeNames": {"#k0": keys["HASH"], "#k1": keys["RANGE"], "#i0": names["#i0"]},
-                "ExpressionAttributeValues": {":c": {"S": company_id}},
-            }
-            while True:
-                page = dynamodb.query(**query)
-                for key in page["Items"]:
-                    _leave_schedule(dynamodb, table, key, names)
-                if "LastEvaluatedKey" not in page:
-                    break
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            pages = dynamodb.get_paginator("query").paginate(
+                TableName=table,
+                KeyConditionExpression="#k0 = :c",
+                FilterExpression="attribute_exists(#i0)",  # an item without it is in no schedule
+                ProjectionExpression="#k0, #k1",
+                ExpressionAttributeNames={"#k0": keys["HASH"], "#k1": keys["RANGE"], "#i0": names["#i0"]},
+                ExpressionAttributeValues={":c": {"S": company_id}},
+            )
+            for key in (item for page in pages for item in page["Items"]):
+                _leave_schedule(dynamodb, table, key, names)
 
 
 def _index_keys(model: Any) -> dict[str, str]:
