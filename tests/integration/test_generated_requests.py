@@ -186,9 +186,10 @@ def test_generated_requests_get_a_documented_answer_and_never_a_5xx(
     @seed(zlib.crc32(f"{mode.value} {operation.method} {operation.path}".encode()))
     # What a request costs (py-spy over a whole run, session 41): ~45 % drawing it (schemathesis
     # building and validating strategies inside each draw; ~4 % of draws are rejected unsent),
-    # ~34 % the app answering it (mostly botocore's side of ~1.5 DynamoDB calls a request), ~9 %
-    # Hypothesis scanning the source for constants, ~1.5 % the checks. No setting here trims the
-    # rest: shrink and explain never run, as failures are collected in ``problems``, not raised.
+    # ~34 % the app answering it (mostly botocore's side of ~1.5 DynamoDB calls a request), ~1.5 %
+    # the checks (the ~9 % Hypothesis spent scanning our source for constants is turned off
+    # above). No setting here trims the rest: shrink and explain never run, as failures are
+    # collected in ``problems``, not raised.
     @settings(
         max_examples=EXAMPLES[mode],
         database=None,
