@@ -500,7 +500,10 @@ def _act(step: list[Any], archive: Any, plan: dict[str, Any], company: Any, prog
         archive.write(_elements(items, step[3], progress, 6).encode())
         return len(items)
     elif action == "messages":
-        found = [_plain(c) for c in _messages(plan["head"]["company_id"], step[1])]
+        # as handed over, as under ``data`` (``store.leaving.handed_over``: as sent, without
+        # Pregón's bookkeeping), not as the history reads them (leases, hand-offs, attempts)
+        company_id = plan["head"]["company_id"]
+        found = _stored("messages", [[company_id, message_id] for message_id in step[1]])
         archive.write(_elements(found, step[2], progress, 4).encode())
     elif action == "csv":
         archive.write(_csv_rows(_message_rows(_messages(plan["head"]["company_id"], step[1]))).encode())

@@ -454,8 +454,10 @@ def _unpacked_headers(item: CommunicationModel) -> dict[str, str]:
 # What a message's item keeps for Pregón alone, never handed over as the company's or the client's
 # data (:func:`as_sent`): the packing above (the compressed body, the marker of the headers made
 # again: an alert's holds its link's nonce), the keys of its indexes (copies of the company, the
-# client, the state, the outbox and a time; derived from the other attributes), a drain's lease,
-# and the flag the by-channel index counts (the headers say it).
+# client, the state, the outbox and a time; derived from the other attributes), a drain's lease
+# and its count of attempts, the idempotency key that kept its producer from writing it twice
+# (Pregón's, made from the cause and the address, or the caller's request id: the message-keys
+# table, not exported, holds it too), and the flag the by-channel index counts (the headers say it).
 NOT_HANDED_OVER = (
     "body_z",
     "headers_from",
@@ -466,6 +468,8 @@ NOT_HANDED_OVER = (
     "status_key",
     "unassigned_company",
     "lease_until",
+    "attempts",
+    "idempotency_key",
     "one_click_unsubscribe",
 )
 # What the item keeps packed, as :func:`_record` makes it again.

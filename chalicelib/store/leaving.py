@@ -68,26 +68,43 @@ NOT_EXPORTED: dict[type[Model], str] = {
     "bounce counts of its e-mails through Pregón's SES); its messages are in communications.jsonl",
 }
 # Attributes that are Pregón's bookkeeping on the company's items, not its data, never handed over
-# (its export, a client's access report: :func:`handed_over`): a message's packing and index keys
-# (``store.communications.NOT_HANDED_OVER``); the leases of a mailbox's sync and a domain's
-# notices; the marks of work pending or done (a client's index writes left to do, its count under
-# its agent; a parcel's place in the sweep's and the follow-ups' indexes, and the version a sweep's
-# claim checks; a receivable's in the reminders' and open-by-client indexes; a held webhook
-# delivery's queue message; where an access report's parts are kept).
+# (its export, a client's access report: :func:`handed_over`): a message's packing, index keys,
+# drain's lease, attempt counter and idempotency key (``store.communications.NOT_HANDED_OVER``);
+# the leases of a mailbox's sync and a domain's notices; the marks of work pending or done (a
+# client's index writes left to do, its count under its agent; a parcel's place in the sweep's and
+# the follow-ups' indexes, and the version a sweep's claim checks; a receivable's in the
+# reminders' and open-by-client indexes; a held webhook delivery's queue message; where an access
+# report's parts are kept and which run of it holds it; an erasure's files left to delete); and
+# the keys of the indexes that only copy the item's own data in another form (``<company>#<client>``,
+# ``<company>#<address>``, a branch's or department's key) or mark it for a sweep (a company in the
+# listing, a registered domain, a schedule due, SMS credit watched). Decision 0033 lists every
+# index key looked at, and why those not here are data.
 BOOKKEEPING: dict[type[Model], tuple[str, ...]] = {
+    m.CompanyModel: ("listed",),
+    m.SenderDomainModel: ("registered", "unverified_notice_sending_until", "lapse_notice_sending_until"),
+    m.AlertScheduleModel: ("due_alert_type",),
+    m.SmsSettingsModel: ("credit_watch",),
     m.ClientModel: ("index_pending", "agent_counted"),
     m.ParcelModel: (
+        "client_key",
         "pending_company",
         "pending_since",
         "followed_company",
         "followed_until",
         "follow_version",
     ),
+    m.SubscriptionModel: ("recipient_key",),
+    m.AlertModel: ("recipient_key",),
+    m.MessageKeyModel: ("client_key",),
+    m.SendJobModel: ("from_client_key", "to_client_key"),
+    m.BusinessEventModel: ("client_key",),
+    m.StaffUserModel: ("branch_key", "department_key"),
+    m.ClientNoteModel: ("client_key",),
     m.ReceivableModel: ("remind_company", "open_client", "closed_client"),
     m.MailboxModel: ("sync_lease_until", "sync_shard"),
-    m.SenderDomainModel: ("unverified_notice_sending_until", "lapse_notice_sending_until"),
     m.WebhookDeliveryModel: ("held_job",),
-    m.HistoryExportModel: ("progress",),
+    m.HistoryExportModel: ("progress", "attempt"),
+    m.ClientErasureModel: ("pending_files",),
 }
 # Attributes never exported: secrets (KMS ciphertexts, password and key hashes), the company's
 # private handle key; any binary attribute is left out too (a message's packed body is unpacked).

@@ -180,6 +180,18 @@ def test_her_report_holds_each_thing_pregon_holds_about_her_and_nothing_of_anyon
         [alert] = [m for m in sent.values() if m.get("alert_ref")]
         assert {"List-Unsubscribe", "List-Unsubscribe-Post"} <= set(alert["headers"])
     assert not [m for m in held["messages"] if {"status_key", "history_key", "lease_until"} & set(m)]
+    # And her messages, where the report lists them as where it lists her data, are her data
+    # (dates, state, channel, subject, body, the delivery's result), not Pregón's outbox's state:
+    # no lease, hand-off, attempt count, idempotency key, nor index key
+    outbox_state = {"lease_until", "handoff", "attempts", "idempotency_key", "ready_at", "client_key"}
+    assert [sorted(outbox_state & set(m)) for m in messages] == [[] for _ in messages]
+    [sms] = [m for m in messages if m["channel"] == "sms"]
+    assert {"created_at", "state", "channel", "text", "sent_at"} <= set(sms), sms
+    # And no index key that copies an item's own data in another form (her note's, parcel's,
+    # tracking subscription's and alert's, business event's and idempotency keys' ``<company>#...``)
+    index_keys = {"client_key", "recipient_key", "from_client_key", "to_client_key", "branch_key"}
+    copies = {kind: sorted(index_keys & set(item)) for kind, items in held.items() for item in items}
+    assert {kind: names for kind, names in copies.items() if names} == {}
 
 
 def a_link_to_her_portal(tenant: Tenant) -> str:

@@ -253,6 +253,12 @@ def test_a_company_that_leaves_is_suspended_exported_and_deleted_and_its_neighbo
         "pending_company",
     )
     assert not [name for name in bookkeeping if f'"{name}"' in bundle]
+    # And none of a message's outbox state (its attempt count, the idempotency key that kept it
+    # from being written twice), nor an index key that copies an item's own data in another form
+    # (a note's, a parcel's and an event's ``<company>#<client>``, a follower's and an alert's
+    # ``<company>#<address>``) or marks it for a sweep (the company in the operators' listing)
+    copies = ("attempts", "idempotency_key", "client_key", "recipient_key", "listed")
+    assert [name for name in copies if f'"{name}"' in bundle] == []
     # And an export that stops half-way, run again on its folder, goes on from its last page and
     # writes the same bundle, no line twice
     from chalicelib.store import leaving as store
