@@ -340,10 +340,50 @@ def _page(
         if page.cursor is not None:
             return ReportPage(rows, {"author": author.user_id, "key": page.cursor}, criteria.by_department)
         position, resume = position + 1, None
+    if len(rows) >= limit:  # full, ending with an author's last note: where the next page starts
+        after = _next_author(viewer.company_id, criteria.client_id, authors[position:], created, allowance)
+        return ReportPage(rows, after, criteria.by_department)
     left = position < len(authors)
     return ReportPage(
         rows, {"author": authors[position].user_id, "key": None} if left else None, criteria.by_department
     )
+
+
+def _next_author(
+    company_id: str,
+    client_id: str | None,
+    authors: list[StaffUser],
+    created: tuple[str, str] | None,
+    allowance: int,
+) -> dict[str, Any] | None:
+    """The cursor of the report's next page after a full one that ended with an author's last
+    note: at the first of ``authors`` (those after it) with a note in the report, read a note of
+    each (one Query each; a client's report reads on through the author's notes on other clients
+    within what is left of the page's allowance, and stops there, with a cursor to read on from,
+    when it runs out); None when none has one, so this page is the last and no «Más» leads to an
+    empty page (decision 0012, "No empty last page in any listing")."""
+    for author in authors:
+        if allowance <= 0:
+            return {"author": author.user_id, "key": None}
+        if client_id is None:
+            page = store.author_notes(company_id, author.user_id, created=created, limit=1)
+            read = len(page.items) + 1
+        else:
+            page, read = store.author_notes_of_client(
+                company_id,
+                author.user_id,
+                client_id,
+                created=created,
+                limit=1,
+                cursor=None,
+                read_at_most=allowance,
+            )
+        allowance -= max(read, 1)
+        if page.items:
+            return {"author": author.user_id, "key": None}
+        if page.cursor is not None:  # the allowance ran out within this author's notes
+            return {"author": author.user_id, "key": page.cursor}
+    return None
 
 
 def _slice(

@@ -369,3 +369,39 @@ def test_a_page_of_a_clients_notes_reads_a_bounded_part_of_them(
     # And the report of CLI-2, with its few notes, is read at once: its first page is full
     few = body(api.http.get("/notes/report?client=CLI-2&limit=2", headers=people["ana"]))
     assert [r["note"] for r in few["items"]] == ["ana 8", "ana 7"] and few["next_cursor"]
+
+
+def report_pages(api: Client, headers: dict[str, str], query: str, limit: int) -> list[list[str]]:
+    """The notes on each page of the report, following «Más» (its cursor) to its end."""
+    pages: list[list[str]] = []
+    cursor = ""
+    while True:
+        response = api.http.get(f"/notes/report?limit={limit}{query}{cursor}", headers=headers)
+        assert response.status_code == 200, response.body
+        page = body(response)
+        pages.append([row["note"] for row in page["items"]])
+        if not page["next_cursor"]:
+            return pages
+        cursor = f"&cursor={page['next_cursor']}"
+
+
+def test_a_report_page_ending_with_an_authors_last_note_is_the_last_when_the_others_wrote_nothing_then(
+    api: Client, tenant: Tenant, clock: Any
+) -> None:
+    # Given Ana's two notes on the 5th, Beto's one on the 3rd, Dario's one on the 5th (the report
+    # lists its authors by name: Ana, Beto, Carla, Dario) and Carla's none
+    people = team(tenant)
+    put_client(api, tenant, "CLI-1")
+    for author, day in (("ana", 5), ("ana", 5), ("beto", 3), ("dario", 5)):
+        clock.set_now(START + timedelta(days=day - 2, minutes=len(author)))
+        write_note(api, people[author], "CLI-1", f"{author} on the {day}th")
+    five = "&from=2026-11-05&to=2026-11-05"
+    # When Ana asks for the 5th's report of branch north (Ana, Beto) two rows a page
+    # Then its one page holds her two notes, and no «Más» leads to an empty page after them (on
+    # main: a cursor to Beto, who wrote nothing that day, and an empty second page)
+    assert report_pages(api, people["ana"], five + "&branch=north", 2) == [["ana on the 5th"] * 2]
+    # And asked for the whole company, the page after Ana's notes starts at Dario, who wrote that
+    # day (Beto and Carla, who did not, are read past), and it is the last
+    assert report_pages(api, people["ana"], five, 2) == [["ana on the 5th"] * 2, ["dario on the 5th"]]
+    # And a day nobody wrote on is one page, empty and the last
+    assert report_pages(api, people["ana"], "&from=2026-11-04&to=2026-11-04", 2) == [[]]
