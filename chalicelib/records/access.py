@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import clock
 from chalicelib.core.domain import Communication, HistoryExport
@@ -27,6 +27,9 @@ from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.records.history.exports import ACCESS  # the client in ``criteria["client"]``
 from chalicelib.tenants.auth.principal import Principal
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 ZIP_TYPE = "application/zip"
 #: Why a report's build stopped: the client was erased (or began to be) after it was asked for.
@@ -119,13 +122,17 @@ def _parts_prefix(export: HistoryExport) -> str:
     return f"{export.company_id}/{PURPOSE}/access-parts/{export.export_id}/"
 
 
-def _put(key: str, data: bytes) -> None:
+def _put(key: str, data: bytes, **condition: str) -> str:
+    """Write the object (``condition``: S3's ``IfMatch`` / ``IfNoneMatch``); its ETag."""
     from chalicelib.core.aws import client
     from chalicelib.core.settings import get_settings
     from chalicelib.records.history.exports import PURPOSE
 
     bucket = get_settings().files_bucket
-    client("s3").put_object(Bucket=bucket, Key=key, Body=data, Tagging=f"pregon-purpose={PURPOSE}")
+    answer = client("s3").put_object(
+        Bucket=bucket, Key=key, Body=data, Tagging=f"pregon-purpose={PURPOSE}", **condition
+    )
+    return str(answer["ETag"])
 
 
 def _get(key: str) -> bytes:
@@ -133,6 +140,26 @@ def _get(key: str) -> bytes:
     from chalicelib.core.settings import get_settings
 
     return bytes(client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"].read())
+
+
+def _listed(key: str) -> tuple[list[str], str | None]:
+    """The list of what the report's runs wrote, and its ETag; none, and None, when it is not there."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib.core.aws import client
+    from chalicelib.core.settings import get_settings
+
+    try:
+        answer = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)
+    except ClientError as error:
+        if _status(error) != 404:
+            raise
+        return [], None
+    return [str(name) for name in json.loads(answer["Body"].read())], str(answer["ETag"])
+
+
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
 def _progress(export: HistoryExport) -> dict[str, Any]:
@@ -171,8 +198,10 @@ def _written_key(company_id: str, export_id: str) -> str:
 
 def discard_parts(export: HistoryExport, progress: dict[str, Any], why: str) -> None:
     """Delete what the report's runs kept in parts (its plan, parts and progress; those a stopped
-    run may have left are named whether or not it wrote them: S3 deletes what is there)."""
-    _discard(export.company_id, export.export_id, sorted(set(progress["written"])), why)
+    run may have left are named whether or not it wrote them: S3 deletes what is there), and what
+    the list of them names (an overtaken run's last part, listed after this run last read it)."""
+    listed = _listed(_written_key(export.company_id, export.export_id))[0] if progress["written"] else []
+    _discard(export.company_id, export.export_id, sorted(set(progress["written"]) | set(listed)), why)
 
 
 def discard_parts_of_gone(company_id: str, export_id: str) -> None:
@@ -276,11 +305,8 @@ def _keep_part(
     part = f"{prefix}part-{attempt}-{n}"
     key = f"{prefix}progress-{attempt}-{n}.json"
     progress["written"] += [part, key, _written_key(export.company_id, export.export_id)]
-    # what to delete, under a name known without the export's item (its client's erasure deletes it)
-    _put(
-        _written_key(export.company_id, export.export_id),
-        json.dumps(sorted(set(progress["written"]))).encode(),
-    )
+    if not _list_written(export, progress):
+        return None  # overtaken by a run that finished the report
     _put(part, data)
     progress["parts"].append([part, len(data)])
     progress["zip"] = archive.state
@@ -300,6 +326,42 @@ def _keep_part(
     if exports.get_export(export.company_id, export.export_id) is None:  # erased with its client
         discard_parts(export, progress, "gone")
     return None
+
+
+#: How many times a run writes the list of what the report's runs wrote when another run wrote
+#: it meanwhile (each time reading it again and adding to it): runs overtake one another rarely.
+LIST_TRIES = 5
+
+
+def _list_written(export: HistoryExport, progress: dict[str, Any]) -> bool:
+    """Add ``progress["written"]`` to the list of every S3 object the report's runs wrote, kept
+    under a name known without the export's item (its client's erasure deletes the item; the run
+    after it deletes what the list names). The list only grows: it is written on condition that
+    it is still as this run (or the run whose progress it goes on from) last wrote or read it
+    (S3's conditional PUT: ``If-Match`` its ETag, ``If-None-Match: *`` when there was none), and
+    when another run wrote it meanwhile it is read again and added to. So a run another overtook
+    never writes its older list over the newer run's (the newer run's parts would be left in S3
+    for the exports' 2-day rule after the client's erasure). False when the list this run knew is
+    gone: a run that finished the report (or failed it, or found it erased) deleted its parts, and
+    this run was overtaken and writes nothing more."""
+    from botocore.exceptions import ClientError
+
+    key = _written_key(export.company_id, export.export_id)
+    for _ in range(LIST_TRIES):
+        names, etag = sorted(set(progress["written"])), progress.get("written_etag")
+        try:
+            condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+            progress["written_etag"] = _put(key, json.dumps(names).encode(), **condition)
+            progress["written"] = names
+            return True
+        except ClientError as error:  # 412: written since; 409: being written; 404: deleted
+            if _status(error) not in (404, 409, 412):
+                raise
+        listed, progress["written_etag"] = _listed(key)
+        if etag and progress["written_etag"] is None:
+            return False
+        progress["written"] += listed
+    raise RuntimeError("the list of an access report's parts kept changing while this run wrote it")
 
 
 def _keep(export: HistoryExport, progress: dict[str, Any], tail: bytes) -> str:

@@ -572,6 +572,41 @@ def test_a_report_in_parts_erased_between_two_runs_leaves_none_of_its_parts(
     assert company_files(company.company_id, "exports") == []
 
 
+def test_a_run_overtaken_while_it_writes_its_part_never_writes_its_list_of_parts_over_the_newer_runs(
+    api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.core import clock
+    from chalicelib.records import access
+    from chalicelib.store import history_exports
+
+    # Given Ana's report in parts, its first run done (its first part kept) and the next asked for
+    admin = ana_with_a_note_and_reports_in_parts(api, company, monkeypatch)
+    report_id = body(ask(api, admin, ANA))["report_id"]
+    assert one_export_run() == [{"done": 0, "failed": 0, "skipped": 0, "continued": 1}]
+    # And that next run, about to list what it is writing, is overtaken by another run (its
+    # request delivered again) that writes and keeps its own part
+    put, overtaken = access._put, []
+
+    def overtaken_first(key: str, data: bytes, **condition: str) -> str:
+        if key.endswith("/written.json") and not overtaken:
+            overtaken.append(None)
+            newer = history_exports.take_export(company.company_id, report_id, clock.now())
+            assert newer is not None and access.build_report(newer) == "continued"
+        return put(key, data, **condition)
+
+    monkeypatch.setattr(access, "_put", overtaken_first)
+    # When the overtaken run goes on, and the administrator then erases Ana (her report with her)
+    # and the next run comes
+    assert one_export_run() == [{"done": 0, "failed": 0, "skipped": 1}]
+    monkeypatch.setattr(access, "_put", put)
+    assert body(erase(api, admin, ANA))["state"] == "done"
+    assert run_export_workers() == [{"done": 0, "failed": 0, "skipped": 1}]
+    # Then nothing of her report is left in S3: the newer run's part and progress are gone too (on
+    # main the overtaken run wrote its older list of parts over the newer run's, which the last
+    # run read, and they were left for the exports' 2-day rule)
+    assert company_files(company.company_id, "exports") == []
+
+
 def test_a_report_whose_first_part_was_never_kept_and_then_built_in_one_run_leaves_only_its_zip(
     api: Client, company: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
