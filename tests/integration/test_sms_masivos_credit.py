@@ -69,7 +69,7 @@ def the_daily_check_runs(api: Client) -> dict[str, Any]:
     return scheduled_function_runs(api, "check_sms_credit")
 
 
-def raw_notices_to(moto: str, recipient: str) -> list[bytes]:
+def raw_notices_to(recipient: str) -> list[bytes]:
     """The raw e-mails SES (moto) was handed for ``recipient`` (on their To header), as bytes."""
 
     sent = moto_received("ses", "RawMessage")
@@ -211,12 +211,10 @@ def test_other_providers_say_it_is_not_available_and_another_tenant_sees_nothing
 
 
 def test_low_credit_emails_the_administrators_once_a_day_and_asks_only_companies_on_sms_masivos(
-    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, local_aws: dict[str, str],
-    masivos: SmsMasivosStandIn,
-) -> None:  # fmt: skip
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, masivos: SmsMasivosStandIn
+) -> None:
     from tests.steps.tenants import make_tenant
 
-    moto = local_aws["moto"]
     sender = pregon_notice_sender_verified()
     company = tenant.company_id
     # Given a company on SMS Masivos, writing Spanish in Buenos Aires, with two administrators and a
@@ -247,8 +245,8 @@ def test_low_credit_emails_the_administrators_once_a_day_and_asks_only_companies
         "obtener_envios.asp",
     ]
     # And both administrators got one e-mail from Pregón's own address, in Spanish
-    [raw] = raw_notices_to(moto, f"ana@{company}.example")
-    assert raw_notices_to(moto, f"beto@{company}.example") == [raw]
+    [raw] = raw_notices_to(f"ana@{company}.example")
+    assert raw_notices_to(f"beto@{company}.example") == [raw]
     assert f"From: =?utf-8?q?Preg=C3=B3n?= <{sender}>\r\n".encode() in raw
     assert f"To: ana@{company}.example, beto@{company}.example\r\n".encode() in raw
     assert (
@@ -263,24 +261,24 @@ def test_low_credit_emails_the_administrators_once_a_day_and_asks_only_companies
     assert "https://pregon.test/console#/sms" in text
     # And the clerk, the company on SNS and the company with SMS off got nothing
     for nobody in (f"dario@{company}.example", f"olga@{other}.example", f"pia@{off.company_id}.example"):
-        assert raw_notices_to(moto, nobody) == []
+        assert raw_notices_to(nobody) == []
 
     # When the check runs again the same day (in Buenos Aires), an hour later
     clock.set_now(T0 + timedelta(hours=1))
     again = the_daily_check_runs(api)
     # Then the credit is read again but nobody is told twice
     assert again == {"checked": 1, "failed": 0, "notices": 0, "left": 0}
-    assert raw_notices_to(moto, f"ana@{company}.example") == [raw]
+    assert raw_notices_to(f"ana@{company}.example") == [raw]
 
     # When it runs the next day, the credit still low
     clock.set_now(T0 + timedelta(days=1))
     assert the_daily_check_runs(api)["notices"] == 1
     # Then the administrators are told again, that day
-    assert len(raw_notices_to(moto, f"ana@{company}.example")) == 2
+    assert len(raw_notices_to(f"ana@{company}.example")) == 2
 
 
 def test_a_package_expiring_within_a_week_is_warned_of_in_english(
-    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], masivos: SmsMasivosStandIn
+    api: Client, tenant: Tenant, clock: Any, masivos: SmsMasivosStandIn
 ) -> None:
     pregon_notice_sender_verified()
     company = tenant.company_id
@@ -293,7 +291,7 @@ def test_a_package_expiring_within_a_week_is_warned_of_in_english(
     # When the daily check runs
     assert the_daily_check_runs(api)["notices"] == 1
     # Then the administrator is told when it expires, in English and the company's locale
-    [raw] = raw_notices_to(local_aws["moto"], f"ana@{company}.example")
+    [raw] = raw_notices_to(f"ana@{company}.example")
     subject = b"Subject: =?utf-8?q?Preg=C3=B3n=3A?= Cargas del Sur's SMS Masivos package\r\n"
     assert subject + b" expires on 11/7/2026\r\n" in raw
     text = text_of(email.message_from_bytes(raw, policy=default))
@@ -302,10 +300,8 @@ def test_a_package_expiring_within_a_week_is_warned_of_in_english(
 
 
 def test_the_notice_writes_the_numbers_as_the_companys_locale_does(
-    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, local_aws: dict[str, str],
-    masivos: SmsMasivosStandIn,
-) -> None:  # fmt: skip
-    moto = local_aws["moto"]
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, masivos: SmsMasivosStandIn
+) -> None:
     pregon_notice_sender_verified()
     # Given a company in Argentina (es_AR) and one writing English in the United States (en_US),
     # each on SMS Masivos warning under 10000 SMS, with 5000 left and 12345 sent this month
@@ -319,12 +315,12 @@ def test_the_notice_writes_the_numbers_as_the_companys_locale_does(
     assert the_daily_check_runs(api)["notices"] == 2
     # Then the Argentine administrator reads 5.000, 10.000 and 12.345, in the subject and the text
     # (quoted-printable leaves them as they are)
-    [raw] = raw_notices_to(moto, f"ana@{tenant.company_id}.example")
+    [raw] = raw_notices_to(f"ana@{tenant.company_id}.example")
     assert b" a Cargas del Sur le quedan 5.000 SMS en\r\n SMS Masivos\r\n" in raw
     assert b"le quedan 5.000 SMS, menos que e=\r\nl aviso configurado (10.000).\r\n" in raw
     assert b"Este mes se enviaron 12.345 SMS." in raw
     # And the American one 5,000, 10,000 and 12,345
-    [raw] = raw_notices_to(moto, f"ana@{other_tenant.company_id}.example")
+    [raw] = raw_notices_to(f"ana@{other_tenant.company_id}.example")
     assert (
         b"Subject: =?utf-8?q?Preg=C3=B3n=3A?= Otra Empresa has 5,000 SMS left at SMS\r\n Masivos\r\n" in raw
     )
@@ -333,7 +329,7 @@ def test_the_notice_writes_the_numbers_as_the_companys_locale_does(
 
 
 def test_a_notice_ses_refused_is_not_marked_sent_and_goes_with_the_next_run(
-    api: Client, tenant: Tenant, clock: Any, local_aws: dict[str, str], masivos: SmsMasivosStandIn
+    api: Client, tenant: Tenant, clock: Any, masivos: SmsMasivosStandIn
 ) -> None:
     import boto3
 
@@ -355,16 +351,16 @@ def test_a_notice_ses_refused_is_not_marked_sent_and_goes_with_the_next_run(
     finally:
         pregon_notice_sender_verified()
     # Then nobody was told, and the function failed so that its alarm rings
-    assert raw_notices_to(local_aws["moto"], f"ana@{company}.example") == []
+    assert raw_notices_to(f"ana@{company}.example") == []
     # When the operator fixes it and the check runs again the same day
     clock.set_now(T0 + timedelta(hours=2))
     # Then the notice goes, once
     assert the_daily_check_runs(api)["notices"] == 1
-    assert len(raw_notices_to(local_aws["moto"], f"ana@{company}.example")) == 1
+    assert len(raw_notices_to(f"ana@{company}.example")) == 1
 
 
 def test_a_hanging_sms_masivos_stops_the_check_in_time_and_the_next_run_reads_the_rest_first(
-    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any, local_aws: dict[str, str],
+    api: Client, tenant: Tenant, other_tenant: Tenant, clock: Any,
     masivos: SmsMasivosStandIn, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     import time
@@ -374,7 +370,6 @@ def test_a_hanging_sms_masivos_stops_the_check_in_time_and_the_next_run_reads_th
     from chalicelib.messaging.accounts import sms_credit
     from tests.steps.tenants import make_tenant
 
-    moto = local_aws["moto"]
     pregon_notice_sender_verified()
     # Given three companies on SMS Masivos, each with an administrator, whose accounts have 40 SMS
     # left, read one at a time
@@ -400,7 +395,7 @@ def test_a_hanging_sms_masivos_stops_the_check_in_time_and_the_next_run_reads_th
     # time, and ends cleanly, without failing, saying one company was left
     assert report == {"checked": 2, "failed": 0, "notices": 0, "left": 1}
     assert took < 1.5 + 1.0 + 1.0
-    assert all(raw_notices_to(moto, f"ana@{c}.example") == [] for c in companies)
+    assert all(raw_notices_to(f"ana@{c}.example") == [] for c in companies)
 
     # When the next run comes, SMS Masivos answering again but slowly (0.9 s a company), with time
     # to start one read only
@@ -412,8 +407,8 @@ def test_a_hanging_sms_masivos_stops_the_check_in_time_and_the_next_run_reads_th
     # Then the one it reads is the company the first run did not reach: its administrator is told
     assert again == {"checked": 1, "failed": 0, "notices": 1, "left": 2}
     left_out, *read_before = companies[-1], *companies[:-1]
-    assert len(raw_notices_to(moto, f"ana@{left_out}.example")) == 1
-    assert all(raw_notices_to(moto, f"ana@{c}.example") == [] for c in read_before)
+    assert len(raw_notices_to(f"ana@{left_out}.example")) == 1
+    assert all(raw_notices_to(f"ana@{c}.example") == [] for c in read_before)
 
     # When a run has all the time it needs
     monkeypatch.setattr(sms_credit, "CHECK_SECONDS", 240.0)
@@ -421,4 +416,4 @@ def test_a_hanging_sms_masivos_stops_the_check_in_time_and_the_next_run_reads_th
     clock.set_now(T0 + timedelta(hours=2))
     # Then it reads all three, and the two not told yet are told
     assert the_daily_check_runs(api) == {"checked": 3, "failed": 0, "notices": 2, "left": 0}
-    assert all(len(raw_notices_to(moto, f"ana@{c}.example")) == 1 for c in companies)
+    assert all(len(raw_notices_to(f"ana@{c}.example")) == 1 for c in companies)
