@@ -105,8 +105,9 @@ JOINED_PART_BYTES = 5 * 1024 * 1024
 #: portal key, which makes its links work; its phone's push token; its tracking subscription's
 #: link nonce, which Pregón signs into its links and never shows) or Pregón's own (the storage key
 #: of another report's file). Pregón's bookkeeping (a message's packing and index keys, leases,
-#: marks of pending work) is not there at all, and a message is as it was sent, its headers
-#: unpacked (``store.leaving.handed_over``).
+#: marks of pending work, a message's attempts and idempotency key, index keys copying an item's
+#: own data) is not there at all, and a message is as it was sent, its headers unpacked
+#: (``store.leaving.handed_over``), under ``data`` and in the top-level ``messages`` alike.
 WITHHELD_VALUE = "(withheld)"
 WITHHELD = {
     "devices": ("token",),  # the push service's token (its endpoint, which the API shows, stays)

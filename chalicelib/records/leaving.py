@@ -35,8 +35,8 @@ LEFT_OUT = (
     " it); each tracking subscription's link_nonce, Pregón's secret of its unsubscribe and confirmation"
     " links",
     "Pregón's bookkeeping on the items: a message's packing (headers_from, body_z: its headers and body"
-    " are given as sent), index keys and drain's lease; elsewhere leases, index keys and marks of work"
-    " pending or done ("
+    " are given as sent), index keys, drain's lease, attempt count and idempotency key; elsewhere"
+    " leases, marks of work pending or done, and index keys that only copy the item's own data ("
     + ", ".join(sorted({name for names in store.BOOKKEEPING.values() for name in names}))
     + ")",
     *store.NOT_EXPORTED.values(),

@@ -585,7 +585,7 @@ def test_a_run_overtaken_while_it_writes_its_part_never_writes_its_list_of_parts
     assert one_export_run() == [{"done": 0, "failed": 0, "skipped": 0, "continued": 1}]
     # And that next run, about to list what it is writing, is overtaken by another run (its
     # request delivered again) that writes and keeps its own part
-    put, overtaken = access._put, []
+    put, overtaken = access._put, list[None]()
 
     def overtaken_first(key: str, data: bytes, **condition: str) -> str:
         if key.endswith("/written.json") and not overtaken:

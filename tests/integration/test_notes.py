@@ -13,7 +13,7 @@ from chalice.test import Client
 
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.notes import client_notes, export_lines, report, staff_headers, write_note
+from tests.steps.notes import client_notes, export_lines, report, report_pages, staff_headers, write_note
 from tests.steps.tenants import Tenant
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -371,18 +371,8 @@ def test_a_page_of_a_clients_notes_reads_a_bounded_part_of_them(
     assert [r["note"] for r in few["items"]] == ["ana 8", "ana 7"] and few["next_cursor"]
 
 
-def report_pages(api: Client, headers: dict[str, str], query: str, limit: int) -> list[list[str]]:
-    """The notes on each page of the report, following «Más» (its cursor) to its end."""
-    pages: list[list[str]] = []
-    cursor = ""
-    while True:
-        response = api.http.get(f"/notes/report?limit={limit}{query}{cursor}", headers=headers)
-        assert response.status_code == 200, response.body
-        page = body(response)
-        pages.append([row["note"] for row in page["items"]])
-        if not page["next_cursor"]:
-            return pages
-        cursor = f"&cursor={page['next_cursor']}"
+def notes_on_each_page(api: Client, headers: dict[str, str], query: str, limit: int) -> list[list[str]]:
+    return [[row["note"] for row in page] for page in report_pages(api, headers, query, limit)]
 
 
 def test_a_report_page_ending_with_an_authors_last_note_is_the_last_when_the_others_wrote_nothing_then(
@@ -399,9 +389,9 @@ def test_a_report_page_ending_with_an_authors_last_note_is_the_last_when_the_oth
     # When Ana asks for the 5th's report of branch north (Ana, Beto) two rows a page
     # Then its one page holds her two notes, and no «Más» leads to an empty page after them (on
     # main: a cursor to Beto, who wrote nothing that day, and an empty second page)
-    assert report_pages(api, people["ana"], five + "&branch=north", 2) == [["ana on the 5th"] * 2]
+    assert notes_on_each_page(api, people["ana"], five + "&branch=north", 2) == [["ana on the 5th"] * 2]
     # And asked for the whole company, the page after Ana's notes starts at Dario, who wrote that
     # day (Beto and Carla, who did not, are read past), and it is the last
-    assert report_pages(api, people["ana"], five, 2) == [["ana on the 5th"] * 2, ["dario on the 5th"]]
+    assert notes_on_each_page(api, people["ana"], five, 2) == [["ana on the 5th"] * 2, ["dario on the 5th"]]
     # And a day nobody wrote on is one page, empty and the last
-    assert report_pages(api, people["ana"], "&from=2026-11-04&to=2026-11-04", 2) == [[]]
+    assert notes_on_each_page(api, people["ana"], "&from=2026-11-04&to=2026-11-04", 2) == [[]]

@@ -64,15 +64,20 @@ def client_notes(api: Client, headers: dict[str, str], client_id: str) -> list[s
 
 def report(api: Client, headers: dict[str, str], query: str = "", limit: int = 3) -> list[dict[str, Any]]:
     """Every row of the notes report, page by page."""
-    rows: list[dict[str, Any]] = []
+    return [row for page in report_pages(api, headers, query, limit) for row in page]
+
+
+def report_pages(api: Client, headers: dict[str, str], query: str, limit: int) -> list[list[dict[str, Any]]]:
+    """The rows of each page of the notes report, following «Más» (its cursor) to its end."""
+    pages: list[list[dict[str, Any]]] = []
     cursor = ""
     while True:
         response = api.http.get(f"/notes/report?limit={limit}{query}{cursor}", headers=headers)
         assert response.status_code == 200, response.body
         page = body(response)
-        rows += page["items"]
+        pages.append(page["items"])
         if not page["next_cursor"]:
-            return rows
+            return pages
         cursor = f"&cursor={page['next_cursor']}"
 
 
