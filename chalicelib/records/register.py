@@ -169,6 +169,10 @@ class RegisterLayout:
     language: str
     time_zone: str
     locale: str
+    # the company's motives and areas by code: the file names them as the console's list does
+    # (seed 004's clerk reads "Cobro de honorarios", not "cobro"); a deleted one keeps its code
+    motives: Mapping[str, str]
+    areas: Mapping[str, str]
 
     @property
     def title(self) -> str:
@@ -202,8 +206,8 @@ class RegisterLayout:
                 word(c.direction, language),
                 word(c.initiated_by or ("client" if c.direction == "in" else "staff"), language),
                 c.subject,
-                c.motive,
-                c.area,
+                self.motives.get(c.motive, c.motive) if c.motive else None,
+                self.areas.get(c.area, c.area) if c.area else None,
                 name_or_shown(self.viewer, names, c.created_by),
                 word(c.shown_state, language),
                 [a.name for a in c.attachments],
@@ -217,7 +221,13 @@ def _layout(viewer: Principal, client_id: str) -> RegisterLayout:
     from chalicelib.tenants.companies import get_company
 
     company = get_company(viewer.company_id)
-    return RegisterLayout(viewer, client_id, company.language, company.time_zone, company.locale)
+    motives, areas = (
+        {entry.code: entry.name for entry in lookups.list_lookups(viewer.company_id, table)}
+        for table in ("motive", "area")
+    )
+    return RegisterLayout(
+        viewer, client_id, company.language, company.time_zone, company.locale, motives, areas
+    )
 
 
 def export_register(viewer: Principal, client_id: str, params: Mapping[str, str | None]) -> tuple[bytes, str]:

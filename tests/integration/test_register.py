@@ -418,7 +418,13 @@ def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant
     for n in range(3):
         clock.set_now(START + timedelta(minutes=n + 1))
         add_record(
-            api, staff, "CLI-1", subject=f"Llamada {n}", record_type="call", area="fiscal" if n else "laboral"
+            api,
+            staff,
+            "CLI-1",
+            subject=f"Llamada {n}",
+            record_type="call",
+            area="fiscal" if n else "laboral",
+            **({"motive": "cobro"} if n == 2 else {}),
         )
 
     response = api.http.get(
@@ -429,9 +435,11 @@ def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant
     assert response.headers["Content-Type"] == XLSX
     rows = list(load_workbook(io.BytesIO(response.body)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
     header, data = rows[0], rows[1:]
-    assert [(r[header.index("Asunto")], r[header.index("Área")]) for r in data] == [
-        ("Llamada 2", "fiscal"),
-        ("Llamada 1", "fiscal"),
+    # motives and areas by the names the company gave them, as the console's list shows them
+    # (seed 004; until session 42 the file said "fiscal" and "cobro", the codes)
+    assert [(r[header.index("Asunto")], r[header.index("Motivo")], r[header.index("Área")]) for r in data] == [
+        ("Llamada 2", "Cobro de honorarios", "Área fiscal"),
+        ("Llamada 1", None, "Área fiscal"),
     ]
     # And its headers and codes read as the company's staff read them (Spanish), not as the API's
     assert header[:6] == ("Id", "Fecha (UTC)", "Tipo", "Dirección", "Iniciada por", "Asunto")
