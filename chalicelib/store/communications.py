@@ -36,6 +36,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
+from chalicelib.core.names import fold
 from chalicelib.core.links import (
     ONE_CLICK,
     communication_of_message_id,
@@ -125,10 +126,11 @@ def status_index_key(company_id: str, channel: str, state: str) -> str | None:
 
 
 def _search_text(comm: domain.Communication) -> str:
-    """What a listing's text criterion is matched in (lower-cased): subject, addresses, names, the
-    client's code and the text body (a portal link's token left out: staff do not read it, so a
-    search must not tell it a character at a time). Computed when a listing filters, never stored
-    (issue 14)."""
+    """What a listing's text criterion is matched in (folded: lower-case, without accents, so
+    "constitucion" finds "constitución" as a Spanish clerk types it): subject, addresses, names,
+    the client's code, the files' names and the text body (a portal link's token left out: staff
+    do not read it, so a search must not tell it a character at a time). Computed when a listing
+    filters, never stored (issue 14)."""
     from chalicelib.core.links import without_portal_tokens
 
     parts = [
@@ -138,9 +140,10 @@ def _search_text(comm: domain.Communication) -> str:
         comm.from_address,
         comm.from_name,
         comm.client_id,
+        *(a.name for a in comm.attachments),
         without_portal_tokens(comm.text),
     ]
-    return " ".join(p for p in parts if p).lower()
+    return fold(" ".join(p for p in parts if p))
 
 
 def carries_one_click(headers: dict[str, str]) -> bool:
@@ -1231,7 +1234,7 @@ def _listing(
     if created:
         cursor = cursor_within(cursor, CommunicationModel.communication_id, *created)
     if text or states or keep:
-        wanted = text.lower() if text else None
+        wanted = fold(text) if text else None
         return _matched_listing(
             index,
             hash_key,
@@ -1387,7 +1390,8 @@ def history_page(
     text: str | None = None,
 ) -> Page:
     """One channel's history, newest first, optionally one status group only; ``text``
-    (lower-cased) must be in the subject, an address, a name or the text body.
+    (folded: any case, accents or none) must be in the subject, an address, a name, a file's name
+    or the text body.
 
     The ``not_sent``, ``bounced`` and ``received`` groups are read from ``by-status``. The
     ``sent`` group has no entries there (:func:`status_index_key`): it is the channel's outgoing
