@@ -121,12 +121,47 @@ async function render(main, ctx) {
     const message = await attempt(() => api("GET", `/inbound/${segment(id)}`));
     if (!message) return;
     remember(message.communication_id);
-    const client = input("assign_client", { required: "", list: "b-candidates", placeholder: "Código de cliente" });
-    const candidates = h(
-      "datalist",
-      { id: "b-candidates" },
-      (message.candidate_clients || []).map((c) => h("option", { value: typeof c === "string" ? c : c.client_id })),
-    );
+    const client = input("assign_client", {
+      required: "",
+      list: "b-candidates",
+      autocomplete: "off",
+      placeholder: "Nombre, código o e-mail del cliente",
+    });
+    const suggested = (message.candidate_clients || []).map((c) => (typeof c === "string" ? { client_id: c } : c));
+    const candidates = h("datalist", { id: "b-candidates" });
+    const offer = (found) =>
+      fill(candidates, ...[...suggested, ...found.filter((c) => !suggested.some((s) => s.client_id === c.client_id))]
+        .map((c) => h("option", { value: c.client_id }, c.name ? `${c.name} (${c.client_id})` : c.client_id)));
+    offer([]);
+    // The clerk knows the client by name, seldom by code (seed 004): what they type is looked up
+    // among the clients as they type (as the client list's search does), offered to pick from.
+    const lookUp = async (text) => ((await api("GET", `/clients${query({ q: text, limit: 10 })}`)) || {}).items || [];
+    let typing = null;
+    client.addEventListener("input", () => {
+      clearTimeout(typing);
+      const text = client.value.trim();
+      if (!/[\p{L}\p{N}]{2}/u.test(text) && !text.includes("@")) return;
+      typing = setTimeout(async () => offer(await lookUp(text).catch(() => [])), 250);
+    });
+    // What was typed, as a client's code: a code as it is; a name (or part of one, an e-mail) that
+    // names one client, that client; anything else is said beside the box, nothing assigned.
+    const code = async (text) => {
+      if (suggested.some((c) => c.client_id === text)) return text;
+      const found = await lookUp(text);
+      offer(found);
+      if (found.some((c) => c.client_id === text)) return text;
+      const plain = (s) => s.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
+      const same = found.filter((c) => plain(c.name || "") === plain(text));
+      if (same.length === 1 || found.length === 1) return (same[0] || found[0]).client_id;
+      if (!found.length && /^[A-Za-z0-9._-]+$/.test(text)) return text; // a code: the API says if there is none
+      const err = new Error(text);
+      err.fields = {
+        assign_client: found.length
+          ? `Varios clientes coinciden con «${text}»: elija uno de la lista.`
+          : `Ningún cliente coincide con «${text}»: escriba su nombre, su código o su e-mail.`,
+      };
+      throw err;
+    };
     fill(detail,
       h(
         "article",
@@ -157,10 +192,16 @@ async function render(main, ctx) {
                 id: "b-assign",
                 onsubmit: async (e) => {
                   e.preventDefault();
-                  const clientId = client.value.trim();
-                  const done = await attempt(() =>
-                    api("POST", `/inbound/${segment(id)}/assign`, { client_id: clientId }),
-                  );
+                  const form = e.currentTarget;
+                  let clientId = null;
+                  const done = await attempt(async () => {
+                    clientId = await code(client.value.trim());
+                    return api("POST", `/inbound/${segment(id)}/assign`, { client_id: clientId }).catch((err) => {
+                      // the API names client_id; the box is this form's assign_client
+                      if (err.fields && err.fields.client_id) err.fields = { assign_client: err.fields.client_id };
+                      throw err;
+                    });
+                  }, form);
                   if (done) {
                     toast(`Asignado a ${clientId}`);
                     remember(undefined); // it left the list: a reload shows the list, not this message

@@ -217,18 +217,41 @@ def test_an_administrator_sees_what_a_days_ceilings_held_and_releases_it_page_by
 def test_staff_assign_an_unassigned_mail_to_a_client(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
-    # Given a client, and a mail from an address no client has
+    # Given two clients, and a mail from an address no client has
     put_client(api, tenant, "CLI-9", name="Ferretería Los Andes")
+    put_client(api, tenant, "CLI-10", name="Ferretería Los Pinos")
     receive_mail(api, tenant.company_id, "desconocido@mail.example.net", "Consulta de saldo", "¿Cuánto debo?")
-    # When staff open the unassigned mail, view it and assign it to the client
+    # When staff open the unassigned mail and view it
     sign_in(browser, site.web, tenant, 3, screen="inbound")
     view = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"), seconds=20)
     view[0].click()
     form = wait_until(browser, lambda d: d.find_element(By.ID, "b-assign"), seconds=20)
     assert "¿Cuánto debo?" in browser.find_element(By.CSS_SELECTOR, ".b-detail .b-text").text
     console_screenshot(browser, "inbound-unassigned")
-    # Then it leaves the unassigned list, and is in the client's register, where the link leads
-    assign_and_follow(browser, form, "CLI-9", "Consulta de saldo")
+    # And type part of a name, as a clerk who knows the client by name does (seed 004): the clients
+    # it names are offered by name to pick from (until session 42 the box took a code only, and a
+    # name was refused as "debe ser un código...")
+    box = form.find_element(By.NAME, "assign_client")
+    box.send_keys("ferreteria")
+    wait_until(
+        browser,
+        lambda d: sorted(o.get_attribute("label") or o.text for o in d.find_elements(By.CSS_SELECTOR, "#b-candidates option"))
+        == ["Ferretería Los Andes (CLI-9)", "Ferretería Los Pinos (CLI-10)"],
+        seconds=20,
+    )
+    # Then assigning to a name two clients share is refused beside the box, nothing assigned
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    said = wait_until(browser, lambda d: d.find_element(By.ID, "b-assign").find_elements(By.CSS_SELECTOR, ".field-error"))
+    assert said[0].text == "Varios clientes coinciden con «ferreteria»: elija uno de la lista."
+    assert unassigned_subjects(api, tenant) == ["Consulta de saldo"]
+    # And a name that names one client assigns to it: it leaves the unassigned list, and is in the
+    # client's register, where the link leads
+    box.clear()
+    box.send_keys("Los Andes")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_until(browser, lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text, seconds=20)
+    browser.find_element(By.LINK_TEXT, "Verlo en el registro de CLI-9").click()
+    wait_until(browser, lambda d: register_subjects(d) == ["Consulta de saldo"], seconds=20)
     console_screenshot(browser, "inbound-assigned")
     assert [r["subject"] for r in register_of(api, tenant, "CLI-9")] == ["Consulta de saldo"]
 
