@@ -556,8 +556,9 @@ async function clientRegister(main, ctx, clientId) {
     field("Desde", input("from", { type: "date" })),
     field("Hasta", input("to", { type: "date" })),
     field("Tipo", select("type", [["", "(todos)"], ...RECORD_TYPES, ["sms", "SMS"], ["push", "Push"]])),
-    field("Motivo", select("motive", tables.motives)),
-    field("Área", select("area", tables.areas)),
+    // no motive or area picked filters nothing: "(todos)", not the form's "(ninguno)"
+    field("Motivo", select("motive", [["", "(todos)"], ...tables.motives.slice(1)])),
+    field("Área", select("area", [["", "(todas)"], ...tables.areas.slice(1)])),
     field(
       "Dirección",
       select("direction", [
@@ -884,7 +885,7 @@ async function clientRegister(main, ctx, clientId) {
           subject: values.subject || "",
         };
         for (const k of ["text", "motive", "area"]) if (values[k]) body[k] = values[k];
-        const record = await attempt(() => api("POST", `${base}/register`, body));
+        const record = await attempt(() => api("POST", `${base}/register`, body), add); // refusals beside their box
         if (!record) return;
         if (newFile.files[0]) await attach(record.communication_id, newFile.files[0]);
         toast("Registro agregado");

@@ -107,8 +107,22 @@ def test_staff_add_a_register_record_with_an_attachment(
     open_screen(browser, "clients", "client=CLI-7")
     form = wait_until(browser, lambda d: d.find_element(By.ID, "b-add-record"), seconds=20)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Estudio Pérez <b>&</b> Asociados (CLI-7)"
+    # (the register's filters by motive and area start at every one: "(todos)", "(todas)")
+    filters = browser.find_element(By.ID, "b-register-filters")
+    assert [Select(filters.find_element(By.NAME, n)).first_selected_option.text for n in ("motive", "area")] == [
+        "(todos)",
+        "(todas)",
+    ]
+    # (a subject of blanks, a clerk's slip, is refused beside the subject, nothing added; until
+    # session 42 a toast said "debe tener al menos 1 carácter" and named no box)
+    form.find_element(By.NAME, "subject").send_keys("   ")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    refused = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#b-add-record [name=subject] + .field-error"))
+    assert refused[0].text == "debe tener al menos 1 carácter"
+    assert register_of(api, tenant, "CLI-7") == []
     Select(form.find_element(By.NAME, "record_type")).select_by_value("call")
     Select(form.find_element(By.NAME, "initiated_by")).select_by_value("client")
+    form.find_element(By.NAME, "subject").clear()
     form.find_element(By.NAME, "subject").send_keys("Llamó por el IVA de noviembre")
     form.find_element(By.NAME, "text").send_keys("Pide la constancia.")
     Select(form.find_element(By.NAME, "motive")).select_by_value("iva")
