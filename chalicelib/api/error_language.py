@@ -722,6 +722,13 @@ CATALOG: dict[str, str] = {
     ),
     "the {table} {code} exists already": "{table} {code} ya existe",
     "there is no {table} {code}": "no existe {table} {code}",
+    # the register's tables by name (seed 004's clerk read "motive 'cobro' ya existe")
+    "the motive {code} exists already": "el motivo {code} ya existe",
+    "the area {code} exists already": "el área {code} ya existe",
+    "the category {code} exists already": "la categoría {code} ya existe",
+    "there is no motive {code}": "no existe el motivo {code}",
+    "there is no area {code}": "no existe el área {code}",
+    "there is no category {code}": "no existe la categoría {code}",
     "must be department": "debe ser department",
     "notes are written by staff users": "las notas las escriben usuarios del personal",
     "your user has no department: an administrator must assign one in the staff directory before you can "

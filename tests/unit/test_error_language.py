@@ -515,6 +515,22 @@ def test_a_document_not_found_names_its_type_in_spanish(english: str, spanish: s
     assert spanish_or_none(english) == spanish
 
 
+@pytest.mark.parametrize(
+    ("english", "spanish"),
+    [
+        ("the motive 'cobro' exists already", "el motivo 'cobro' ya existe"),
+        ("the area 'fiscal' exists already", "el área 'fiscal' ya existe"),
+        ("the category 'facturas' exists already", "la categoría 'facturas' ya existe"),
+        ("there is no area 'fiscal'", "no existe el área 'fiscal'"),
+    ],
+)
+def test_a_register_tables_entry_names_its_table_in_spanish(english: str, spanish: str) -> None:
+    # Given an administrator adding a motive whose code is taken, or renaming an area deleted meanwhile
+    # When the answer is asked for in Spanish
+    # Then it names the table in Spanish (seed 004; until session 42: "motive 'cobro' ya existe")
+    assert spanish_or_none(english) == spanish
+
+
 # --- reasons in successful answers (session 30) ----------------------------------------------------
 # A failed message's ``error``, a skipped recipient's ``reason``, a reminder's ``skipped``: text our code
 # writes into records and answers, translated by api.error_language.reasons_in_language. Found here as
