@@ -820,12 +820,19 @@ async function clientRegister(main, ctx, clientId) {
         onsubmit: async (e) => {
           e.preventDefault();
           const values = formValues(form);
-          const body = { motive: values.motive || null, area: values.area || null };
+          const typed = { motive: values.motive || null, area: values.area || null };
           if (manual) {
-            body.record_type = values.record_type;
-            body.initiated_by = values.initiated_by;
-            body.subject = values.subject || "";
-            body.text = values.text || null;
+            typed.record_type = values.record_type;
+            typed.initiated_by = values.initiated_by;
+            typed.subject = values.subject || "";
+            typed.text = values.text || null;
+          }
+          // only what the clerk changed: a colleague's notes saved since the form was drawn stay
+          // when this clerk changes the motive (records have no ETag; the form held the old notes)
+          const body = Object.fromEntries(Object.entries(typed).filter(([k, v]) => v !== (record[k] ?? null)));
+          if (!Object.keys(body).length) {
+            toast("Nada que guardar: no cambió ningún dato");
+            return;
           }
           const path = `${base}/register/${segment(record.communication_id)}`;
           if (await attempt(() => api("PATCH", path, body), form)) {

@@ -664,6 +664,14 @@ def test_staff_edit_a_manual_record_and_only_the_motive_and_area_of_a_received_m
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", f"client=CLI-8&record={call_id}")
     form = wait_until(browser, lambda d: d.find_element(By.ID, "b-edit-record"), seconds=20)
+    # (meanwhile a colleague writes the call's notes: the clerk's form holds none; until session 42
+    # the clerk's save sent every field, so it wiped the colleague's notes)
+    noted = api.http.patch(
+        f"/clients/CLI-8/register/{call_id}",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"text": "Volverá a llamar el lunes"}),
+    )
+    assert noted.status_code == 200, noted.body
     subject = form.find_element(By.NAME, "subject")
     subject.clear()
     subject.send_keys("Llamó por el IVA de noviembre")
@@ -680,11 +688,12 @@ def test_staff_edit_a_manual_record_and_only_the_motive_and_area_of_a_received_m
     assert "cobro" not in row.text and "conta" not in row.text.replace("Contable", ""), row.text
     # And the API keeps the change
     one = json.loads(api.http.get(f"/clients/CLI-8/register/{call_id}", headers=tenant.admin_headers()).body)
-    assert (one["subject"], one["record_type"], one["motive"], one["area"]) == (
+    assert (one["subject"], one["record_type"], one["motive"], one["area"], one["text"]) == (
         "Llamó por el IVA de noviembre",
         "visit",
         "cobro",
         "conta",
+        "Volverá a llamar el lunes",
     )
     # When they open the mail she sent: only its motive and area may change
     open_screen(browser, "clients", f"client=CLI-8&record={received['communication_id']}")
