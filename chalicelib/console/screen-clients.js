@@ -990,7 +990,17 @@ async function clientRegister(main, ctx, clientId) {
   );
   await load();
   if (ctx.params.get("record")) await view(ctx.params.get("record")); // drawn with the screen
-  else if (ctx.params.get("card")) reveal(cardBox.closest("section")); // a client just added: its card
+  else if (ctx.params.get("card")) {
+    // a client just added: its card; or an address its mail came from (assigned by hand, on
+    // «Correo recibido»), written on a line of its e-mails for the clerk to save
+    const address = ctx.params.get("email");
+    const emails = cardBox.querySelector("#b-card-emails");
+    if (address && emails && !lines(emails.value).some((e) => e.toLowerCase() === address.toLowerCase())) {
+      emails.value = [...lines(emails.value), address].join("\n");
+      emails.focus();
+    }
+    reveal(cardBox.closest("section"));
+  }
 }
 
 // «Informe de datos del cliente» (right of access, docs/privacy.md): an administrator asks for the

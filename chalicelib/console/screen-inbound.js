@@ -216,6 +216,20 @@ async function render(main, ctx) {
                           `Verlo en el registro de ${clientId}`,
                         ),
                       ),
+                      // an address no client has: the next mail from it is unassigned again until
+                      // the client's card holds it (seed 004: the clients' e-mails make the register)
+                      message.from_address && !suggested.length
+                        ? h(
+                            "p",
+                            { id: "b-assigned-address" },
+                            `El próximo correo de ${message.from_address} también llegará sin asignar mientras la ficha del cliente no tenga esa dirección. `,
+                            h(
+                              "a",
+                              { href: `#/clients${query({ client: clientId, card: "1", email: message.from_address })}`, id: "b-assigned-card" },
+                              `Agregarla en la ficha de ${clientId}`,
+                            ),
+                          )
+                        : null,
                     );
                     load();
                   }
