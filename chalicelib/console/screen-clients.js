@@ -928,6 +928,11 @@ async function clientRegister(main, ctx, clientId) {
     h("p", {}, h("a", { id: "b-client-reminders", href: `#/reminders?${new URLSearchParams({ client: client.client_id })}` }, "Avisos de cobro de este cliente")),
     section(
       "Registro",
+      // a level-4 user reads only their own records (the API's rule): an empty register is not the
+      // client's whole history, and the list's "with these filters" must not read so
+      ctx.user.level === 4
+        ? h("p", { class: "b-muted", id: "b-register-own-only" }, "Su nivel ve solo los registros y mensajes que usted escribió o envió; los de sus compañeros no se muestran aquí.")
+        : null,
       filters,
       h(
         "button",

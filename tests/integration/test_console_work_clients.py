@@ -163,6 +163,15 @@ def test_staff_add_a_register_record_with_an_attachment(
         ).body
     )
     assert [a["name"] for a in one["attachments"]] == ["constancia IVA.pdf"]
+    assert not browser.find_elements(By.ID, "b-register-own-only")
+    # And a level-4 colleague who opens the client reads why the clerk's call is not listed to them:
+    # their level sees their own records only (until session 42: "Nada en el registro con estos
+    # filtros", with no filter set, as if the client had no history)
+    sign_in(browser, site.web, tenant, 4)
+    open_screen(browser, "clients", "client=CLI-7")
+    said = wait_until(browser, lambda d: d.find_element(By.ID, "b-register-own-only"), seconds=20)
+    assert said.text.startswith("Su nivel ve solo los registros y mensajes que usted escribió o envió")
+    assert register_subjects(browser) == []
 
 
 def assign_and_follow(browser: Any, form: Any, client_id: str, subject: str) -> None:
