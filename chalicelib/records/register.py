@@ -151,6 +151,8 @@ _COLUMNS = (
     "Direction",
     "Initiated by",
     "Subject",
+    "From",
+    "To",
     "Motive",
     "Area",
     "Created by",
@@ -206,6 +208,10 @@ class RegisterLayout:
                 word(c.direction, language),
                 word(c.initiated_by or ("client" if c.direction == "in" else "staff"), language),
                 c.subject,
+                # a message's sender and recipient, as a mail program shows them (which contact
+                # of the client wrote, which one was written to); a manual record has neither
+                _party(c.from_name, c.from_address),
+                _party(c.to_name, c.to_address),
                 self.motives.get(c.motive, c.motive) if c.motive else None,
                 self.areas.get(c.area, c.area) if c.area else None,
                 name_or_shown(self.viewer, names, c.created_by),
@@ -215,6 +221,12 @@ class RegisterLayout:
             ]
             for c in records
         ]
+
+
+def _party(name: str | None, address: str | None) -> str | None:
+    if not address:
+        return name or None
+    return f"{name} <{address}>" if name else address
 
 
 def _layout(viewer: Principal, client_id: str) -> RegisterLayout:

@@ -459,7 +459,11 @@ def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant
         ("Llamada 1", None, "Área fiscal"),
     ]
     # And its headers and codes read as the company's staff read them (Spanish), not as the API's
-    assert header[:6] == ("Id", "Fecha (UTC)", "Tipo", "Dirección", "Iniciada por", "Asunto")
+    assert header[:8] == ("Id", "Fecha (UTC)", "Tipo", "Dirección", "Iniciada por", "Asunto", "De", "Para")
+    # And a message's row says whom it went to (until session 42 the file had no sender nor recipient)
+    everything = api.http.get("/clients/CLI-1/register/export?type=email", headers={**staff, "Accept": XLSX})
+    [_, mail] = list(load_workbook(io.BytesIO(everything.body)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert (mail[header.index("Asunto")], mail[header.index("Para")]) == ("Factura", "ana@example.com")
     assert {(r[header.index("Tipo")], r[header.index("Iniciada por")]) for r in data} == {
         ("Llamada", "Nosotros")
     }
