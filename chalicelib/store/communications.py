@@ -36,7 +36,6 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import domain
-from chalicelib.core.names import fold
 from chalicelib.core.links import (
     ONE_CLICK,
     communication_of_message_id,
@@ -46,6 +45,7 @@ from chalicelib.core.links import (
     reply_reference,
     tracking_alert_headers,
 )
+from chalicelib.core.names import fold
 from chalicelib.store.fields import checked_cursor, cursor_within, item_from, record_from
 from chalicelib.store.models import (
     AlertScheduleModel,

@@ -109,7 +109,9 @@ def test_staff_add_a_register_record_with_an_attachment(
     assert browser.find_element(By.TAG_NAME, "h1").text == "Estudio Pérez <b>&</b> Asociados (CLI-7)"
     # (the register's filters by motive and area start at every one: "(todos)", "(todas)")
     filters = browser.find_element(By.ID, "b-register-filters")
-    assert [Select(filters.find_element(By.NAME, n)).first_selected_option.text for n in ("motive", "area")] == [
+    assert [
+        Select(filters.find_element(By.NAME, n)).first_selected_option.text for n in ("motive", "area")
+    ] == [
         "(todos)",
         "(todas)",
     ]
@@ -117,7 +119,9 @@ def test_staff_add_a_register_record_with_an_attachment(
     # session 42 a toast said "debe tener al menos 1 carácter" and named no box)
     form.find_element(By.NAME, "subject").send_keys("   ")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    refused = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#b-add-record [name=subject] + .field-error"))
+    refused = wait_until(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#b-add-record [name=subject] + .field-error")
+    )
     assert refused[0].text == "debe tener al menos 1 carácter"
     assert register_of(api, tenant, "CLI-7") == []
     Select(form.find_element(By.NAME, "record_type")).select_by_value("call")
@@ -244,7 +248,10 @@ def test_staff_assign_an_unassigned_mail_to_a_client(
     put_client(api, tenant, "CLI-9", name="Ferretería Los Andes")
     put_client(api, tenant, "CLI-10", name="Ferretería Los Pinos")
     receive_mail(api, tenant.company_id, "desconocido@mail.example.net", "Consulta de saldo", "¿Cuánto debo?")
-    [unassigned_id] = [m["communication_id"] for m in json.loads(api.http.get("/inbound/unassigned", headers=tenant.admin_headers()).body)["items"]]
+    [unassigned_id] = [
+        m["communication_id"]
+        for m in json.loads(api.http.get("/inbound/unassigned", headers=tenant.admin_headers()).body)["items"]
+    ]
     # When staff open the unassigned mail and view it
     sign_in(browser, site.web, tenant, 3, screen="inbound")
     view = wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".b-inbound .b-view"), seconds=20)
@@ -259,13 +266,20 @@ def test_staff_assign_an_unassigned_mail_to_a_client(
     box.send_keys("ferreteria")
     wait_until(
         browser,
-        lambda d: sorted(o.get_attribute("label") or o.text for o in d.find_elements(By.CSS_SELECTOR, "#b-candidates option"))
-        == ["Ferretería Los Andes (CLI-9)", "Ferretería Los Pinos (CLI-10)"],
+        lambda d: (
+            sorted(
+                o.get_attribute("label") or o.text
+                for o in d.find_elements(By.CSS_SELECTOR, "#b-candidates option")
+            )
+            == ["Ferretería Los Andes (CLI-9)", "Ferretería Los Pinos (CLI-10)"]
+        ),
         seconds=20,
     )
     # Then assigning to a name two clients share is refused beside the box, nothing assigned
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    said = wait_until(browser, lambda d: d.find_element(By.ID, "b-assign").find_elements(By.CSS_SELECTOR, ".field-error"))
+    said = wait_until(
+        browser, lambda d: d.find_element(By.ID, "b-assign").find_elements(By.CSS_SELECTOR, ".field-error")
+    )
     assert said[0].text == "Varios clientes coinciden con «ferreteria»: elija uno de la lista."
     assert unassigned_subjects(api, tenant) == ["Consulta de saldo"]
     # And a name that names one client assigns to it: it leaves the unassigned list, and is in the
@@ -273,21 +287,33 @@ def test_staff_assign_an_unassigned_mail_to_a_client(
     box.clear()
     box.send_keys("Los Andes")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_until(browser, lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text, seconds=20)
-    assert browser.find_element(By.LINK_TEXT, "Verlo en el registro de CLI-9").get_attribute("href").endswith(
-        "#/clients?client=CLI-9&record=" + unassigned_id
+    wait_until(
+        browser,
+        lambda d: "No hay correo sin asignar." in d.find_element(By.ID, "b-unassigned").text,
+        seconds=20,
+    )
+    assert (
+        browser.find_element(By.LINK_TEXT, "Verlo en el registro de CLI-9")
+        .get_attribute("href")
+        .endswith("#/clients?client=CLI-9&record=" + unassigned_id)
     )
     # And the clerk is told the sender's next mail would be unassigned again, and offered the
     # client's card with the address written in its e-mails, to save (seed 004: the clients'
     # addresses make the register; until session 42 nothing said so)
     said = browser.find_element(By.ID, "b-assigned-address")
-    assert said.text.startswith("El próximo correo de desconocido@mail.example.net también llegará sin asignar")
+    assert said.text.startswith(
+        "El próximo correo de desconocido@mail.example.net también llegará sin asignar"
+    )
     browser.find_element(By.ID, "b-assigned-card").click()
     wait_until(browser, lambda d: register_subjects(d) == ["Consulta de saldo"], seconds=20)
     emails = wait_until(browser, lambda d: d.find_element(By.ID, "b-card-emails"), seconds=20)
     assert emails.get_attribute("value").splitlines() == ["cli-9@example.com", "desconocido@mail.example.net"]
-    emails.find_element(By.XPATH, "ancestor::form").find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_until(browser, lambda d: "Datos del cliente guardados" in d.find_element(By.ID, "toasts").text, seconds=20)
+    emails.find_element(By.XPATH, "ancestor::form").find_element(
+        By.CSS_SELECTOR, "button[type=submit]"
+    ).click()
+    wait_until(
+        browser, lambda d: "Datos del cliente guardados" in d.find_element(By.ID, "toasts").text, seconds=20
+    )
     receive_mail(api, tenant.company_id, "desconocido@mail.example.net", "Otra consulta", "¿Y el recibo?")
     assert unassigned_subjects(api, tenant) == []
     assert [r["subject"] for r in register_of(api, tenant, "CLI-9")] == ["Otra consulta", "Consulta de saldo"]

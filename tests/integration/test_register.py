@@ -454,7 +454,9 @@ def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant
     header, data = rows[0], rows[1:]
     # motives and areas by the names the company gave them, as the console's list shows them
     # (seed 004; until session 42 the file said "fiscal" and "cobro", the codes)
-    assert [(r[header.index("Asunto")], r[header.index("Motivo")], r[header.index("Área")]) for r in data] == [
+    assert [
+        (r[header.index("Asunto")], r[header.index("Motivo")], r[header.index("Área")]) for r in data
+    ] == [
         ("Llamada 2", "Cobro de honorarios", "Área fiscal"),
         ("Llamada 1", None, "Área fiscal"),
     ]
