@@ -506,28 +506,18 @@ def test_a_long_message_that_nearly_matches_a_pattern_is_answered_at_once_in_eng
         ("there is no order 'P-2'", "no existe el pedido 'P-2'"),
         ("there is no purchase_order 'OC-9'", "no existe la orden de compra 'OC-9'"),
         ("there is no statement 'EC-1'", "no existe el estado de cuenta 'EC-1'"),
-    ],
-)
-def test_a_document_not_found_names_its_type_in_spanish(english: str, spanish: str) -> None:
-    # Given a sent document a caller may not see (or that does not exist), looked up by type and number
-    # When the answer is asked for in Spanish
-    # Then it names the document's type in Spanish, not the API's code for it
-    assert spanish_or_none(english) == spanish
-
-
-@pytest.mark.parametrize(
-    ("english", "spanish"),
-    [
+        # a register table's entry (seed 004; until session 42: "motive 'cobro' ya existe")
         ("the motive 'cobro' exists already", "el motivo 'cobro' ya existe"),
         ("the area 'fiscal' exists already", "el área 'fiscal' ya existe"),
         ("the category 'facturas' exists already", "la categoría 'facturas' ya existe"),
         ("there is no area 'fiscal'", "no existe el área 'fiscal'"),
     ],
 )
-def test_a_register_tables_entry_names_its_table_in_spanish(english: str, spanish: str) -> None:
-    # Given an administrator adding a motive whose code is taken, or renaming an area deleted meanwhile
+def test_a_document_or_a_register_entry_names_its_kind_in_spanish(english: str, spanish: str) -> None:
+    # Given a sent document a caller may not see (or that does not exist), looked up by type and
+    # number, or a register table's entry whose code is taken or gone
     # When the answer is asked for in Spanish
-    # Then it names the table in Spanish (seed 004; until session 42: "motive 'cobro' ya existe")
+    # Then it names the document's type, or the table, in Spanish, not the API's code for it
     assert spanish_or_none(english) == spanish
 
 
