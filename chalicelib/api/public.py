@@ -171,11 +171,9 @@ def confirm_subscription() -> Response:
                 page(
                     "subscription_confirmed",
                     subscription.company_id,
-                    {
-                        "tracking_id": subscription.tracking_id,
-                        "expires_on": subscription.expires_at.date().isoformat(),
-                    },
+                    {"tracking_id": subscription.tracking_id},
                     preferred_language(request),
+                    days={"expires_on": subscription.expires_at},
                 )
             )
         return json_response(

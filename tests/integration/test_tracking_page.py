@@ -147,8 +147,14 @@ def test_subscribe_confirm_get_an_alert_and_unsubscribe_all_in_the_browser(
     deliver_outboxes()
     _, link = confirmation_link(mailbox, "ana@example.com")
     browser.get(web + link)
+    # (the page a link opens names the company, logo or not: a customer must know who asks)
+    assert browser.find_element(By.CSS_SELECTOR, "header.company").text == "Cargas del Sur"
     browser.find_element(By.CSS_SELECTOR, "form button").click()
     wait_for_text(browser, "Le avisaremos de las novedades del envío TRK-W2")
+    # Then the page names the company and says until when as the alerts will (5/1/2027, not ISO)
+    assert browser.find_element(By.CSS_SELECTOR, "header.company").text == "Cargas del Sur"
+    until = re.search(r"hasta el (\S+)\.", browser.find_element(By.TAG_NAME, "main").text)
+    assert until and re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", until.group(1)), until
     # And the parcel moves: an alert goes out
     post_event(api, tenant, "TRK-W2", "e1", "OUT_FOR_DELIVERY", minutes=5)
     assert sweep(tenant).sent >= 1
@@ -158,12 +164,15 @@ def test_subscribe_confirm_get_an_alert_and_unsubscribe_all_in_the_browser(
     browser.get(web + parcel_page.group(1))
     wait_for_text(browser, "Envío TRK-W2")
     assert history_texts(browser)[0].startswith("En distribución")
+    assert f"hasta el {until.group(1)}." in alert_text(mailbox, "ana@example.com")
     unsubscribe = caught_link(mailbox, "ana@example.com", "/public/unsubscribe")
     # When the alert's unsubscribe link is opened in the browser and its button pressed
     browser.get(web + unsubscribe)
+    assert browser.find_element(By.CSS_SELECTOR, "header.company").text == "Cargas del Sur"
     browser.find_element(By.CSS_SELECTOR, "form button").click()
-    # Then the page confirms it, and the subscription is cancelled
+    # Then the page confirms it, naming the company, and the subscription is cancelled
     wait_for_text(browser, "No recibirá más avisos del envío TRK-W2")
+    assert browser.find_element(By.CSS_SELECTOR, "header.company").text == "Cargas del Sur"
     left = [s for s in list_subscriptions(tenant.company_id, "TRK-W2") if s.email == "ana@example.com"]
     assert left and all(s.cancelled_at is not None for s in left), left
 

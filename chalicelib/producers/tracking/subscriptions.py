@@ -587,9 +587,19 @@ def unsubscribe(token: str) -> Subscription:
 _PAGE_ROOTS = {"confirm_subscription": "../../", "subscription_confirmed": "../../"}
 
 
-def page(name: str, company_id: str, variables: dict[str, Any], language: str | None = None) -> str:
+def page(
+    name: str,
+    company_id: str,
+    variables: dict[str, Any],
+    language: str | None = None,
+    *,
+    days: dict[str, datetime] | None = None,
+) -> str:
     """A shipped page in ``language`` (the browser's, when it names one Pregón writes) or else the
-    company's, with the company's logo and colours (W3)."""
+    company's, with the company's logo and colours (W3); ``days``: moments shown as the day they
+    are in the company's time zone, written as the page's language does in its country (as the
+    alerts write them: ``5/1/2027``, not ``2027-01-05``)."""
+    from chalicelib.core.localization import default_locale, show_date
     from chalicelib.messaging.sandbox import render_page
     from chalicelib.store.companies import get_company
     from chalicelib.tenants.branding import page_brand
@@ -597,6 +607,14 @@ def page(name: str, company_id: str, variables: dict[str, Any], language: str | 
     company = get_company(company_id)
     language = language or (company.language if company else "es")
     brand = page_brand(company, _PAGE_ROOTS.get(name, "../"))
+    if company is not None and language == company.language:
+        locale, zone = company.locale, company.time_zone
+    else:
+        locale = default_locale(language, company.country if company else None)
+        zone = company.time_zone if company else None
+    shown = {key: show_date(moment, locale, zone) for key, moment in (days or {}).items()}
     return render_page(
-        name, language, {"company": company.name if company else "", "brand": brand, **variables}
+        name,
+        language,
+        {"company": company.name if company else "", "brand": brand, **variables, **shown},
     )
