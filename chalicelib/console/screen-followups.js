@@ -7,16 +7,31 @@ import { label } from "./screen-kit.js";
 
 // Each status's name as the company set it in its catalog (T8, seed 000: after renaming
 // "Recibido en Destino" "a partir de ahora veremos este texto para identificarlo"); an alert keeps
-// only its status's code, which the lists of alerts sent show by that name. Loaded at each render.
+// only its status's code, which the lists of alerts sent show by that name. Loaded at each render,
+// with which statuses are notified (a parcel's history says so of the others).
 let statusNames = {};
+let statusNotified = {};
 
 async function loadStatusNames() {
   try {
     const catalog = await api("GET", "/status-catalog");
     statusNames = Object.fromEntries(catalog.items.map((s) => [s.code, s.display_name]));
+    statusNotified = Object.fromEntries(catalog.items.map((s) => [s.code, s.notify]));
   } catch {
     statusNames = {}; // the codes, as before, rather than no list at all
+    statusNotified = {};
   }
+}
+
+// What the "Avisado" column says of a novelty (seed 000: "con solo ingresar una novedad en Cristal,
+// la misma se activa"): when its alert went out; that the next run of the alert monitor sends it;
+// or that its status is not notified. Blank: no one followed the parcel then, or a later novelty
+// was told instead (only the latest of an interval is sent).
+function toldWhen(e, pending) {
+  if (e.notified_at) return when(e.notified_at);
+  if (pending && e.event_id && e.event_id === pending.event_id) return "pendiente: sale en la próxima ejecución";
+  if (statusNotified[e.status] === false) return "no: estado sin aviso";
+  return "";
 }
 
 function alertTable(items, withParcel) {
@@ -190,7 +205,7 @@ async function historyOf(trackingId) {
                 h("td", {}, e.branch || ""),
                 h("td", {}, e.reason || ""),
                 h("td", {}, e.observation || ""),
-                h("td", {}, e.notified_at ? when(e.notified_at) : ""),
+                h("td", { class: "told" }, toldWhen(e, parcel.pending_alert)),
               ),
             ),
           ),

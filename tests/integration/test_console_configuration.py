@@ -599,6 +599,13 @@ def test_staff_look_up_a_parcel_and_see_its_whole_history_hidden_statuses_marked
     )
     assert saved.status_code == 200, saved.body
     issue(api, tenant, "TRK-LOOK1")
+    # And a clerk who followed it for a customer, before the carrier's system posts two novelties
+    followed = api.http.post(
+        "/parcels/TRK-LOOK1/subscriptions",
+        headers=bearer(tenant, 3),
+        body=json.dumps({"first_name": "Ana", "last_name": "Paz", "email": "ana@example.com"}),
+    )
+    assert followed.status_code == 201, followed.body
     post_event(api, tenant, "TRK-LOOK1", "e1", "IN_TRANSIT", minutes=1, observation="Sale <b>hoy</b>")
     post_event(api, tenant, "TRK-LOOK1", "e2", "RECEIVED_AT_DESTINATION", minutes=2)
     # When a clerk (level 3) looks the parcel up on the follow-ups screen
@@ -612,6 +619,16 @@ def test_staff_look_up_a_parcel_and_see_its_whole_history_hidden_statuses_marked
     assert "Recibido en Destino (oculto al público)" in rows["RECEIVED_AT_DESTINATION"]
     assert "En viaje" in rows["IN_TRANSIT"] and "Sale <b>hoy</b>" in rows["IN_TRANSIT"]
     assert "oculto" not in rows["IN_TRANSIT"]
+    # And each says whether it is told: the novelty the alert monitor's next run sends (seed 000: a
+    # novelty entered "se activa"), and the status that is not notified, with why
+    told = {
+        r.get_attribute("data-status"): r.find_element(By.CSS_SELECTOR, "td.told").text
+        for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")
+    }
+    assert told == {
+        "IN_TRANSIT": "pendiente: sale en la próxima ejecución",
+        "RECEIVED_AT_DESTINATION": "no: estado sin aviso",
+    }
     console_screenshot(browser, "followups-parcel-history")
 
 
