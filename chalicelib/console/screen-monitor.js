@@ -43,8 +43,13 @@ function row(item, ctx, redraw) {
     "tr",
     { "data-alert": item.alert_type },
     h("th", { scope: "row" }, NAMES[item.alert_type] || item.alert_type),
-    h("td", {}, item.enabled ? "Sí" : "No"),
-    h("td", { class: "frequency" }, daily ? `diaria, ${item.hour_of_day ?? "—"} h` : `${item.frequency_minutes} min`),
+    // 0 minutes switches a frequency type off (seed 000: "en frecuencia ingresar CERO"), ticked or not
+    h("td", { class: "enabled" }, item.enabled && (daily || item.frequency_minutes > 0) ? "Sí" : "No"),
+    h(
+      "td",
+      { class: "frequency" },
+      daily ? `diaria, ${item.hour_of_day ?? "—"} h` : item.frequency_minutes > 0 ? `${item.frequency_minutes} min` : "0 min: apagada",
+    ),
     h("td", {}, item.last_run_shown || "—"),
     h("td", {}, item.next_run_shown || "—"),
     h("td", {}, `${item.sent_count} / ${item.failed_count}`),

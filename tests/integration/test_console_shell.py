@@ -73,6 +73,15 @@ def test_an_administrator_signs_in_and_changes_the_tracking_frequency(
     # And the API says the same
     monitor = body(api.http.get("/alerts", headers=bearer(tenant, 1)))
     assert [a["frequency_minutes"] for a in monitor["items"] if a["alert_type"] == "tracking"] == [15]
+    # When they set it to 0 minutes, "activa" still ticked (seed 000: no follow-ups offered)
+    field = browser.find_element(By.ID, "alert-tracking-frequency")
+    field.clear()
+    field.send_keys("0")
+    browser.find_element(By.CSS_SELECTOR, "#alert-tracking-form button[type=submit]").click()
+    # Then the monitor says the alert is off, not "Sí" with 0 minutes
+    wait_until(browser, lambda d: frequency_cell(d) == "0 min: apagada")
+    enabled = browser.find_element(By.CSS_SELECTOR, 'tr[data-alert="tracking"] td.enabled').text
+    assert enabled == "No"
 
 
 def test_a_bad_frequency_is_refused_next_to_its_field(
