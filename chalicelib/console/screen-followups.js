@@ -25,12 +25,12 @@ async function loadStatusNames() {
 
 // What the "Avisado" column says of a novelty (seed 000: "con solo ingresar una novedad en Cristal,
 // la misma se activa"): when its alert went out; that the next run of the alert monitor sends it;
-// or that its status is not notified. Blank: no one followed the parcel then, or a later novelty
-// was told instead (only the latest of an interval is sent).
+// or that its status is not notified (a hidden one never is). Blank: no one followed the parcel
+// then, or a later novelty was told instead (only the latest of an interval is sent).
 function toldWhen(e, pending) {
   if (e.notified_at) return when(e.notified_at);
   if (pending && e.event_id && e.event_id === pending.event_id) return "pendiente: sale en la próxima ejecución";
-  if (statusNotified[e.status] === false) return "no: estado sin aviso";
+  if (e.hidden || statusNotified[e.status] === false) return "no: estado sin aviso";
   return "";
 }
 
@@ -139,7 +139,7 @@ function subscriberLookup(ctx) {
   return form;
 }
 
-function subscriberRow(sub, ctx, redraw) {
+function cancelButton(sub, ctx, redraw) {
   const cancel = h("button", { type: "button", class: "danger" }, "Cancelar");
   cancel.setAttribute("aria-label", `Cancelar el seguimiento de ${sub.email} en ${sub.tracking_id}`);
   cancel.addEventListener("click", async () => {
@@ -154,6 +154,10 @@ function subscriberRow(sub, ctx, redraw) {
       ctx.toast(error.message, "error");
     }
   });
+  return cancel;
+}
+
+function subscriberRow(sub, ctx, redraw) {
   return h(
     "li",
     { "data-subscription": sub.subscription_id },
@@ -162,7 +166,7 @@ function subscriberRow(sub, ctx, redraw) {
     ` · hasta ${when(sub.expires_at)}`,
     sub.awaiting_confirmation ? " · sin confirmar" : "",
     " ",
-    cancel,
+    cancelButton(sub, ctx, redraw),
   );
 }
 
@@ -211,6 +215,56 @@ async function historyOf(trackingId) {
           ),
         )
       : h("p", {}, "Todavía no hay novedades de este envío."),
+  );
+}
+
+// How each subscription came to be (seed 000's ways of generating follow-ups).
+const SOURCE_NAMES = {
+  public: "pedido en la página de seguimiento",
+  staff: "creado a mano",
+  client_contact: "contacto del cliente",
+  eventual_party: "destinatario o remitente eventual",
+  issue_contact: "datos pedidos al emitir la guía",
+};
+
+function subscriptionState(sub) {
+  if (sub.cancelled_at) return `cancelado ${when(sub.cancelled_at)}`;
+  // (the server's clock says whether the link lapsed, not the browser's: its date is told as is)
+  if (sub.awaiting_confirmation) return `sin confirmar: el enlace del e-mail vale hasta ${when(sub.expires_at)}`;
+  if (sub.active) return `recibe avisos hasta ${when(sub.expires_at)}`;
+  return `terminó ${when(sub.expires_at)}`;
+}
+
+// Everyone who asked to follow a parcel, as GET /parcels/{id}/subscriptions lists them: those still
+// to confirm their address, cancelled or ended too (a customer who calls because nothing arrives),
+// each with how it came (the page, by hand, a client's contact, an eventual recipient).
+async function subscribersOf(trackingId, ctx, redraw) {
+  let subs;
+  try {
+    subs = await api("GET", `/parcels/${segment(trackingId)}/subscriptions`);
+  } catch {
+    return null; // the alerts' box below says a parcel that does not exist
+  }
+  const rows = subs.items.map((sub) => {
+    const live = sub.active || (sub.awaiting_confirmation && !sub.cancelled_at);
+    return h(
+      "tr",
+      { "data-subscription": sub.subscription_id },
+      h("td", {}, `${sub.first_name} ${sub.last_name}`),
+      h("td", {}, sub.email, sub.phone ? ` · ${sub.phone}` : ""),
+      h("td", {}, SOURCE_NAMES[sub.source] || sub.source),
+      h("td", { class: "subscription-state" }, subscriptionState(sub)),
+      h("td", {}, live ? cancelButton(sub, ctx, redraw) : ""),
+    );
+  });
+  const head = ["Nombre", "E-mail", "Origen", "Estado", ""];
+  return h(
+    "section",
+    { class: "card", id: "parcel-subscribers" },
+    h("h2", {}, `Suscriptores de ${trackingId}`),
+    rows.length
+      ? h("table", {}, h("thead", {}, h("tr", {}, head.map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows))
+      : h("p", {}, "Nadie pidió avisos de este envío."),
   );
 }
 
@@ -283,6 +337,7 @@ async function render(main, ctx) {
       parcelLookup(ctx),
       subscriberLookup(ctx),
       parcel ? await historyOf(parcel) : null,
+      parcel ? await subscribersOf(parcel, ctx, redraw) : null,
       parcel ? await alertsOf(parcel) : null,
       subscriber ? await alertsTo(subscriber) : null,
       rows.length

@@ -30,7 +30,7 @@ from tests.steps.console import (
     what_reads_wrong,
 )
 from tests.steps.tenants import Tenant
-from tests.steps.tracking import issue, post_event, staff_subscribe, sweep
+from tests.steps.tracking import ask_for_alerts, issue, post_event, staff_subscribe, sweep
 
 pytestmark = pytest.mark.browser
 XSS = "<img src=x onerror=alert(1)>"
@@ -598,14 +598,18 @@ def test_staff_look_up_a_parcel_and_see_its_whole_history_hidden_statuses_marked
         "/status-catalog/RECEIVED_AT_DESTINATION", headers=bearer(tenant, 1), body=json.dumps(hidden)
     )
     assert saved.status_code == 200, saved.body
-    issue(api, tenant, "TRK-LOOK1")
-    # And a clerk who followed it for a customer, before the carrier's system posts two novelties
-    followed = api.http.post(
-        "/parcels/TRK-LOOK1/subscriptions",
-        headers=bearer(tenant, 3),
-        body=json.dumps({"first_name": "Ana", "last_name": "Paz", "email": "ana@example.com"}),
+    # (issued with an eventual recipient ticked "Desea enviarse información de carga", seed 000)
+    recipient = {"first_name": "Juan", "last_name": "Gómez", "email": "juan@example.com", "wants_cargo_info": True}
+    issued = api.http.post(
+        "/parcels",
+        headers=tenant.key_headers(),
+        body=json.dumps({"tracking_id": "TRK-LOOK1", "waybill_issued": True, "recipient": recipient}),
     )
-    assert followed.status_code == 201, followed.body
+    assert issued.status_code == 201, issued.body
+    # And someone who asked on the tracking page and has not confirmed their address yet
+    assert ask_for_alerts(api, tenant, "TRK-LOOK1", "bea@example.com", "Bea").status_code == 202
+    # And a clerk who followed it for a customer, before the carrier's system posts two novelties
+    staff_subscribe(api, tenant, "TRK-LOOK1", "ana@example.com")
     post_event(api, tenant, "TRK-LOOK1", "e1", "IN_TRANSIT", minutes=1, observation="Sale <b>hoy</b>")
     post_event(api, tenant, "TRK-LOOK1", "e2", "RECEIVED_AT_DESTINATION", minutes=2)
     # When a clerk (level 3) looks the parcel up on the follow-ups screen
@@ -629,6 +633,16 @@ def test_staff_look_up_a_parcel_and_see_its_whole_history_hidden_statuses_marked
         "IN_TRANSIT": "pendiente: sale en la próxima ejecución",
         "RECEIVED_AT_DESTINATION": "no: estado sin aviso",
     }
+    # And everyone who follows it is listed with how they came and where they stand, the
+    # unconfirmed address too (the list of parcels under follow-up names only those followed)
+    subscribers = browser.find_elements(By.CSS_SELECTOR, "#parcel-subscribers tbody tr")
+    by_email = {r.find_elements(By.TAG_NAME, "td")[1].text: r.text for r in subscribers}
+    assert set(by_email) == {"juan@example.com", "bea@example.com", "ana@example.com"}
+    assert "destinatario o remitente eventual" in by_email["juan@example.com"]
+    assert "recibe avisos hasta" in by_email["juan@example.com"]
+    assert "pedido en la página de seguimiento" in by_email["bea@example.com"]
+    assert "sin confirmar: el enlace del e-mail vale hasta" in by_email["bea@example.com"]
+    assert "creado a mano" in by_email["ana@example.com"] and "Cancelar" in by_email["ana@example.com"]
     console_screenshot(browser, "followups-parcel-history")
 
 
