@@ -599,7 +599,8 @@ def test_staff_look_up_a_parcel_and_see_its_whole_history_hidden_statuses_marked
     )
     assert saved.status_code == 200, saved.body
     # (issued with an eventual recipient ticked "Desea enviarse información de carga", seed 000)
-    recipient = {"first_name": "Juan", "last_name": "Gómez", "email": "juan@example.com", "wants_cargo_info": True}
+    recipient: dict[str, object] = {"first_name": "Juan", "last_name": "Gómez", "email": "juan@example.com"}
+    recipient["wants_cargo_info"] = True
     issued = api.http.post(
         "/parcels",
         headers=tenant.key_headers(),

@@ -607,11 +607,11 @@ def page(
     company = get_company(company_id)
     language = language or (company.language if company else "es")
     brand = page_brand(company, _PAGE_ROOTS.get(name, "../"))
+    zone = company.time_zone if company else None
     if company is not None and language == company.language:
-        locale, zone = company.locale, company.time_zone
+        locale = company.locale
     else:
         locale = default_locale(language, company.country if company else None)
-        zone = company.time_zone if company else None
     shown = {key: show_date(moment, locale, zone) for key, moment in (days or {}).items()}
     return render_page(
         name,
