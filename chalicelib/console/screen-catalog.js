@@ -18,6 +18,14 @@ function row(item, ctx) {
     VISIBILITY.map(([value, label]) => h("option", { value, selected: value === item.visibility }, label)),
   );
   const notify = h("input", { type: "checkbox", id: `${id}-notify`, name: "notify", checked: item.notify });
+  // A hidden status is never notified, ticked or not (the public must not hear of it): said beside
+  // the box as the visibility is picked, as Seguimientos says "sin aviso" of its novelties.
+  const hiddenNote = h("span", { class: "hint", id: `${id}-notify-note`, "aria-live": "polite" });
+  const noteHidden = () => {
+    hiddenNote.textContent = visibility.value === "hidden" ? "oculto: no se avisa" : "";
+  };
+  noteHidden();
+  visibility.addEventListener("change", noteHidden);
   const shown = h("span", { class: "display-name" }, item.display_name);
   let etag = item.etag; // the version this row shows: saved only if no one else saved it since
   const form = h(
@@ -25,7 +33,7 @@ function row(item, ctx) {
     { class: "row", id: `${id}-form`, "aria-label": item.code },
     h("span", { class: "field" }, h("label", { for: name.id }, "Nombre visible"), name),
     h("span", { class: "field" }, h("label", { for: visibility.id }, "Visibilidad"), visibility),
-    h("label", { for: notify.id }, notify, " se notifica"),
+    h("span", { class: "field" }, hiddenNote, h("label", { for: notify.id }, notify, " se notifica")),
     h("button", { type: "submit" }, "Guardar"),
   );
   form.addEventListener("submit", async (event) => {

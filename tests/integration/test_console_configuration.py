@@ -173,6 +173,12 @@ def test_a_status_renamed_with_markup_reads_as_text_and_the_rename_is_saved(
     assert browser.find_element(By.CSS_SELECTOR, row).text == f"En Sucursal {XSS}"
     assert not browser.find_elements(By.CSS_SELECTOR, "main img")
     assert no_alert_opened(browser)
+    # And a status made hidden says beside "se notifica" that it is never notified (seed 000: the
+    # final client does not see it), though its box stays as it was
+    note = browser.find_element(By.ID, "status-RECEIVED_AT_DESTINATION-notify-note")
+    assert note.text == ""
+    Select(browser.find_element(By.ID, "status-RECEIVED_AT_DESTINATION-visibility")).select_by_value("hidden")
+    wait_until(browser, lambda d: note.text == "oculto: no se avisa")
     console_screenshot(browser, "catalog")
 
 
