@@ -6,6 +6,11 @@
 * ``%name%``: a name of letters (accented ones too), digits and ``_``, matched case-insensitively
   (``%Nombre%`` and ``%nombre%`` are the same variable). An unknown name is an error, never sent as is.
 * ``%%`` is one literal ``%``. A ``%`` that starts no placeholder (``50% off``) stays as written.
+* An amount is written with one currency sign: a value that starts with the sign the text writes
+  just before the placeholder is put in without its own. The seed's texts write "$ %monto%" and
+  "$ %deuda%", while an event's amounts come as its back office formats them (``$ 5.000,00``):
+  ``"$ %monto%"`` with ``$ 5.000,00`` is ``$ 5.000,00``, never ``$ $ 5.000,00``; ``"%monto%"`` keeps
+  the value's sign.
 
 No Jinja here: SMS templates are plain text written by tenants, and this syntax has no way to run code.
 """
@@ -13,12 +18,16 @@ No Jinja here: SMS templates are plain text written by tenants, and this syntax 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Literal
 
 from chalicelib.core.errors import ValidationFailed
 
 _TOKEN = re.compile(r"%%|%(\w+)%")
+# A value's leading currency sign (``$``, ``€``, ``US$``, ``R$``) before its digits, and the spaces
+# after it; the sign's last character must be a currency symbol (checked in _currency_sign).
+_LEADING_SIGN = re.compile(r"([A-Z]{0,3}[^\w\s])\s*(?=[-+]?\d)")
 
 # GSM 03.38 default alphabet (one septet each; ESC 0x1B left out) and its extension table (ESC + one
 # septet each, so two). Characters outside both force the whole message into UCS-2.
@@ -60,9 +69,23 @@ def render_sms(template: str, variables: Mapping[str, object], *, field: str = "
         if name is None:
             return "%"
         value = values[name.casefold()]
-        return "" if value is None else str(value)
+        if value is None:
+            return ""
+        shown = str(value)
+        sign = _currency_sign(shown)
+        if sign and match.string[: match.start()].rstrip().endswith(sign.group(1)):
+            return shown[sign.end() :]  # the text's own sign, as written, stays the only one
+        return shown
 
     return _TOKEN.sub(replace, template)
+
+
+def _currency_sign(value: str) -> re.Match[str] | None:
+    """The currency sign an amount starts with (``$ 5.000,00`` → ``$``), else None."""
+    sign = _LEADING_SIGN.match(value)
+    if sign and unicodedata.category(sign.group(1)[-1]) == "Sc":
+        return sign
+    return None
 
 
 def sms_encoding(text: str) -> Encoding:

@@ -451,6 +451,38 @@ def test_manual_payment_sms_uses_the_company_sms_template(
     assert sms_to(local_aws, "+5493515551234")[-1] == "Pago X-0001-567: $ 5.000,00. ¡Gracias!"
 
 
+def test_the_seeds_payment_sms_prints_each_amount_with_one_currency_sign(
+    api: Client, tenant: Tenant, back_office: dict[str, str], local_aws: dict[str, str]
+) -> None:
+    # Given the payment SMS typed as seed 002 writes it ("$ %monto%", "$ %deuda%"), and a back
+    # office that sends its amounts formatted, sign included ("$ 5.000,00"), as docs/events.md shows
+    enable_sms(tenant, sms_on_automatic_payments=True)
+    template = body(api.http.get("/templates/payment", headers=tenant.staff_headers()))
+    seed = (
+        "Estimado %nombre%, le informamos que hemos recibido su pago por un importe de $ %monto%. "
+        "Su saldo pendiente de pago es de $ %deuda%."
+    )
+    own = {k: template[k] for k in ("subject", "text", "html")} | {"sms_text": seed}
+    preview = body(
+        api.http.post("/templates/payment/preview", headers=tenant.admin_headers(), body=json.dumps(own))
+    )
+    assert (
+        api.http.put("/templates/payment", headers=tenant.admin_headers(), body=json.dumps(own)).status_code
+        == 200
+    )
+    put_ferreteria(api, back_office, phones=["+54 9 351 555-2345"])
+    # When an automatic payment is recorded
+    post(api, back_office, "payment-recorded", payment_event("pay-seed", "automatic"))
+    deliver_outboxes()
+    # Then the client's SMS has one "$" before each amount, not "$ $ 5.000,00"
+    assert sms_to(local_aws, "+5493515552345")[-1] == (
+        "Estimado Ferretería Los Andes, le informamos que hemos recibido su pago por un importe de "
+        "$ 5.000,00. Su saldo pendiente de pago es de $ 1.500,00."
+    )
+    # And the editor's preview showed the administrator the same
+    assert "importe de $ 5.000,00. Su saldo pendiente de pago es de $ 15.300,00." in preview["sms_text"]
+
+
 def test_the_payment_sms_goes_to_the_first_phone_that_takes_sms(
     api: Client, tenant: Tenant, back_office: dict[str, str], local_aws: dict[str, str]
 ) -> None:

@@ -44,6 +44,22 @@ def test_a_double_percent_is_one_percent_and_a_lone_percent_stays() -> None:
     assert text == "Ana: 20% de descuento, o 50% off"
 
 
+@pytest.mark.parametrize(
+    ("template", "value", "shown"),
+    [
+        ("importe de $ %monto%.", "$ 5.000,00", "importe de $ 5.000,00."),  # seed 002's way
+        ("importe de $%monto%.", "$ 5.000,00", "importe de $5.000,00."),  # spaced as the text writes it
+        ("importe de %monto%.", "$ 5.000,00", "importe de $ 5.000,00."),  # the value's own sign
+        ("importe de $ %monto%.", "5.000,00", "importe de $ 5.000,00."),  # a bare number
+        ("importe de € %monto%.", "€10", "importe de € 10."),
+        ("importe de $ %monto%.", "US$ 3", "importe de $ US$ 3."),  # another sign: as it is
+        ("cliente $ %monto%", "$ Ana", "cliente $ $ Ana"),  # not an amount
+    ],
+)
+def test_an_amount_gets_one_currency_sign(template: str, value: str, shown: str) -> None:
+    assert render_sms(template, {"monto": value}) == shown
+
+
 def test_a_value_is_never_read_as_a_template() -> None:
     # Given a client whose name looks like a placeholder, When the template is rendered
     # Then the name is shown as written, not expanded
