@@ -36,6 +36,20 @@ GATEWAY_USERNAME = "sms"
 GATEWAY_PASSWORD = "local-gateway-password"  # nosec B105 # the local stand-in gateway's login, not a secret
 
 
+def keep_sms(folder: Path, numbers: list[str], text: str) -> dict[str, Any]:
+    """Write one SMS taken to ``numbers`` as the next JSON file of ``folder`` (whole or not at all:
+    a reader never sees half of it); the caller holds the lock that keeps the numbering in order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sequence = len(list(folder.glob("*.json"))) + 1
+    now = datetime.now(UTC)
+    record = {"id": uuid.uuid4().hex[:21], "at": now.isoformat(), "to": numbers, "text": text}
+    name = f"{now.strftime('%Y%m%dT%H%M%S')}-{sequence:06d}.json"
+    partial = folder / f".{name}.partial"
+    partial.write_text(json.dumps(record, ensure_ascii=False))
+    partial.replace(folder / name)
+    return record
+
+
 def caught_sms(folder: Path) -> list[dict[str, Any]]:
     """Every SMS the gateway took, oldest first: ``{"id", "at", "to": [...], "text"}``."""
     if not folder.is_dir():
@@ -150,14 +164,7 @@ class SmsGatewayCatcher:
 
     def _keep(self, numbers: list[str], text: str) -> dict[str, Any]:
         with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            sequence = len(list(self.folder.glob("*.json"))) + 1
-            now = datetime.now(UTC)
-            record = {"id": uuid.uuid4().hex[:21], "at": now.isoformat(), "to": numbers, "text": text}
-            name = f"{now.strftime('%Y%m%dT%H%M%S')}-{sequence:06d}.json"
-            partial = self.folder / f".{name}.partial"
-            partial.write_text(json.dumps(record, ensure_ascii=False))
-            partial.replace(self.folder / name)
+            record = keep_sms(self.folder, numbers, text)
         log.info("SMS gateway took an SMS to %s", ", ".join(numbers))
         return record
 

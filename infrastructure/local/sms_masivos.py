@@ -7,6 +7,10 @@
     masivos.sent                               # [{"tos": "1159876543", "texto": "...", ...}]
     masivos.request_lines                      # ["GET /enviar_sms.asp?api=1&usuario=... HTTP/1.1"]
 
+Given a ``folder`` (the local stack's ``.local/sms-masivos/``), it also writes each SMS it accepts
+there as a JSON file, the number and the text as SMS Masivos got them (``{"to": ["1159876543"],
+"text": "..."}``), which ``stack sms --outbox`` lists (``caught_sms``).
+
 Answers, as the public clients of the API read them (docs/sms.md): ``0;Mensaje enviado`` for a sent
 SMS, ``-7;Numero de longitud incorrecta`` for a number that is not 10 digits, and a line of text
 naming the user and password for wrong credentials (its exact words are SMS Masivos'; ours are a
@@ -30,10 +34,12 @@ import time
 import urllib.parse
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from chalicelib.core.secrets import same_secret
+from infrastructure.local.sms_gateway import keep_sms
 
 MASIVOS_USERNAME = "demo"
 MASIVOS_PASSWORD = "local-masivos-password"  # nosec B105 # the local stand-in's login, not a secret
@@ -45,9 +51,13 @@ class SmsMasivosStandIn:
     """SMS Masivos on 127.0.0.1 (any free port unless one is given), answering from a thread."""
 
     def __init__(
-        self, port: int = 0, username: str = MASIVOS_USERNAME, password: str = MASIVOS_PASSWORD
+        self,
+        port: int = 0,
+        username: str = MASIVOS_USERNAME,
+        password: str = MASIVOS_PASSWORD,
+        folder: Path | None = None,
     ) -> None:
-        self.username, self.password = username, password
+        self.username, self.password, self.folder = username, password, folder
         self.sent: list[dict[str, str]] = []
         self.request_lines: list[str] = []
         self.answer: tuple[int, bytes] | None = None
@@ -88,6 +98,8 @@ class SmsMasivosStandIn:
             if len(tos) != 10 or not tos.isdigit():
                 return 200, b"-7;Numero de longitud incorrecta"
             self.sent.append(query)
+            if self.folder is not None:
+                keep_sms(self.folder, [tos], query.get("texto", ""))
             return 200, b"0;Mensaje enviado"
 
     def _account(self, page: str, request_line: str, raw_query: str) -> tuple[int, bytes]:

@@ -6,7 +6,7 @@
                           topic delivery, with the demo company; Ctrl-C stops everything
     mail  [--show N]      the messages the mail catcher caught (newest last), or message N's text
     sms   --from +549... "TEXT"   an SMS to the demo's two-way number, as AWS delivers it
-    sms   --outbox        the SMS the stack sent (through SNS in moto)
+    sms   --outbox        the SMS the stack sent (SNS in moto, the SMS gateway, SMS Masivos' stand-in)
     token [--company demo] [--level 1] [--user admin@demo]   a fresh staff JWT (level N: user levelN@demo)
     env   [--port 8000] [--dynamodb-port 8001] [--moto-port 5001] [--sms-masivos-port 8086]
                           the environment ``run`` gives the service, as ``export`` lines (on the
@@ -79,6 +79,11 @@ class LocalPaths:
     def sms(self) -> Path:
         """The SMS the local SMS gateway took, one JSON file each."""
         return self.root / "sms"
+
+    @property
+    def sms_masivos(self) -> Path:
+        """The SMS SMS Masivos' stand-in took, one JSON file each, as SMS Masivos got them."""
+        return self.root / "sms-masivos"
 
     @property
     def logs(self) -> Path:
@@ -474,7 +479,7 @@ def _start_aws_loops(running: ExitStack, ports: Ports, paths: LocalPaths, moto_e
 
     running.enter_context(SesMailboxSimulator())
     running.enter_context(SmsGatewayCatcher(paths.sms, port=ports.sms_gateway))
-    running.enter_context(SmsMasivosStandIn(port=ports.sms_masivos))
+    running.enter_context(SmsMasivosStandIn(port=ports.sms_masivos, folder=paths.sms_masivos))
     running.enter_context(InboundSmtp(port=ports.inbound_smtp))
     running.enter_context(
         IdentityServer(
@@ -573,6 +578,7 @@ def phone(
     if outbox:
         sent = [("sns", s["to"], s["text"]) for s in sent_sms(moto_endpoint)]
         sent += [("gateway", ", ".join(s["to"]), s["text"]) for s in caught_sms(paths.sms)]
+        sent += [("masivos", ", ".join(s["to"]), s["text"]) for s in caught_sms(paths.sms_masivos)]
         if not sent:
             print("no SMS sent yet")
         for index, (route, to, text) in enumerate(sent, start=1):

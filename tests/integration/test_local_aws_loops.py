@@ -25,6 +25,7 @@ from infrastructure.local.inbound_smtp import InboundSmtp
 from infrastructure.local.paths import free_port
 from infrastructure.local.ses_simulator import SesMailboxSimulator
 from infrastructure.local.sms_gateway import GATEWAY_PASSWORD, SmsGatewayCatcher
+from infrastructure.local.sms_masivos import MASIVOS_PASSWORD, MASIVOS_USERNAME, SmsMasivosStandIn
 from infrastructure.local.stack import main as stack_main
 from infrastructure.local.topics import ensure_topic_subscriptions, run_topics_until_empty
 from tests.steps.answers import body
@@ -538,6 +539,36 @@ def test_sms_through_the_local_gateway_are_listed_in_the_sms_outbox(
     assert stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"]) == 0
     listed = capsys.readouterr().out
     assert "+5491159876543" in listed and "gateway  Prueba de Pregón" in listed, listed
+
+
+def test_sms_through_sms_masivos_are_listed_in_the_sms_outbox_as_sms_masivos_got_them(
+    api: Client,
+    tenant: Tenant,
+    local_aws: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the stack's SMS Masivos stand-in, and a company whose SMS go out through SMS Masivos
+    # (seed 002 §2), as the administrator sets it up
+    (tmp_path / "ports.json").write_text(json.dumps({"moto_endpoint": local_aws["moto"]}))
+    monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "1")
+    with SmsMasivosStandIn(folder=tmp_path / "sms-masivos") as masivos:
+        monkeypatch.setenv("SMS_MASIVOS_URL", masivos.url)
+        admin = tenant.admin_headers()
+        settings = {"enabled": True, "provider": "sms_masivos", "masivos_username": MASIVOS_USERNAME}
+        assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings)).status_code == 200
+        password = json.dumps({"password": MASIVOS_PASSWORD})
+        assert api.http.put("/sms/settings/sms-masivos-password", headers=admin, body=password).status_code == 204
+        # When the administrator sends a test SMS to a number written as the seed asks (no 0, no 15)
+        test = {"to": "1159876543", "text": "Prueba de Pregón"}
+        answer = body(api.http.post("/sms/test", headers=admin, body=json.dumps(test)))
+        assert answer["ok"] is True, answer
+    # Then the stack's SMS outbox lists it as SMS Masivos got it: 10 digits, in plain ASCII
+    capsys.readouterr()
+    assert stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"]) == 0
+    listed = capsys.readouterr().out
+    assert "1159876543        masivos  Prueba de Pregon" in listed, listed
 
 
 def test_the_sms_command_tells_a_stopped_stack_from_a_running_one(tmp_path: Path) -> None:
