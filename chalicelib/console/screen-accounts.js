@@ -172,7 +172,12 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
         answer.className = `answer test-answer ${result.ok ? "ok" : "form-error"}`;
       } catch (error) {
         answer.textContent = "";
-        showErrors(testForm, error);
+        // No password yet: said at the password field above, in the console's words (the API's
+        // message names its route, which a clerk has no use for).
+        if (error.fields && error.fields.password) {
+          const fields = { password: "Cargue aquí la contraseña de la cuenta y pruebe de nuevo: la cuenta inicia sesión con un usuario." };
+          showErrors(passwordForm, { status: error.status, fields });
+        } else showErrors(testForm, error);
       }
     });
   }

@@ -221,6 +221,36 @@ def test_an_account_password_is_set_write_only_and_a_test_send_shows_the_server_
     assert error.get_attribute("id") == "area-tracking-rate_limit-messages-error" and "1" in error.text
 
 
+def test_testing_an_account_before_its_password_says_so_at_the_password_field_not_with_an_api_route(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the invoices area's account saved with a user (seed 002 a1) and no password yet (a2)
+    account = {
+        "kind": "smtp",
+        "display_name": "ISP Facturación",
+        "from_address": "facturas@isp.example",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 2525,
+        "username": "facturas",
+        "encryption": "none",
+    }
+    saved = api.http.put("/sender-accounts/invoices", headers=bearer(tenant, 1), body=json.dumps(account))
+    assert saved.status_code == 200, saved.body
+    sign_in(browser, site.web, tenant, level=1)
+    open_screen(browser, "accounts", "area=invoices")
+    # When the administrator sends the test message (l) before loading the password
+    replace_text(browser, "area-invoices-test-to", "ops@example.com")
+    browser.find_element(By.CSS_SELECTOR, "#area-invoices-test-form button[type=submit]").click()
+    # Then the password field says to load it there first, in the console's words, and no API
+    # route ("PUT /sender-accounts/invoices/password") is shown to them
+    error = wait_until(browser, lambda d: d.find_element(By.ID, "area-invoices-password-error"))
+    assert error.text == "Cargue aquí la contraseña de la cuenta y pruebe de nuevo: la cuenta inicia sesión con un usuario."
+    assert "PUT /" not in browser.find_element(By.TAG_NAME, "main").text
+    field = browser.find_element(By.ID, "area-invoices-password")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert browser.find_element(By.CSS_SELECTOR, "#area-invoices-test-form .test-answer").text == ""
+
+
 def test_an_administrator_is_asked_before_leaving_mail_waiting_and_sees_it_waiting_on_the_area(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
