@@ -504,6 +504,7 @@ const TEMPLATE_TITLES = {
   statement: "Resumen de cuenta",
   order: "Pedido",
   purchase_order: "Orden de compra",
+  portal_access: "Acceso al portal de documentos",
 };
 
 // A template's title: the default ones by their key, a company's own one by its name.

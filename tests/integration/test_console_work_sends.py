@@ -207,6 +207,9 @@ def test_the_sends_screen_offers_only_the_templates_a_manual_send_can_fill(
     wait_until(browser, lambda d: d.find_elements(By.ID, "b-template"))
     assert offered_templates(browser) == ["portal_access"]
     assert "acceso al portal" in browser.find_element(By.ID, "b-template").find_element(By.XPATH, "..").text
+    # And named in Spanish, as every other template ("Document portal access" before)
+    offered = Select(browser.find_element(By.ID, "b-template")).options[0].text
+    assert offered == "Acceso al portal de documentos (portal_access)"
     # When an administrator saves a custom notice and the clerk opens the screen again
     saved = api.http.put("/templates/custom:aviso", headers=tenant.admin_headers(), body=json.dumps(NOTICE))
     assert saved.status_code == 200, saved.body
