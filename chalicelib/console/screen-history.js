@@ -51,12 +51,18 @@ function messageTypeName(code) {
   return MESSAGE_TYPE_NAMES[code] || templateTitle({ key: code, title: code });
 }
 
+// What a message is called in a list or a heading: its subject; an SMS or a push, which have none,
+// by what it is ("SMS recibido", "Respuesta automática por SMS", the template's title).
+function messageName(m) {
+  return m.subject || (m.message_type ? messageTypeName(m.message_type) : "(sin asunto)");
+}
+
 export function messageDetail(message) {
   const headers = Object.entries(message.headers || {});
   return h(
     "article",
     { class: "b-detail", "data-id": message.communication_id },
-    h("h3", {}, message.subject || "(sin asunto)"),
+    h("h3", {}, messageName(message)),
     h(
       "dl",
       {},
@@ -217,19 +223,20 @@ async function render(main, ctx) {
             (m) =>
               h("input", {
                 type: "checkbox",
-                "aria-label": `Elegir «${m.subject || "(sin asunto)"}» a ${m.to_address}`,
+                "aria-label": `Elegir «${messageName(m)}» a ${m.to_address}`,
                 checked: selected.has(m.communication_id),
                 onchange: (e) => pick(m.communication_id, e.target.checked),
               }),
           ],
           ["Creado", (m) => when(m.created_at)],
-          ["Para", (m) => m.to_address],
-          ["Asunto", (m) => (m.auto_submitted ? [mailMark(m), " ", m.subject] : m.subject)],
+          // one received: who sent it (it was sent to the company's own number or address)
+          ["Para", (m) => (m.direction === "in" && m.from_address ? `De ${m.from_address}` : m.to_address)],
+          ["Asunto", (m) => (m.auto_submitted ? [mailMark(m), " ", messageName(m)] : messageName(m))],
           ["Estado", (m) => label(m.status_group)],
           ["Tipo", (m) => label(m.kind)],
           // seed 002's "Interna cliente": the client opens its page (its card and register) from here
           ["Cliente", (m) => (m.client_id ? h("a", { href: `#/clients?${new URLSearchParams({ client: m.client_id })}`, class: "b-client-link" }, m.client_id) : "")],
-          ["", (m) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${m.subject || "(sin asunto)"}» a ${m.to_address}`, onclick: () => view(m.communication_id) }, "Ver")],
+          ["", (m) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${messageName(m)}» a ${m.to_address}`, onclick: () => view(m.communication_id) }, "Ver")],
         ],
         page.items,
         { class: "b-table b-history" },

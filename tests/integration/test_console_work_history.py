@@ -45,6 +45,7 @@ from tests.steps.history import (
     write_history,
 )
 from tests.steps.outbox import deliver_outboxes
+from tests.steps.sms import free_inbound_number, receive_sms
 from tests.steps.tenants import Tenant
 
 pytestmark = pytest.mark.browser
@@ -378,6 +379,33 @@ def test_staff_resend_sms_to_two_clients_with_the_bulk_password(
         "+5493515551234",
     ]
     console_screenshot(browser, "history-sms-resent-with-bulk-password")
+
+
+def test_the_sms_history_says_what_each_sms_is_and_who_sent_the_ones_received(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a company answering "saldo" by SMS (seed 002 c), and Ana, who texted it
+    admin = tenant.admin_headers()
+    number = free_inbound_number(assigned_to=tenant.company_id)
+    settings = {"enabled": True, "provider": "sns", "inbound_number": number}
+    assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings)).status_code == 200
+    rules = {"balance": {"enabled": True, "keywords": "saldo", "template": "Su saldo es $ %deuda%"}}
+    assert api.http.put("/sms/auto-replies", headers=admin, body=json.dumps(rules)).status_code == 200
+    put_client(api, tenant, "CLI-1", name="Ana García", phones=["011 15-5987-6543"], balance="15300.50")
+    assert receive_sms(api, number, "+5491159876543", "saldo")["outcome"] == "replied"
+    deliver_outboxes()
+    # When a clerk opens the SMS history (SMS have no subject)
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "history", "channel=sms")
+    # Then each row says what the SMS is instead of an empty subject, newest first
+    wait_for_subjects(browser, ["Respuesta automática por SMS", "SMS recibido"])
+    # And the one received names Ana's number, not the company's own number it was sent to
+    cells = "return [...document.querySelectorAll('.b-history tbody tr')].map(r => r.cells[2].textContent)"
+    assert browser.execute_script(cells) == ["+5491159876543", "De +5491159876543"]
+    # And its detail is headed by what it is, not "(sin asunto)"
+    browser.find_elements(By.CSS_SELECTOR, ".b-history .b-view")[1].click()
+    detail = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".b-detail h3"))
+    assert detail.text == "SMS recibido"
 
 
 def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
