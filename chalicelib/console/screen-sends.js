@@ -119,7 +119,9 @@ async function render(main, ctx) {
         "aria-label": c.client_id,
         onchange: (e) => (e.target.checked ? picked.add(c.client_id) : picked.delete(c.client_id)),
       });
-      return h("li", {}, h("label", {}, box, ` ${c.client_id} · ${c.name} · ${(c.emails || []).join(", ")}`));
+      // where the send can reach them: e-mails and phones (an SMS to a client without a phone is skipped)
+      const reach = [...(c.emails || []), ...(c.phones || [])].join(", ") || "sin e-mail ni teléfono";
+      return h("li", {}, h("label", {}, box, ` ${c.client_id} · ${c.name} · ${reach}`));
     });
     extend(clientList, ...rows);
     if (page.next_cursor) {

@@ -247,6 +247,24 @@ def test_an_sms_only_template_is_offered_for_sms_only(
     assert sorted(pickable()) == ["custom:aviso", "custom:corte", "portal_access"]
 
 
+def test_a_clerk_picking_clients_for_an_sms_sees_their_phones(
+    api: Client, company: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given a client with a mobile (written as seed 002 asks: no 0, no 15) and one with no phone
+    put_client(api, company, "CLI-1", name="Ana García", emails=["ana@example.com"], phones=["1159876543"])
+    put_client(api, company, "CLI-2", name="Comercial Ñandú SRL", emails=["nandu@example.com"], phones=[])
+    # When a clerk opens the sends screen to send an SMS (seed 002: "Seleccioná en listado los clientes")
+    sign_in(browser, site.web, company, 3, screen="sends")
+    Select(wait_until(browser, lambda d: d.find_element(By.ID, "b-channel"))).select_by_value("sms")
+    wait_until(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".b-client-pick label")) == 2)
+    # Then each client's line shows their phone beside their e-mail, so the one an SMS cannot reach shows
+    lines = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".b-client-pick label")]
+    assert lines == [
+        "CLI-1 · Ana García · ana@example.com, +541159876543",
+        "CLI-2 · Comercial Ñandú SRL · nandu@example.com",
+    ]
+
+
 def test_what_was_typed_in_a_send_comes_back_after_the_session_ends_but_never_the_password(
     api: Client, company: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
