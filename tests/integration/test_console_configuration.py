@@ -244,7 +244,9 @@ def test_testing_an_account_before_its_password_says_so_at_the_password_field_no
     # Then the password field says to load it there first, in the console's words, and no API
     # route ("PUT /sender-accounts/invoices/password") is shown to them
     error = wait_until(browser, lambda d: d.find_element(By.ID, "area-invoices-password-error"))
-    assert error.text == "Cargue aquí la contraseña de la cuenta y pruebe de nuevo: la cuenta inicia sesión con un usuario."
+    assert error.text == (
+        "Cargue aquí la contraseña de la cuenta y pruebe de nuevo: la cuenta inicia sesión con un usuario."
+    )
     assert "PUT /" not in browser.find_element(By.TAG_NAME, "main").text
     field = browser.find_element(By.ID, "area-invoices-password")
     assert field.get_attribute("aria-invalid") == "true"

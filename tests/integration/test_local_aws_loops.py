@@ -514,30 +514,43 @@ def test_the_sms_command_needs_a_running_stack(tmp_path: Path) -> None:
     assert "not running" in str(refused.value)
 
 
+def provider_set_up_and_tested(
+    api: Client, tenant: Tenant, settings: dict[str, Any], password_route: str, password: str, to: str
+) -> None:
+    """The administrator saves the company's SMS provider and its password, then sends a test SMS."""
+    admin = tenant.admin_headers()
+    assert (
+        api.http.put(
+            "/sms/settings", headers=admin, body=json.dumps(settings | {"enabled": True})
+        ).status_code
+        == 200
+    )
+    saved = api.http.put(password_route, headers=admin, body=json.dumps({"password": password}))
+    assert saved.status_code == 204
+    test = {"to": to, "text": "Prueba de Pregón"}
+    answer = body(api.http.post("/sms/test", headers=admin, body=json.dumps(test)))
+    assert answer["ok"] is True, answer
+
+
+def outbox_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """What ``stack sms --outbox`` prints for the stack of ``tmp_path``."""
+    capsys.readouterr()
+    assert stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"]) == 0
+    return capsys.readouterr().out
+
+
 def test_sms_through_the_local_gateway_are_listed_in_the_sms_outbox(
     api: Client, tenant: Tenant, local_aws: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the stack's SMS gateway, and a company whose SMS go out through it
     (tmp_path / "ports.json").write_text(json.dumps({"moto_endpoint": local_aws["moto"]}))
     with SmsGatewayCatcher(tmp_path / "sms") as gateway:
-        admin = tenant.admin_headers()
-        settings = {
-            "enabled": True,
-            "provider": "http_gateway",
-            "base_url": gateway.base_url,
-            "username": "sms",
-        }
-        assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings)).status_code == 200
-        password = json.dumps({"password": GATEWAY_PASSWORD})
-        assert api.http.put("/sms/settings/gateway-password", headers=admin, body=password).status_code == 204
+        settings = {"provider": "http_gateway", "base_url": gateway.base_url, "username": "sms"}
         # When the administrator sends a test SMS
-        test = {"to": "011 15-5987-6543", "text": "Prueba de Pregón"}
-        answer = body(api.http.post("/sms/test", headers=admin, body=json.dumps(test)))
-        assert answer["ok"] is True, answer
+        route = "/sms/settings/gateway-password"
+        provider_set_up_and_tested(api, tenant, settings, route, GATEWAY_PASSWORD, "011 15-5987-6543")
     # Then the stack's SMS outbox lists it, sent through the gateway
-    capsys.readouterr()
-    assert stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"]) == 0
-    listed = capsys.readouterr().out
+    listed = outbox_listed(tmp_path, capsys)
     assert "+5491159876543" in listed and "gateway  Prueba de Pregón" in listed, listed
 
 
@@ -555,19 +568,12 @@ def test_sms_through_sms_masivos_are_listed_in_the_sms_outbox_as_sms_masivos_got
     monkeypatch.setenv("PREGON_ALLOW_LOOPBACK_DESTINATIONS", "1")
     with SmsMasivosStandIn(folder=tmp_path / "sms-masivos") as masivos:
         monkeypatch.setenv("SMS_MASIVOS_URL", masivos.url)
-        admin = tenant.admin_headers()
-        settings = {"enabled": True, "provider": "sms_masivos", "masivos_username": MASIVOS_USERNAME}
-        assert api.http.put("/sms/settings", headers=admin, body=json.dumps(settings)).status_code == 200
-        password = json.dumps({"password": MASIVOS_PASSWORD})
-        assert api.http.put("/sms/settings/sms-masivos-password", headers=admin, body=password).status_code == 204
+        settings = {"provider": "sms_masivos", "masivos_username": MASIVOS_USERNAME}
         # When the administrator sends a test SMS to a number written as the seed asks (no 0, no 15)
-        test = {"to": "1159876543", "text": "Prueba de Pregón"}
-        answer = body(api.http.post("/sms/test", headers=admin, body=json.dumps(test)))
-        assert answer["ok"] is True, answer
+        route = "/sms/settings/sms-masivos-password"
+        provider_set_up_and_tested(api, tenant, settings, route, MASIVOS_PASSWORD, "1159876543")
     # Then the stack's SMS outbox lists it as SMS Masivos got it: 10 digits, in plain ASCII
-    capsys.readouterr()
-    assert stack_main(["--local-dir", str(tmp_path), "sms", "--outbox"]) == 0
-    listed = capsys.readouterr().out
+    listed = outbox_listed(tmp_path, capsys)
     assert "1159876543        masivos  Prueba de Pregon" in listed, listed
 
 
