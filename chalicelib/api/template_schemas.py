@@ -166,7 +166,9 @@ class TemplatePreviewOut(BaseModel):
     subject: str
     text: str
     html: str
-    sms_text: str = Field(description="The SMS as it would be sent.")
+    sms_text: str = Field(
+        description="The SMS as the company's provider would send it (plain ASCII through SMS Masivos)."
+    )
     sms_segments: int = Field(description="How many SMS it is sent as (160 GSM-7 / 70 UCS-2 per single one).")
     sms_encoding: Literal["GSM-7", "UCS-2"]
     push_title: str

@@ -900,6 +900,20 @@ def reset_template(company_id: str, key: str) -> None:
         raise NotFound(f"there is no custom template {key!r}")
 
 
+def _as_the_provider_sends(company_id: str, sms: str) -> str:
+    """The SMS as the company's provider sends it: SMS Masivos gets plain ASCII (seed 002's
+    provider; ``masivos_text``), so its preview shows, and counts, the text without accents (one
+    GSM-7 SMS of 160 characters, not a UCS-2 one of 70); the others send it as written."""
+    from chalicelib.store.sms import get_sms_settings
+
+    settings = get_sms_settings(company_id)
+    if settings is not None and settings.provider == "sms_masivos":
+        from chalicelib.channels.sms import masivos_text
+
+        return masivos_text(sms)
+    return sms
+
+
 def preview_template(
     company_id: str,
     key: str,
@@ -937,6 +951,7 @@ def preview_template(
         for part in CHANNEL_PARTS
     }
     sms, title, body = _render_channel_parts(kind, channel_parts, data, rendered)
+    sms = _as_the_provider_sends(company_id, sms)
     return TemplatePreview(
         subject=rendered.subject,
         text=rendered.text,

@@ -70,6 +70,20 @@ def sender(password: str = MASIVOS_PASSWORD, timeout: float = 5.0) -> Any:
     return SmsMasivosSender(MASIVOS_USERNAME, password, timeout=timeout)
 
 
+def test_the_template_preview_shows_and_counts_the_sms_as_sms_masivos_sends_it(
+    admin: Admin, masivos: SmsMasivosStandIn
+) -> None:
+    # Given a company whose SMS go through SMS Masivos (plain ASCII, 160 characters an SMS)
+    switched_on(admin)
+    # When the administrator previews seed 002's SMS deuda text as an SMS template (the sample
+    # client is "Ferretería Los Andes": with its í the text would be UCS-2, 70 characters an SMS)
+    seed = "Estimado %nombre% su saldo pendiente de pago es $ %deuda%. Gracias por comunicarse con %empresa%"
+    shown = body(admin.call("POST", "/templates/custom:deuda/preview", {"sms_text": seed}))
+    # Then the preview is the text the client gets, and what it costs: one GSM-7 SMS, not two UCS-2 ones
+    assert shown["sms_text"].startswith("Estimado Ferreteria Los Andes su saldo pendiente")
+    assert (shown["sms_encoding"], shown["sms_segments"]) == ("GSM-7", 1)
+
+
 def test_a_manual_sms_goes_out_with_the_national_number_and_the_text(
     api: Client, tenant: Tenant, admin: Admin, masivos: SmsMasivosStandIn
 ) -> None:
