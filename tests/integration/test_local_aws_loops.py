@@ -436,9 +436,7 @@ def test_saldo_from_the_local_phone_is_answered_and_listed_in_the_sms_outbox(
     assert answer["outcome"] == "replied", answer
     deliver_outboxes()
     # Then the SMS outbox lists the answer to her phone, with her balance
-    capsys.readouterr()
-    assert stack_main([*stack, "sms", "--outbox"]) == 0
-    listed = capsys.readouterr().out
+    listed = outbox_listed(tmp_path, capsys)
     assert "+5491159876543" in listed and "Hola Ana Pérez, su saldo es $ 15.300,50" in listed, listed
     # And her SMS and the answer are in her register
     directions = [(e["direction"], e["channel"]) for e in register_of(api, phone_company.tenant, "CLI-7")]
