@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from chalicelib.api.people import NAME_FIELD
-from chalicelib.api.schemas import ETAG_FIELD, Day
+from chalicelib.api.schemas import ETAG_FIELD, AgentId, Day
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -234,8 +234,8 @@ class PreviewOut(BaseModel):
 class BulkStatementsIn(_Strict):
     from_client: Code | None = Field(default=None, description="The first client code (inclusive).")
     to_client: Code | None = Field(default=None, description="The last client code (inclusive).")
-    preferred_agent: Code | None = None
-    collection_agent: Code | None = None
+    preferred_agent: AgentId | None = None
+    collection_agent: AgentId | None = None
     classification: dict[Code, Line] = Field(
         default_factory=dict,
         max_length=10,

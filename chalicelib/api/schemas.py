@@ -25,6 +25,12 @@ from chalicelib.messaging.accounts.sms import SmsSettingsView
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
+# A client's preferred or collection agent: a user id of the staff directory (often an e-mail address,
+# the token's ``sub``), or a code the company's system wrote for an agent no user has.
+AgentId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@+\-]+$"),
+]
 
 # The ``etag`` of a thing people edit (docs/api.md, "Editing safely").
 ETAG_FIELD = (
@@ -576,8 +582,13 @@ class ClientIn(Strict):
     ] = Field(
         default_factory=dict, description="Per message type: does this client get it? Missing means yes."
     )
-    preferred_agent: Code | None = None
-    collection_agent: Code | None = None
+    preferred_agent: AgentId | None = Field(
+        default=None, description="The sales agent: a staff directory user id (`sofia@acme.com`)."
+    )
+    collection_agent: AgentId | None = Field(
+        default=None,
+        description="The agent who collects: payment notices go from this user's own sender account.",
+    )
     balance: Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")] | None = Field(
         default=None,
         description="What the client owes, a decimal with a dot (e.g. `15300.50`); quoted by SMS replies.",

@@ -12,12 +12,14 @@ import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 from tests.steps.answers import body
 from tests.steps.clients import put_client
 from tests.steps.console import (
     ConsoleSite,
     console_screenshot,
+    demo_user,
     open_screen,
     sign_in,
     submit,
@@ -143,6 +145,10 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
     tick.click()
     card.find_element(By.ID, "b-card-emails").send_keys("\ncompras@norte.example")
     card.find_element(By.NAME, "switch.invoice").click()
+    # and makes themselves its preferred agent (a user id that is an e-mail address, as the
+    # directory's users' are)
+    clerk = demo_user(tenant, 3)
+    Select(card.find_element(By.ID, "b-card-preferred_agent")).select_by_value(clerk)
     type_into(browser, "b-card-contact-1-first_name", "Raúl")
     type_into(browser, "b-card-contact-1-last_name", "Díaz")
     type_into(browser, "b-card-contact-1-email", "raul@")
@@ -165,6 +171,7 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
         ("Raúl", "raul@norte.example", False),
     ]
     assert saved["balance"] == "1500.00" and saved["classification"] == {"zona": "norte"}
+    assert saved["preferred_agent"] == clerk
     # When the company's ERP then changes the client's balance while the card stays open
     put_client(api, tenant, "NT-1", name="Transportes Norte", contacts=saved["contacts"], balance="900.00")
     # And the clerk stops the statements and saves the card again

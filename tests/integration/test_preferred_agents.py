@@ -175,6 +175,38 @@ def test_preview_then_apply_moves_the_clients_once_and_writes_their_register(
     assert agent_records(api, tenant, "J0") == [juan_to_sofia]
 
 
+def test_agents_whose_user_ids_are_email_addresses_take_clients_and_the_moved_clients_cards_still_save(
+    api: Client, tenant: Tenant
+) -> None:
+    # Given staff users whose user ids are their e-mail addresses (the token's sub, as the console's
+    # directory suggests), Juan by name
+    juan, sofia, cobros = "juan@cargas.example", "sofia@cargas.example", "cobros@cargas.example"
+    named_user(tenant.company_id, juan, "Juan Pérez")
+    named_user(tenant.company_id, sofia, "Sofía Gómez")
+    # When a clerk gives a client Juan as its preferred agent and the collector as its collection agent
+    card = {"name": "Ferretería López", "preferred_agent": juan, "collection_agent": cobros}
+    saved = api.http.put("/clients/FL-1", headers=tenant.staff_headers(), body=json.dumps(card))
+    # Then the client keeps them
+    assert saved.status_code == 200, saved.body
+    assert (body(saved)["preferred_agent"], body(saved)["collection_agent"]) == (juan, cobros)
+    # When a manager moves Juan's clients to Sofía
+    boss = manager(api, tenant)
+    assert agents(api, boss) == {juan: 1}
+    assert apply(api, boss, preview_change(api, boss, {juan: sofia})["token"]).status_code == 202
+    # Then the client's card, read again and saved as read, keeps Sofía
+    read = api.http.get("/clients/FL-1", headers=tenant.staff_headers())
+    clerk = {**tenant.staff_headers(), "If-Match": read.headers["ETag"]}
+    again = {k: body(read)[k] for k in ("name", "emails", "preferred_agent", "collection_agent")}
+    resaved = api.http.put("/clients/FL-1", headers=clerk, body=json.dumps(again))
+    assert resaved.status_code == 200, resaved.body
+    assert body(resaved)["preferred_agent"] == sofia
+    # And an agent with a space is still refused, naming the field
+    bad = api.http.put(
+        "/clients/FL-2", headers=tenant.staff_headers(), body=json.dumps({"name": "X", "preferred_agent": "juan p"})
+    )
+    assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == "preferred_agent", bad.body
+
+
 def directory_ids(api: Client, tenant: Tenant) -> set[str]:
     """The user id of everyone in the company's staff directory (as an administrator reads it)."""
     users = body(api.http.get("/staff/users", headers=tenant.admin_headers()))["items"]
