@@ -518,13 +518,23 @@ def _lines(
 ) -> Iterator[tuple[list[list[Any]], int]]:
     """The export's lines a page at a time, with how many notes each holds; grouped by department,
     each group opens with a line naming the department and how many notes it holds (a group's
-    rows are held until the next group starts: the report lists each department's together)."""
+    rows are held until the next group starts: the report lists each department's together).
+    Branches and departments are written by their names in the staff directory, as the console
+    shows them (a code the directory has no name for, as it is)."""
     from chalicelib.core.localization import show_datetime
+
+    branches, departments = (
+        {unit.code: unit.name for unit in staff.list_units(company.company_id, table)}
+        for table in ("branches", "departments")
+    )
+
+    def department(code: str | None) -> str | None:
+        return departments.get(code, code) if code else code
 
     def line(row: NoteView) -> list[Any]:
         return [
-            row.department,
-            row.branch,
+            department(row.department),
+            branches.get(row.branch, row.branch) if row.branch else row.branch,
             row.author_name or row.note.author,
             row.note.client_id,
             show_datetime(row.note.created_at, company.time_zone, company.locale),
@@ -540,15 +550,16 @@ def _lines(
             continue
         for row in page:
             if group and (row.department or "") != (group[0].department or ""):
-                yield _group(group, company.language, line), len(group)
+                yield _group(group, company.language, line, department), len(group)
                 group = []
             group.append(row)
     if group:
-        yield _group(group, company.language, line), len(group)
+        yield _group(group, company.language, line, department), len(group)
 
 
-def _group(rows: list[NoteView], language: str, line: Any) -> list[list[Any]]:
-    return [[_group_line(rows[0].department or "", len(rows), language)], *(line(row) for row in rows)]
+def _group(rows: list[NoteView], language: str, line: Any, department: Any) -> list[list[Any]]:
+    heading = _group_line(department(rows[0].department) or "", len(rows), language)
+    return [[heading], *(line(row) for row in rows)]
 
 
 def _columns(language: str) -> list[str]:
@@ -618,7 +629,7 @@ def report_sheet(viewer: Principal, criteria: Mapping[str, str], cap: int) -> An
 
 
 def _group_line(department: str, count: int, language: str) -> str:
-    """The row that opens a department's notes in the export: its code and how many notes."""
+    """The row that opens a department's notes in the export: its name and how many notes."""
     if language == "es":
         return f"Departamento: {department or '(ninguno)'} ({count} {'nota' if count == 1 else 'notas'})"
     return f"Department: {department or '(none)'} ({count} {'note' if count == 1 else 'notes'})"

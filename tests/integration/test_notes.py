@@ -13,7 +13,15 @@ from chalice.test import Client
 
 from tests.steps.answers import body
 from tests.steps.clients import put_client
-from tests.steps.notes import client_notes, export_lines, report, report_pages, staff_headers, write_note
+from tests.steps.notes import (
+    add_department,
+    client_notes,
+    export_lines,
+    report,
+    report_pages,
+    staff_headers,
+    write_note,
+)
 from tests.steps.tenants import Tenant
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -242,11 +250,16 @@ def test_report_filters_last_three_and_grouping_with_the_export(
         ("billing", "carla 1 day 3"),
     ]
     assert rows[-1]["note"] == "ana 1 day 4"
+    # (the directory names billing, as the console shows it; sales is a code it has no name for)
+    add_department(api, tenant, "billing", "Facturación")
     lines = export_lines(api, ana, "&group_by=department&client=CLI-1")
     assert lines[0][:3] == ("Departamento", "Sucursal", "Usuario")  # the company writes Spanish
-    assert lines[1] == ("Departamento: billing (5 notas)",) + (None,) * 7
+    assert lines[1] == ("Departamento: Facturación (5 notas)",) + (None,) * 7
+    assert lines[2][0] == "Facturación"
     assert lines[7][0] == "Departamento: sales (1 nota)"
-    notes_in_file = [line[5] for line in lines[1:] if line[1] is not None or line[0] in ("billing", "sales")]
+    notes_in_file = [
+        line[5] for line in lines[1:] if line[1] is not None or line[0] in ("Facturación", "sales")
+    ]
     assert notes_in_file == [r["note"] for r in rows]
     # And a date range is the company's days, both ends included
     rows = report(api, ana, "&from=2026-11-03&to=2026-11-04")
