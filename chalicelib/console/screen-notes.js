@@ -27,12 +27,16 @@ function unitOptions(answer, all) {
   return [["", all], ...((answer && answer.items) || []).map((u) => [u.code, u.name])];
 }
 
+// The company's branches and departments by code (loaded at each render): a note's branch and
+// department show by name, as the filters above offer them (a code the directory no longer has, as is).
+const unitNames = { branch: {}, department: {} };
+
 const noteColumns = [
   ["Fecha", (n) => when(n.created_at)],
   ["Cliente", (n) => n.client_id],
   ["Autor", (n) => n.author_name || n.author],
-  ["Sucursal", (n) => n.branch],
-  ["Departamento", (n) => n.department],
+  ["Sucursal", (n) => (n.branch && unitNames.branch[n.branch]) || n.branch],
+  ["Departamento", (n) => (n.department && unitNames.department[n.department]) || n.department],
   ["Nota", (n) => n.note],
   ["Ubicación", (n) => n.location],
   ["Tratamiento", (n) => n.treatment],
@@ -49,6 +53,8 @@ async function render(main, ctx) {
   // shows authors by name: the field suggests each user by name, from the staff directory (to an
   // administrator) and from the authors of every note the report showed.
   const people = new Map(((staffUsers && staffUsers.items) || []).map((u) => [u.user_id, u.name || u.user_id]));
+  for (const [kind, answer] of [["branch", branches], ["department", departments]])
+    unitNames[kind] = Object.fromEntries(((answer && answer.items) || []).map((u) => [u.code, u.name]));
   const peopleList = h("datalist", { id: "b-note-users" });
   function drawPeople() {
     fill(peopleList, ...[...people].map(([id, name]) => h("option", { value: id, label: name }, name)));
@@ -158,15 +164,23 @@ async function render(main, ctx) {
       report();
     }
   }
+  // A person typed by name in "Usuario" (as the report's "Autor" shows them) is asked for by their
+  // user id, which is what the API filters on: a name that is not an id found no note before.
+  function userId(typed) {
+    if (!typed || people.has(typed)) return typed;
+    const wanted = typed.trim().toLocaleLowerCase();
+    const named = [...people].filter(([, name]) => name.trim().toLocaleLowerCase() === wanted);
+    return named.length === 1 ? named[0][0] : typed;
+  }
   const criteria = () => {
     const values = formValues(filters);
     const picked = {};
     for (const k of REPORT_FILTERS) if (values[k]) picked[k] = values[k];
+    if (picked.user) picked.user = userId(picked.user);
     return picked;
   };
   const rows = h("div", { id: "b-notes-report" });
   const notesExporting = h("div", { id: "b-notes-exporting", role: "status", "aria-live": "polite" });
-  const departmentName = Object.fromEntries(((departments && departments.items) || []).map((u) => [u.code, u.name]));
   let lastGroup; // the department the grouped report's last shown row is in ("Más" may continue it)
 
   // "Agrupar por departamento" (seed 001): the API answers the rows in department order; each
@@ -182,7 +196,7 @@ async function render(main, ctx) {
     return runs.map((run) => {
       const continues = run.key === lastGroup;
       lastGroup = run.key;
-      const title = run.key ? `Departamento: ${departmentName[run.key] || run.key}` : "Sin departamento";
+      const title = run.key ? `Departamento: ${unitNames.department[run.key] || run.key}` : "Sin departamento";
       return h(
         "section",
         { class: "b-group", "data-department": run.key },
@@ -195,7 +209,12 @@ async function render(main, ctx) {
   async function report(cursor) {
     const asked = criteria();
     const page = await attempt(() => api("GET", `/notes/report${query({ ...asked, limit: 100, cursor })}`), filters);
-    if (!page) return;
+    if (!page) {
+      // refused (a filter named beside it): the rows of the report asked for before must not stand
+      // under the new filters as if they were its answer
+      if (!cursor) fill(rows);
+      return;
+    }
     if (!cursor) {
       fill(rows);
       lastGroup = undefined;

@@ -619,3 +619,31 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
     assert offered[demo_user(tenant, 3)] == "Clara Ruiz" and offered[demo_user(tenant, 4)] == "Pablo Gómez", (
         offered
     )
+
+    def rows(driver: Any) -> list[list[str]]:
+        """Each row's author, department and note."""
+        return list(
+            driver.execute_script(
+                "return [...document.querySelectorAll('#b-notes-report tbody tr')]"
+                ".map(r => [r.cells[2].textContent, r.cells[4].textContent, r.cells[5].textContent])"
+            )
+        )
+
+    # And each row names its department as the heading does, not by its code
+    assert sorted(rows(browser)) == [
+        ["Clara Ruiz", "Ventas", "Pidió cotización"],
+        ["Pablo Gómez", "Cobranza", "Prometió pagar el lunes"],
+    ]
+    # When they type an author by name in "Usuario", as the report shows them, and ask again
+    user = filters.find_element(By.NAME, "user")
+    user.send_keys("clara ruiz")
+    filters.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the report holds that author's notes only
+    wait_until(browser, lambda d: rows(d) == [["Clara Ruiz", "Ventas", "Pidió cotización"]])
+    # When they ask for a "Hasta" before "Desde"
+    for name, day in (("from", "2026-11-20"), ("to", "2026-11-10")):
+        browser.execute_script("arguments[0].value = arguments[1]", filters.find_element(By.NAME, name), day)
+    filters.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # Then the refusal shows beside "Hasta", and the rows asked for before are gone, not left as its answer
+    wait_until(browser, lambda d: d.find_elements(By.ID, "b-to-error"))
+    wait_until(browser, lambda d: rows(d) == [])
