@@ -387,7 +387,8 @@ CATALOG: dict[str, str] = {
     ),
     "needs a time-zone offset (e.g. Z or -03:00)": "necesita el desfase horario (por ejemplo Z o -03:00)",
     "is outside the years 0001 to 9999 in UTC": "queda fuera de los años 0001 a 9999 en UTC",
-    "must not be before from": "no puede ser anterior a from",
+    # beside the field "Hasta" of the console's reports, whose "from" reads "Desde"
+    "must not be before from": "no puede ser anterior a la fecha «Desde» (from)",
     "must not come before from_client": "no puede ser anterior a from_client",
     "is before issued_on": "es anterior a issued_on",
     "is larger than the amount": "es mayor que el importe",

@@ -645,5 +645,6 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
         browser.execute_script("arguments[0].value = arguments[1]", filters.find_element(By.NAME, name), day)
     filters.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the refusal shows beside "Hasta", and the rows asked for before are gone, not left as its answer
-    wait_until(browser, lambda d: d.find_elements(By.ID, "b-to-error"))
+    refusal = wait_until(browser, lambda d: d.find_element(By.ID, "b-to-error"))
+    assert refusal.text == "no puede ser anterior a la fecha «Desde» (from)"
     wait_until(browser, lambda d: rows(d) == [])
