@@ -11,6 +11,14 @@ const TYPES = [
 
 // The %variables% a reminder's SMS may use (the API refuses others, naming the field).
 const SMS_VARIABLES = "Vacío: se envía el texto en gris. Variables: %nombre%, %comprobante%, %monto% (saldo del comprobante), %vencimiento%, %empresa%, %deuda% (saldo total del cliente)";
+// An e-mail's own text replaces the whole "Recordatorio de pago" template, the document's number,
+// due date and balance with it: a clerk who wrote only a sentence sent a reminder of no document.
+// Its variables are the template's (Jinja), not the SMS's %variables%.
+const EMAIL_VARIABLES =
+  "Vacío: se envía la plantilla «Recordatorio de pago» (Plantillas), con el comprobante, su vencimiento y su saldo. " +
+  "Un texto propio la reemplaza entera: escriba los datos del comprobante con {{ receivable.number }} (número), " +
+  "{{ receivable.due_on }} (vencimiento), {{ receivable.balance }} (saldo), {{ receivable.amount }} (importe), " +
+  "{{ client.name }} (cliente) y {{ company.name }} (empresa).";
 
 async function render(main, ctx) {
   const admin = ctx.user.level === 1;
@@ -114,8 +122,8 @@ async function render(main, ctx) {
       field("Concepto antes del vencimiento", select("before_due_concept", options("before_due"), current.before_due_concept || "")),
       check("after_due", "Enviar aviso de vencido"),
       field("Concepto después del vencimiento", select("after_due_concept", options("after_due"), current.after_due_concept || "")),
-      field("Texto del recordatorio", textarea("reminder_body", { rows: "5" })),
-      field("Texto del aviso de vencido", textarea("after_due_body", { rows: "5" })),
+      field("Texto del recordatorio", textarea("reminder_body", { rows: "5" }), EMAIL_VARIABLES),
+      field("Texto del aviso de vencido", textarea("after_due_body", { rows: "5" }), EMAIL_VARIABLES),
       check("sms", "Enviar también por SMS (al celular del cliente, con el servicio de SMS encendido)"),
       field("SMS del recordatorio", textarea("reminder_sms", { rows: "3", placeholder: current.reminder_sms_default || "" }), SMS_VARIABLES),
       field("SMS del aviso de vencido", textarea("after_due_sms", { rows: "3", placeholder: current.after_due_sms_default || "" }), SMS_VARIABLES),

@@ -467,6 +467,27 @@ def test_a_clients_reminder_settings_typed_when_the_session_ends_are_back_after_
         return bool(settings["sms"]) and settings["reminder_sms"] == "Hola %nombre%, vence %comprobante%."
 
     wait_until(browser, saved_by_sms)
+    # And each e-mail text says what empty sends (the template, with the document) and that a text
+    # of one's own replaces it, naming the document's variables: a sentence alone named no document
+    for name in ("reminder_body", "after_due_body"):
+        described = browser.execute_script(
+            "const box = document.querySelector(`#b-client-reminders [name=${arguments[0]}]`);"
+            "return box.getAttribute('aria-describedby').split(' ')"
+            ".map((id) => document.getElementById(id).textContent).join(' ')",
+            name,
+        )
+        assert described.startswith("Vacío: se envía la plantilla «Recordatorio de pago»"), described
+        assert "{{ receivable.number }} (número)" in described and "{{ receivable.due_on }}" in described
+    # and a text written with them is saved
+    text.clear()
+    text.send_keys("Vence {{ receivable.number }} el {{ receivable.due_on }}.")
+    browser.find_element(By.CSS_SELECTOR, "#b-client-reminders button[type=submit]").click()
+
+    def saved_body(_: Any) -> bool:
+        settings = json.loads(api.http.get("/clients/CLI-R/reminders", headers=tenant.admin_headers()).body)
+        return bool(settings["reminder_body"] == "Vence {{ receivable.number }} el {{ receivable.due_on }}.")
+
+    wait_until(browser, saved_body)
 
 
 def test_a_notes_author_edits_it_and_an_administrator_deletes_it_from_the_report(
