@@ -36,6 +36,7 @@ def note_out(view: Any) -> dict[str, Any]:
     return {
         "note_id": note.note_id,
         "client_id": note.client_id,
+        "client_name": view.client_name,
         "note": note.note,
         "location": note.location,
         "treatment": note.treatment,

@@ -38,6 +38,9 @@ class NotePatch(_Strict):
 class NoteOut(BaseModel):
     note_id: str
     client_id: str
+    client_name: str | None = Field(
+        default=None, description="The client's name: in the notes report (`GET /notes/report`) only."
+    )
     note: str
     location: str | None
     treatment: str | None

@@ -33,7 +33,7 @@ const unitNames = { branch: {}, department: {} };
 
 const noteColumns = [
   ["Fecha", (n) => when(n.created_at)],
-  ["Cliente", (n) => n.client_id],
+  ["Cliente", (n) => (n.client_name ? `${n.client_name} (${n.client_id})` : n.client_id)],
   ["Autor", (n) => n.author_name || n.author],
   ["Sucursal", (n) => (n.branch && unitNames.branch[n.branch]) || n.branch],
   ["Departamento", (n) => (n.department && unitNames.department[n.department]) || n.department],

@@ -8,7 +8,7 @@ staff directory (docs/decisions/0007-notes-and-staff.md). Who sees what: level 1
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -42,6 +42,18 @@ class NoteView:
     author_name: str | None
     branch: str | None
     department: str | None
+    client_name: str | None = None  # in the report: who the note is about, as a person knows them
+
+
+def _with_client_names(company_id: str, rows: list[NoteView]) -> list[NoteView]:
+    """The report's rows with their clients' names, read in one batch (a client no longer there:
+    none, its code stands alone)."""
+    from chalicelib.tenants.clients import get_clients
+
+    if not rows:
+        return rows
+    found = get_clients(company_id, sorted({row.note.client_id for row in rows}))
+    return [replace(row, client_name=c.name if (c := found.get(row.note.client_id)) else None) for row in rows]
 
 
 def _view(note: ClientNote, author: StaffUser | None) -> NoteView:
@@ -294,7 +306,8 @@ def report_page(
     page's end: every item read is a row returned; with a client filter, the authors' notes on
     other clients are read and left out, at most :data:`READ_PER_PAGE` a page (a page may then
     hold fewer rows than ``limit``, even none, and a cursor to read on)."""
-    return _page(viewer, criteria, _authors(viewer, criteria), _created(viewer, criteria), limit, cursor)
+    page = _page(viewer, criteria, _authors(viewer, criteria), _created(viewer, criteria), limit, cursor)
+    return replace(page, rows=_with_client_names(viewer.company_id, page.rows))
 
 
 def _page(
@@ -499,7 +512,7 @@ def _report_pages(viewer: Principal, criteria: ReportCriteria, cap: int) -> Iter
             raise ExportTooLarge(
                 [{"field": "from", "message": f"an export holds at most {cap} rows: narrow the filters"}]
             )
-        yield page.rows
+        yield _with_client_names(viewer.company_id, page.rows)
         if page.cursor is None:
             return
         cursor = page.cursor
@@ -536,7 +549,7 @@ def _lines(
             department(row.department),
             branches.get(row.branch, row.branch) if row.branch else row.branch,
             row.author_name or row.note.author,
-            row.note.client_id,
+            f"{row.client_name} ({row.note.client_id})" if row.client_name else row.note.client_id,
             show_datetime(row.note.created_at, company.time_zone, company.locale),
             row.note.note,
             row.note.location,

@@ -650,11 +650,15 @@ def test_the_notes_report_grouped_by_department_shows_each_department_under_its_
             )
         )
 
-    # And each row names its department as the heading does, not by its code
+    # And each row names its department as the heading does, not by its code, and its client by name
     assert sorted(rows(browser)) == [
         ["Clara Ruiz", "Ventas", "Pidió cotización"],
         ["Pablo Gómez", "Cobranza", "Prometió pagar el lunes"],
     ]
+    clients = browser.execute_script(
+        "return [...document.querySelectorAll('#b-notes-report tbody tr')].map(r => r.cells[1].textContent)"
+    )
+    assert clients == ["Ana García (CLI-3)", "Ana García (CLI-3)"]
     # When they type an author by name in "Usuario", as the report shows them, and ask again
     user = filters.find_element(By.NAME, "user")
     user.send_keys("clara ruiz")

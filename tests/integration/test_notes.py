@@ -256,6 +256,9 @@ def test_report_filters_last_three_and_grouping_with_the_export(
     assert lines[0][:3] == ("Departamento", "Sucursal", "Usuario")  # the company writes Spanish
     assert lines[1] == ("Departamento: Facturación (5 notas)",) + (None,) * 7
     assert lines[2][0] == "Facturación"
+    # And each note names its client as a person knows it, in the report and in the file
+    assert {r["client_name"] for r in rows} == {"Cliente CLI-1"}
+    assert lines[2][3] == "Cliente CLI-1 (CLI-1)"
     assert lines[7][0] == "Departamento: sales (1 nota)"
     notes_in_file = [
         line[5] for line in lines[1:] if line[1] is not None or line[0] in ("Facturación", "sales")
