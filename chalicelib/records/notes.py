@@ -53,7 +53,9 @@ def _with_client_names(company_id: str, rows: list[NoteView]) -> list[NoteView]:
     if not rows:
         return rows
     found = get_clients(company_id, sorted({row.note.client_id for row in rows}))
-    return [replace(row, client_name=c.name if (c := found.get(row.note.client_id)) else None) for row in rows]
+    return [
+        replace(row, client_name=c.name if (c := found.get(row.note.client_id)) else None) for row in rows
+    ]
 
 
 def _view(note: ClientNote, author: StaffUser | None) -> NoteView:

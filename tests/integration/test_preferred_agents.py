@@ -202,7 +202,9 @@ def test_agents_whose_user_ids_are_email_addresses_take_clients_and_the_moved_cl
     assert body(resaved)["preferred_agent"] == sofia
     # And an agent with a space is still refused, naming the field
     bad = api.http.put(
-        "/clients/FL-2", headers=tenant.staff_headers(), body=json.dumps({"name": "X", "preferred_agent": "juan p"})
+        "/clients/FL-2",
+        headers=tenant.staff_headers(),
+        body=json.dumps({"name": "X", "preferred_agent": "juan p"}),
     )
     assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == "preferred_agent", bad.body
 
