@@ -127,6 +127,8 @@ class DocumentViewOut(BaseModel):
     job_id: str | None = Field(
         default=None, description="The bulk statement job that sent it (D2); null for one sent alone."
     )
+    to_address: str | None = Field(default=None, description="The address its e-mail went to.")
+    error: str | None = Field(default=None, description="Why its e-mail was not delivered, if it was not.")
 
 
 class SupplierIn(_Strict):

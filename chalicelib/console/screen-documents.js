@@ -311,13 +311,29 @@ async function render(main, ctx) {
         const values = formValues(one);
         const body = { client_id: values.statement_client || "" };
         if (values.statement_as_of) body.as_of = values.statement_as_of;
-        const doc = await attempt(() => api("POST", "/documents/statements", body));
+        fill(oneResult); // nothing of the last client's statement stays beside this one's answer
+        const doc = await attempt(
+          () =>
+            api("POST", "/documents/statements", body).catch((err) => {
+              // the API names its own fields (client_id: a client with no e-mail): said beside the form's
+              for (const [from, to] of [["client_id", "statement_client"], ["as_of", "statement_as_of"]])
+                if (err.fields && from in err.fields) err.fields[to] ??= err.fields[from];
+              throw err;
+            }),
+          one,
+        );
         if (doc) {
           fill(oneResult,
             h("p", {}, `${doc.file_name} → ${doc.to_address || "(sin dirección)"} · ${label(doc.state)}${doc.error ? ` · ${doc.error}` : ""}`),
             // the same statement was sent before today (nothing changed since): not sent again
             doc.duplicate
-              ? h("p", { class: "b-muted" }, "Ya se envió hoy este mismo estado de cuenta; para mandarlo otra vez, use Reenviar en el historial.")
+              ? h(
+                  "p",
+                  { class: "b-muted" },
+                  "Ya se envió hoy este mismo estado de cuenta; para mandarlo otra vez, use Enviar de nuevo en ",
+                  h("a", { href: `#/documents${query({ type: "statement", number: doc.number })}` }, "el estado de cuenta enviado"),
+                  ".",
+                )
               : null,
           );
         }
@@ -351,15 +367,50 @@ async function render(main, ctx) {
       fill(found, refusal(err, notFound));
       return;
     }
+    // where it went and in what state, in the console's words (seed 003: "the order was sent to the
+    // client's e-mail"); its e-mail in the history; and, while its PDF is kept, "Enviar de nuevo":
+    // the ERP's "Enviar e-mail" pressed again on an order already made (a client or supplier who
+    // lost it), the same e-mail and PDF to the same address, as the history's Reenviar
+    const state = `e-mail: ${label(doc.message_state) || "?"}${doc.error ? ` (${doc.error})` : ""}`;
+    const again = h("p", { "aria-live": "polite", id: "b-document-resent" });
+    const resend = h(
+      "button",
+      {
+        type: "button",
+        id: "b-document-resend",
+        onclick: async () => {
+          resend.disabled = true; // a double click sends it once
+          fill(again);
+          try {
+            const answer = await api("POST", "/history/resend", { ids: [doc.communication_id] });
+            const [sent] = answer.items;
+            fill(again, `Enviado de nuevo a ${sent.to_address} · ${label(sent.state)}`);
+          } catch (err) {
+            fill(again, refusal(err, `No se encontró ${named} ${number}.`));
+            resend.disabled = false;
+          }
+        },
+      },
+      "Enviar de nuevo",
+    );
     fill(found,
       h(
         "p",
         {},
-        `${doc.file_name} · ${doc.recipient_id} · ${when(doc.created_at)} · e-mail: ${doc.message_state || "?"} `,
+        `${doc.file_name} · ${doc.recipient_id}${doc.to_address ? ` → ${doc.to_address}` : ""} · ${when(doc.created_at)} · ${state} `,
         doc.download_url
           ? h("a", { href: doc.download_url, rel: "noopener noreferrer", target: "_blank" }, "Descargar PDF")
           : `(archivo borrado ${when(doc.deleted_at)})`,
       ),
+      doc.communication_id
+        ? h(
+            "div",
+            { class: "b-actions" },
+            h("a", { href: `#/history${query({ channel: "email", message: doc.communication_id })}`, id: "b-document-history" }, "Ver su e-mail en el historial"),
+            doc.download_url ? resend : null,
+          )
+        : null,
+      again,
     );
   }
 

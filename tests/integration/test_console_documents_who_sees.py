@@ -109,6 +109,73 @@ def test_a_level_4_user_opens_their_own_order_from_its_address_and_not_a_colleag
     assert browser.execute_script("return location.hash") == "#/documents?type=order&number=P-1"
 
 
+def pdf_attached(message: Any) -> tuple[str, bytes]:
+    """The name and bytes of the PDF a caught e-mail carries, as its MIME part says them."""
+    (part,) = [p for p in message.walk() if p.get_content_type() == "application/pdf"]
+    assert part.get_content_disposition() == "attachment"
+    return str(part.get_filename()), bytes(part.get_payload(decode=True))
+
+
+def test_a_clerk_finds_a_sent_order_reads_where_it_went_and_sends_it_again(
+    api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any, mailbox: MailCatcher
+) -> None:
+    # Given an order the ERP sent to CEDIMU, delivered (seed 003's "Enviar e-mail" in the ERP)
+    order = send_order(api, erp, "P-7", demo_user(tenant, 3))
+    deliver_outboxes()
+    (first,) = mailbox.wait_for(1)
+    # When a clerk (level 3) looks it up on the documents screen, as the client asks "did you send it?"
+    sign_in(browser, site.web, tenant, 3)
+    open_screen(browser, "documents", "type=order&number=P-7")
+    wait_until(browser, lambda d: "Descargar PDF" in box_says(d, "b-document-found"))
+    # Then it says the address it went to and its e-mail's state in Spanish (before: "e-mail: sent")
+    found = box_says(browser, "b-document-found")
+    assert "pedido_P-7.pdf · CEDIMU → compras@losandes.example" in found, found
+    assert "e-mail: Enviado" in found and "e-mail: sent" not in found, found
+    # And a link opens its e-mail in the history
+    history = browser.find_element(By.ID, "b-document-history")
+    assert str(history.get_attribute("href")).endswith(f"#/history?channel=email&message={order['communication_id']}")
+    console_screenshot(browser, "documents-order-found")
+    # When the client lost it and the clerk presses "Enviar de nuevo" twice
+    again = browser.find_element(By.ID, "b-document-resend")
+    again.click()
+    browser.execute_script("arguments[0].click()", again)  # a double click
+    wait_until(browser, lambda d: box_says(d, "b-document-resent").startswith("Enviado de nuevo a compras@losandes.example"))
+    # Then the client receives it once more: the same PDF under the same name, to the same address
+    deliver_outboxes()
+    messages = mailbox.wait_for(2)
+    assert len(messages) == 2, [str(m["Subject"]) for m in messages]
+    resent = messages[1]
+    assert resent["To"].addresses[0].addr_spec == "compras@losandes.example"
+    assert resent["Subject"] == first["Subject"]
+    assert pdf_attached(resent) == pdf_attached(first)
+    assert pdf_attached(resent)[0] == "pedido_P-7.pdf"
+
+
+def test_a_statement_refused_for_a_client_with_no_email_is_said_beside_the_client_and_no_earlier_answer_stays(
+    api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
+) -> None:
+    # Given CEDIMU (with an e-mail) and SINMAIL, a client with none on its card
+    put_client(api, erp, "SINMAIL", name="Ferretería Sin Correo", emails=[])
+    sign_in(browser, site.web, tenant, 3, screen="documents")
+    client = wait_until(browser, lambda d: d.find_element(By.ID, "b-statement_client"))
+    submit = browser.find_element(By.CSS_SELECTOR, "#b-one-statement button[type=submit]")
+    # When the clerk sends CEDIMU its statement (seed 003's "Envía Edo. Cta.")
+    client.send_keys("CEDIMU")
+    submit.click()
+    wait_until(browser, lambda d: "→ compras@losandes.example" in box_says(d, "b-one-statement-sent"))
+    # And then SINMAIL's
+    client.clear()
+    client.send_keys("SINMAIL")
+    submit.click()
+    # Then the refusal is said beside the client, in Spanish
+    error = wait_until(browser, lambda d: d.find_element(By.ID, "b-statement_client-error"))
+    assert error.text == "'SINMAIL' no tiene dirección de e-mail"
+    # And nothing of CEDIMU's statement stays where SINMAIL's answer would be (before, it read
+    # "estado_de_cuenta_EC-CEDIMU-… → compras@losandes.example", as if SINMAIL's had gone there)
+    assert box_says(browser, "b-one-statement-sent") == ""
+    console_screenshot(browser, "documents-statement-no-email")
+
+
 def test_a_level_4_user_following_a_link_to_someone_elses_bulk_job_reads_that_it_was_not_found(
     api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
 ) -> None:

@@ -673,6 +673,8 @@ class DocumentView:
     download_url: str | None
     deleted_at: Any
     job_id: str | None = None
+    to_address: str | None = None
+    error: str | None = None
 
 
 def view_document(viewer: Principal, document_type: str, number: str) -> DocumentView:
@@ -695,4 +697,7 @@ def view_document(viewer: Principal, document_type: str, number: str) -> Documen
         message_state=comm.state if comm else None,
         download_url=download_url(ref) if ref and not ref.deleted_at else None,
         deleted_at=ref.deleted_at if ref else None,
+        # where it went and why it did not: what the clerk answers "did you send it?" with (seed 003)
+        to_address=comm.to_address if comm else None,
+        error=comm.error if comm else None,
     )
