@@ -133,13 +133,18 @@ def test_a_clerk_finds_a_sent_order_reads_where_it_went_and_sends_it_again(
     assert "e-mail: Enviado" in found and "e-mail: sent" not in found, found
     # And a link opens its e-mail in the history
     history = browser.find_element(By.ID, "b-document-history")
-    assert str(history.get_attribute("href")).endswith(f"#/history?channel=email&message={order['communication_id']}")
+    assert str(history.get_attribute("href")).endswith(
+        f"#/history?channel=email&message={order['communication_id']}"
+    )
     console_screenshot(browser, "documents-order-found")
     # When the client lost it and the clerk presses "Enviar de nuevo" twice
     again = browser.find_element(By.ID, "b-document-resend")
     again.click()
     browser.execute_script("arguments[0].click()", again)  # a double click
-    wait_until(browser, lambda d: box_says(d, "b-document-resent").startswith("Enviado de nuevo a compras@losandes.example"))
+    wait_until(
+        browser,
+        lambda d: box_says(d, "b-document-resent").startswith("Enviado de nuevo a compras@losandes.example"),
+    )
     # Then the client receives it once more: the same PDF under the same name, to the same address
     deliver_outboxes()
     messages = mailbox.wait_for(2)

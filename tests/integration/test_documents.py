@@ -102,6 +102,8 @@ def test_an_order_goes_to_the_client_as_a_pdf_from_the_responsible_users_own_acc
     assert attachment["name"] == "pedido_P-2026-0088.pdf" and attachment["deleted_at"] is None
     document = body(api.http.get("/documents/sent/order/P-2026-0088", headers=tenant.staff_headers()))
     assert document["message_state"] == "sent" and document["deleted_at"] is None
+    # (where it went, as the clerk answers "did you send it?"; absent before session 42)
+    assert (document.get("to_address"), document.get("error")) == ("compras@losandes.example", None)
     assert requests.get(document["download_url"], timeout=10).content == pdf
     # And posting the same order again sends nothing more
     again = post_document(api, erp, "/documents/orders", order())
