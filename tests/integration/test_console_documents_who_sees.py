@@ -116,7 +116,7 @@ def pdf_attached(message: Any) -> tuple[str, bytes]:
     return str(part.get_filename()), bytes(part.get_payload(decode=True))
 
 
-def test_a_clerk_finds_a_sent_order_reads_where_it_went_and_sends_it_again(
+def test_a_clerk_sends_a_found_order_again_and_a_statement_without_email_is_refused_beside_it(
     api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any, mailbox: MailCatcher
 ) -> None:
     # Given an order the ERP sent to CEDIMU, delivered (seed 003's "Enviar e-mail" in the ERP)
@@ -154,21 +154,14 @@ def test_a_clerk_finds_a_sent_order_reads_where_it_went_and_sends_it_again(
     assert resent["Subject"] == first["Subject"]
     assert pdf_attached(resent) == pdf_attached(first)
     assert pdf_attached(resent)[0] == "pedido_P-7.pdf"
-
-
-def test_a_statement_refused_for_a_client_with_no_email_is_said_beside_the_client_and_no_earlier_answer_stays(
-    api: Client, tenant: Tenant, erp: dict[str, str], site: ConsoleSite, browser: Any
-) -> None:
-    # Given CEDIMU (with an e-mail) and SINMAIL, a client with none on its card
+    # When, on the same screen, the clerk sends CEDIMU its statement (seed 003's "Envía Edo. Cta.")
+    # and then SINMAIL's, a client with no e-mail on its card
     put_client(api, erp, "SINMAIL", name="Ferretería Sin Correo", emails=[])
-    sign_in(browser, site.web, tenant, 3, screen="documents")
-    client = wait_until(browser, lambda d: d.find_element(By.ID, "b-statement_client"))
+    client = browser.find_element(By.ID, "b-statement_client")
     submit = browser.find_element(By.CSS_SELECTOR, "#b-one-statement button[type=submit]")
-    # When the clerk sends CEDIMU its statement (seed 003's "Envía Edo. Cta.")
     client.send_keys("CEDIMU")
     submit.click()
     wait_until(browser, lambda d: "→ compras@losandes.example" in box_says(d, "b-one-statement-sent"))
-    # And then SINMAIL's
     client.clear()
     client.send_keys("SINMAIL")
     submit.click()
