@@ -288,3 +288,46 @@ def test_a_bulk_statement_is_found_by_the_number_it_prints(
     for number in ("EC-CEDIMU-20261031-2", "EC-CEDIMU-20261031-3"):
         assert seen(staff["colleague"], number).status_code == 404
         assert seen(other_tenant.admin_headers(), number).status_code == 404
+
+
+def test_a_level_4_user_who_sends_a_statement_from_the_console_finds_it_again(
+    api: Client, tenant: Tenant, company: dict[str, str]
+) -> None:
+    # Given the level-4 user junior, who sends CEDIMU its statement as the console's "Enviar su
+    # estado de cuenta" does (seed 003's "Envía Edo. Cta."): the client and nothing else, no
+    # `responsible`
+    staff = callers(tenant)
+    sent = api.http.post(
+        "/documents/statements", headers=staff["junior"], body=json.dumps({"client_id": "CEDIMU"})
+    )
+    assert sent.status_code == 202, sent.body
+    statement = body(sent)
+    deliver_outboxes()
+    # When they look it up by its number, and open its e-mail in their history
+    found = api.http.get(f"/documents/sent/statement/{statement['number']}", headers=staff["junior"])
+    mail = api.http.get(f"/history/email/{statement['communication_id']}", headers=staff["junior"])
+    # Then both are theirs: the statement names them as its responsible and its e-mail as its
+    # sender (before, neither named anyone, so a level-4 user got 404 for what they had just sent)
+    assert found.status_code == 200, found.body
+    assert body(found)["responsible"] == f"junior@{tenant.company_id}"
+    assert mail.status_code == 200, mail.body
+    assert body(mail)["created_by"] == f"junior@{tenant.company_id}"
+    # And their level-4 colleague does not see it
+    assert (
+        api.http.get(
+            f"/documents/sent/statement/{statement['number']}", headers=staff["colleague"]
+        ).status_code
+        == 404
+    )
+    # And a statement the ERP sends (an API key, no `responsible`) is still no one's
+    erp = body(
+        post_document(
+            api,
+            company,
+            "/documents/statements",
+            {"client_id": "CEDIMU", "as_of": "2026-10-31", "movements": [MOVEMENT]},
+        )
+    )
+    assert (
+        api.http.get(f"/documents/sent/statement/{erp['number']}", headers=staff["junior"]).status_code == 404
+    )
