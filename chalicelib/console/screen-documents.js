@@ -323,8 +323,10 @@ async function render(main, ctx) {
           one,
         );
         if (doc) {
+          // a repeat answers what the first post did, its state then ("En cola") too: not shown as now
+          const state = doc.duplicate ? "" : ` · ${label(doc.state)}${doc.error ? ` · ${doc.error}` : ""}`;
           fill(oneResult,
-            h("p", {}, `${doc.file_name} → ${doc.to_address || "(sin dirección)"} · ${label(doc.state)}${doc.error ? ` · ${doc.error}` : ""}`),
+            h("p", {}, `${doc.file_name} → ${doc.to_address || "(sin dirección)"}${state}`),
             // the same statement was sent before today (nothing changed since): not sent again
             doc.duplicate
               ? h(

@@ -162,6 +162,12 @@ def test_a_clerk_sends_a_found_order_again_and_a_statement_without_email_is_refu
     client.send_keys("CEDIMU")
     submit.click()
     wait_until(browser, lambda d: "→ compras@losandes.example" in box_says(d, "b-one-statement-sent"))
+    # And, once it went, presses again with nothing new since: it is not sent again, and the box
+    # does not say it is still queued (the first post's answer; before, "En cola" however long ago)
+    deliver_outboxes()
+    submit.click()
+    wait_until(browser, lambda d: "Ya se envió hoy" in box_says(d, "b-one-statement-sent"))
+    assert "En cola" not in box_says(browser, "b-one-statement-sent")
     client.clear()
     client.send_keys("SINMAIL")
     submit.click()
