@@ -12,6 +12,7 @@ from chalice import Blueprint, Response
 from chalicelib.api.access import ADMIN, STAFF, api_key
 from chalicelib.api.http import (
     Routes,
+    creates_only,
     etag,
     if_match,
     json_response,
@@ -204,17 +205,32 @@ def _company_free(record: Any) -> dict[str, Any]:
     return data
 
 
-@route("PUT /suppliers/{supplier_id}", WRITE, body="SupplierIn", response="SupplierOut", versioned=True)
+@route(
+    "PUT /suppliers/{supplier_id}",
+    WRITE,
+    body="SupplierIn",
+    response="SupplierOut",
+    versioned=True,
+    create_only=True,
+)
 def put_supplier(caller: Principal, supplier_id: str) -> Response:
-    """Create or replace a supplier with its e-mails (purchase orders go to the first, D1)"""
+    """Create or replace a supplier with its e-mails (purchase orders go to the first, D1); with
+    ``If-None-Match: *`` (the console's new supplier) it only creates: 412 naming ``If-None-Match``,
+    nothing written, when there is a supplier of that code"""
     from chalicelib.api.documents_schemas import SupplierIn
     from chalicelib.producers.documents.settings import save_supplier
 
     _check_code(supplier_id, "supplier_id")
     body = _body(SupplierIn)
     emails = [str(e) for e in body.emails]
+    request = documents.current_request
     supplier = save_supplier(
-        caller.company_id, supplier_id, body.name, emails, if_match(documents.current_request)
+        caller.company_id,
+        supplier_id,
+        body.name,
+        emails,
+        if_match(request),
+        create_only=creates_only(request),
     )
     return versioned_response(_company_free(supplier), supplier.version)
 

@@ -773,6 +773,11 @@ CATALOG: dict[str, str] = {
         "debe tener al menos 2 letras o dígitos seguidos (parte de un nombre, un código, un e-mail o "
         "un teléfono)"
     ),
+    "there is a supplier {supplier_id} already and If-None-Match: * only creates one: nothing was saved "
+    "(open that supplier, or choose another code)": (
+        "ya hay un proveedor {supplier_id} y el alta (If-None-Match: *) solo crea proveedores: no se "
+        "guardó nada (abra ese proveedor o elija otro código)"
+    ),
     "there is a client {client_id} already and If-None-Match: * only creates one: nothing was saved "
     "(open that client, or choose another code)": (
         "ya hay un cliente {client_id} y el alta (If-None-Match: *) solo crea clientes: no se guardó "

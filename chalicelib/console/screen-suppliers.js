@@ -1,5 +1,5 @@
-// Suppliers (D1): the company's suppliers by code, 50 a page; add one or replace one (name and up to
-// ten e-mails; purchase orders go to the first).
+// Suppliers (D1): the company's suppliers by code, 50 a page; add one (a code in use is refused,
+// never replaced) or change one (name and up to ten e-mails; purchase orders go to the first).
 import { api, clearErrors, extend, fill, h, register, segment, showErrors, when } from "./app.js";
 import { ALL_LEVELS, empty, query, section, table } from "./screen-kit.js";
 
@@ -28,8 +28,9 @@ function editor(supplier, ctx, saved) {
     const id = code.value.trim();
     const body = { name: name.value.trim(), emails: emails.value.split(/[\s,;]+/).filter(Boolean) };
     try {
-      // an edit is saved only if no one else saved the supplier since it was opened
-      await api("PUT", `/suppliers/${segment(id)}`, body, supplier ? { ifMatch: supplier.etag } : {});
+      // an edit is saved only if no one else saved the supplier since it was opened; a new one only
+      // creates (If-None-Match: *): a code in use is refused beside the code and replaces nothing
+      await api("PUT", `/suppliers/${segment(id)}`, body, supplier ? { ifMatch: supplier.etag } : { ifNoneMatch: "*" });
       ctx.toast(`Proveedor ${id} guardado.`);
       await saved(id);
     } catch (error) {
@@ -39,6 +40,11 @@ function editor(supplier, ctx, saved) {
           /^emails\[/.test(field) ? ["emails", `${field}: ${message}`] : [field, message],
         ),
       );
+      if (!supplier && error.status === 412) {
+        error.status = 409; // shown beside the code, not as "someone else saved it meanwhile"
+        fields.supplier_id = fields["If-None-Match"] || error.message;
+        delete fields["If-None-Match"];
+      }
       showErrors(form, Object.assign(error, { fields }));
     }
   });

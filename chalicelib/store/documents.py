@@ -28,11 +28,15 @@ def _supplier(item: SupplierModel) -> domain.Supplier:
     return record_from(item, domain.Supplier, emails=emails, version=int(item.version or 0))
 
 
-def save_supplier(supplier: domain.Supplier, expected: tuple[int, ...] | None = None) -> int | None:
+def save_supplier(
+    supplier: domain.Supplier, expected: tuple[int, ...] | None = None, *, create_only: bool = False
+) -> int | None:
     """Create or replace a supplier as its next version (the version written); None (nothing
-    written) when it is no longer at a version ``expected`` names (``If-Match``)."""
+    written) when it is no longer at a version ``expected`` names (``If-Match``), or, with
+    ``create_only`` (``If-None-Match: *``), when there is one of its code already."""
     item = item_from(SupplierModel, supplier, emails=list(supplier.emails))
-    return int(item.version) if replace_versioned(item, expected) else None
+    condition = SupplierModel.supplier_id.does_not_exist() if create_only else None
+    return int(item.version) if replace_versioned(item, expected, condition=condition) else None
 
 
 def get_supplier(company_id: str, supplier_id: str) -> domain.Supplier | None:

@@ -516,4 +516,17 @@ def test_a_supervisor_reads_tickets_but_no_settings_and_an_agent_keeps_suppliers
     submit(browser, "supplier-form")
     listed = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#suppliers-list tbody tr"))
     assert listed.text.split(" ", 1)[1].startswith(f"Comint {XSS} compras@comint.example"), listed.text
+    # When they then add "another" supplier under the same code, as one who did not look at the list
+    open_screen(browser, "suppliers")
+    wait_until(browser, lambda d: d.find_element(By.ID, "supplier-code").get_attribute("value") == "")
+    type_into(browser, "supplier-code", "COMINT")
+    type_into(browser, "supplier-name", "Otro proveedor")
+    type_into(browser, "supplier-emails", "otro@otro.example")
+    submit(browser, "supplier-form")
+    # Then it is refused beside the code, in Spanish, and the supplier keeps its name and e-mail
+    # (before, the form replaced it: purchase orders then went to the other address)
+    refused = field_error(browser, "supplier-form")
+    assert refused.get_attribute("id") == "supplier-code-error" and "ya hay un proveedor" in refused.text
+    kept = body(api.http.get("/suppliers/COMINT", headers=tenant.admin_headers()))
+    assert (kept["name"], kept["emails"]) == (f"Comint {XSS}", ["compras@comint.example"])
     assert not browser.find_elements(By.CSS_SELECTOR, "main img") and no_alert_opened(browser)

@@ -175,13 +175,23 @@ def save_supplier(
     name: str,
     emails: Sequence[str],
     if_match: tuple[int, ...] | None = None,
+    *,
+    create_only: bool = False,
 ) -> Supplier:
     """Create or replace a supplier; with ``if_match`` (the versions an ``If-Match`` names), a 412
-    when someone else saved it since."""
+    when someone else saved it since; with ``create_only`` (``If-None-Match: *``, the console's
+    *Agregar un proveedor*), a 412 naming ``If-None-Match``, nothing written, when the code is in use."""
+    from chalicelib.core.errors import PreconditionFailed
     from chalicelib.store import documents as store
 
     supplier = Supplier(company_id, supplier_id, name, tuple(dict.fromkeys(emails)), clock.now())
-    version = store.save_supplier(supplier, if_match)
+    version = store.save_supplier(supplier, if_match, create_only=create_only)
+    if version is None and create_only and if_match is None:
+        raise PreconditionFailed(
+            f"there is a supplier {supplier_id!r} already and If-None-Match: * only creates one: "
+            "nothing was saved (open that supplier, or choose another code)",
+            field="If-None-Match",
+        )
     if version is None:
         raise edited_meanwhile("this supplier")
     return replace(supplier, version=version)
