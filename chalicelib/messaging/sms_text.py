@@ -10,7 +10,8 @@
   just before the placeholder is put in without its own. The seed's texts write "$ %monto%" and
   "$ %deuda%", while an event's amounts come as its back office formats them (``$ 5.000,00``):
   ``"$ %monto%"`` with ``$ 5.000,00`` is ``$ 5.000,00``, never ``$ $ 5.000,00``; ``"%monto%"`` keeps
-  the value's sign.
+  the value's sign. The sign is compared whole: ``"US$ %monto%"`` keeps a value's ``$`` (pesos are
+  not dollars), as ``"$ %monto%"`` keeps a value's ``US$``.
 
 No Jinja here: SMS templates are plain text written by tenants, and this syntax has no way to run code.
 """
@@ -28,6 +29,9 @@ _TOKEN = re.compile(r"%%|%(\w+)%")
 # A value's leading currency sign (``$``, ``€``, ``US$``, ``R$``) before its digits, and the spaces
 # after it; the sign's last character must be a currency symbol (checked in _currency_sign).
 _LEADING_SIGN = re.compile(r"([A-Z]{0,3}[^\w\s])\s*(?=[-+]?\d)")
+# The same sign at the end of the text before a placeholder (with the spaces after it), whole: not
+# preceded by a letter or digit.
+_SIGN_BEFORE = re.compile(r"(?<![^\W_])([A-Z]{0,3}[^\w\s])\s*$")
 
 # GSM 03.38 default alphabet (one septet each; ESC 0x1B left out) and its extension table (ESC + one
 # septet each, so two). Characters outside both force the whole message into UCS-2.
@@ -73,7 +77,7 @@ def render_sms(template: str, variables: Mapping[str, object], *, field: str = "
             return ""
         shown = str(value)
         sign = _currency_sign(shown)
-        if sign and match.string[: match.start()].rstrip().endswith(sign.group(1)):
+        if sign and _written_sign(match.string[: match.start()]) == sign.group(1):
             return shown[sign.end() :]  # the text's own sign, as written, stays the only one
         return shown
 
@@ -86,6 +90,13 @@ def _currency_sign(value: str) -> re.Match[str] | None:
     if sign and unicodedata.category(sign.group(1)[-1]) == "Sc":
         return sign
     return None
+
+
+def _written_sign(before: str) -> str | None:
+    """The currency sign the text writes just before a placeholder, whole (``US$``, not the ``$``
+    it ends with: a value in ``$`` under "US$ %monto%" keeps its own sign), else None."""
+    sign = _SIGN_BEFORE.search(before)
+    return sign.group(1) if sign and unicodedata.category(sign.group(1)[-1]) == "Sc" else None
 
 
 def sms_encoding(text: str) -> Encoding:

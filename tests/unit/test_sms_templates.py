@@ -53,6 +53,10 @@ def test_a_double_percent_is_one_percent_and_a_lone_percent_stays() -> None:
         ("importe de $ %monto%.", "5.000,00", "importe de $ 5.000,00."),  # a bare number
         ("importe de € %monto%.", "€10", "importe de € 10."),
         ("importe de $ %monto%.", "US$ 3", "importe de $ US$ 3."),  # another sign: as it is
+        ("importe de US$ %monto%.", "$ 3", "importe de US$ $ 3."),  # nor does US$ take pesos' $
+        ("importe de R$%monto%.", "$3", "importe de R$$3."),
+        ("importe de US$ %monto%.", "US$ 3", "importe de US$ 3."),  # the same sign, letters too
+        ("total: US$ %monto%.", "US$ 3", "total: US$ 3."),
         ("cliente $ %monto%", "$ Ana", "cliente $ $ Ana"),  # not an amount
     ],
 )
