@@ -160,6 +160,14 @@ SESSION_37_39_ROUTES = [
     ("GET", "/operator/companies/{company}/suspension", "operator"),
     ("GET", "/operator/companies/{company}/allowances", "operator"),
 ]
+# Session 42's answers that name more (the subscribers of a parcel, which the Seguimientos screen
+# now lists; the notes report's client_name; the register's Excel file with its De and Para):
+# staff of every level, no API key (the level-4 rule narrows what each answer holds, not the door).
+SESSION_42_ROUTES = [
+    ("GET", "/parcels/TRK-1/subscriptions", "staff"),
+    ("GET", "/notes/report", "staff"),
+    ("GET", "/clients/CLI-1/register/export", "staff"),
+]
 
 
 @pytest.fixture
@@ -211,7 +219,7 @@ def test_each_route_of_search_erasure_webhooks_reports_and_exports_opens_only_to
     }
     routes = [
         (method, path.format(company=tenant.company_id), kind)
-        for method, path, kind in SESSION_31_ROUTES + SESSION_37_39_ROUTES
+        for method, path, kind in SESSION_31_ROUTES + SESSION_37_39_ROUTES + SESSION_42_ROUTES
     ]
     # When each calls each route
     opened = {
@@ -223,3 +231,42 @@ def test_each_route_of_search_erasure_webhooks_reports_and_exports_opens_only_to
     assert opened == {
         (method, path, who): who in let_in[kind] for method, path, kind in routes for who in callers
     }
+
+
+def test_another_companys_staff_read_neither_this_companys_subscribers_nor_its_clients_names(
+    api: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    from tests.steps.clients import put_client
+    from tests.steps.notes import report, write_note
+    from tests.steps.tracking import issue, staff_subscribe
+
+    # Given a parcel of this company followed by Ana, and a note on its client CLI-1, Ana Pérez
+    put_client(api, tenant, "CLI-1", emails=["ana@example.com"], name="Ana Pérez")
+    issue(api, tenant, "TRK-1")
+    staff_subscribe(api, tenant, "TRK-1", "ana@example.com", phone="+5491155550000")
+    clerk = staff_headers(tenant, "clerk@cargas.example", 2, department="sales")
+    write_note(api, clerk, "CLI-1", "Pide factura A")
+    # And another company with a parcel and a client of the same ids, and a note of its own
+    put_client(api, other_tenant, "CLI-1", name="Otra Ferretería")
+    issue(api, other_tenant, "TRK-1")
+    theirs = staff_headers(other_tenant, "boss@otra.example", 1, department="ventas")
+    write_note(api, theirs, "CLI-1", "Llamar el lunes")
+    # When its administrator lists the parcel's subscribers and reads the notes report
+    followers = api.http.get("/parcels/TRK-1/subscriptions", headers=theirs)
+    rows = report(api, theirs)
+    # Then they read their own parcel's (no one) and their own note, by their client's name
+    assert followers.status_code == 200, followers.body
+    assert body(followers)["items"] == []
+    assert [(r["note"], r["client_name"]) for r in rows] == [("Llamar el lunes", "Otra Ferretería")]
+    # And a parcel this company has and theirs has not is not found for them
+    issue(api, tenant, "TRK-2")
+    staff_subscribe(api, tenant, "TRK-2", "ana@example.com")
+    assert api.http.get("/parcels/TRK-2/subscriptions", headers=theirs).status_code == 404
+    # While this company's level-4 user reads the subscribers (as the follow-ups list shows them)
+    # and, in the report, only their own notes, each with its client's name
+    four = staff_headers(tenant, "user4@cargas.example", 4, department="sales")
+    write_note(api, four, "CLI-1", "Mía")
+    listed = body(api.http.get("/parcels/TRK-1/subscriptions", headers=four))["items"]
+    assert [(s["email"], s["phone"]) for s in listed] == [("ana@example.com", "+5491155550000")]
+    assert "link_nonce" not in listed[0] and "company_id" not in listed[0]
+    assert [(r["note"], r["client_name"]) for r in report(api, four)] == [("Mía", "Ana Pérez")]
