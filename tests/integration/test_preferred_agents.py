@@ -200,13 +200,17 @@ def test_agents_whose_user_ids_are_email_addresses_take_clients_and_the_moved_cl
     resaved = api.http.put("/clients/FL-1", headers=clerk, body=json.dumps(again))
     assert resaved.status_code == 200, resaved.body
     assert body(resaved)["preferred_agent"] == sofia
-    # And an agent with a space is still refused, naming the field
-    bad = api.http.put(
-        "/clients/FL-2",
-        headers=tenant.staff_headers(),
-        body=json.dumps({"name": "X", "preferred_agent": "juan p"}),
-    )
-    assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == "preferred_agent", bad.body
+    # And an agent with a space is still refused, naming the field, as is one holding a '#' (the
+    # agents' counters keep '#counted', the mark that every client is counted, beside the agents)
+    refused = (("preferred_agent", "juan p"), ("preferred_agent", "#counted"), ("collection_agent", "a#b"))
+    for field, agent in refused:
+        bad = api.http.put(
+            "/clients/FL-2", headers=tenant.staff_headers(), body=json.dumps({"name": "X", field: agent})
+        )
+        assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == field, bad.body
+    # And nothing of them was written: no client FL-2, the counts as they were
+    assert api.http.get("/clients/FL-2", headers=tenant.staff_headers()).status_code == 404
+    assert agents(api, boss) == {sofia: 1}
 
 
 def directory_ids(api: Client, tenant: Tenant) -> set[str]:
