@@ -10,8 +10,9 @@
   just before the placeholder is put in without its own. The seed's texts write "$ %monto%" and
   "$ %deuda%", while an event's amounts come as its back office formats them (``$ 5.000,00``):
   ``"$ %monto%"`` with ``$ 5.000,00`` is ``$ 5.000,00``, never ``$ $ 5.000,00``; ``"%monto%"`` keeps
-  the value's sign. The sign is compared whole: ``"US$ %monto%"`` keeps a value's ``$`` (pesos are
-  not dollars), as ``"$ %monto%"`` keeps a value's ``US$``.
+  the value's sign. The sign is compared whole and in any case: ``"US$ %monto%"`` keeps a value's
+  ``$`` (pesos are not dollars), as ``"$ %monto%"`` keeps a value's ``US$``; ``"u$s %monto%"`` with
+  ``U$S 1.500`` (Argentina's dollars) is ``u$s 1.500``.
 
 No Jinja here: SMS templates are plain text written by tenants, and this syntax has no way to run code.
 """
@@ -26,12 +27,13 @@ from typing import Literal
 from chalicelib.core.errors import ValidationFailed
 
 _TOKEN = re.compile(r"%%|%(\w+)%")
-# A value's leading currency sign (``$``, ``€``, ``US$``, ``R$``) before its digits, and the spaces
-# after it; the sign's last character must be a currency symbol (checked in _currency_sign).
-_LEADING_SIGN = re.compile(r"([A-Z]{0,3}[^\w\s])\s*(?=[-+]?\d)")
+# A value's leading currency sign (``$``, ``€``, ``US$``, ``R$``, Argentina's ``U$S``) before its
+# digits, and the spaces after it; its one symbol must be a currency symbol (checked in _sign).
+_SIGN = r"([A-Za-z]{0,3}[^\w\s][A-Za-z]{0,2})"
+_LEADING_SIGN = re.compile(_SIGN + r"\s*(?=[-+]?\d)")
 # The same sign at the end of the text before a placeholder (with the spaces after it), whole: not
 # preceded by a letter or digit.
-_SIGN_BEFORE = re.compile(r"(?<![^\W_])([A-Z]{0,3}[^\w\s])\s*$")
+_SIGN_BEFORE = re.compile(r"(?<![^\W_])" + _SIGN + r"\s*$")
 
 # GSM 03.38 default alphabet (one septet each; ESC 0x1B left out) and its extension table (ESC + one
 # septet each, so two). Characters outside both force the whole message into UCS-2.
@@ -76,27 +78,27 @@ def render_sms(template: str, variables: Mapping[str, object], *, field: str = "
         if value is None:
             return ""
         shown = str(value)
-        sign = _currency_sign(shown)
-        if sign and _written_sign(match.string[: match.start()]) == sign.group(1):
+        sign = _sign(_LEADING_SIGN.match(shown))
+        if sign and sign.group(1).casefold() == _written_sign(match.string[: match.start()]):
             return shown[sign.end() :]  # the text's own sign, as written, stays the only one
         return shown
 
     return _TOKEN.sub(replace, template)
 
 
-def _currency_sign(value: str) -> re.Match[str] | None:
-    """The currency sign an amount starts with (``$ 5.000,00`` → ``$``), else None."""
-    sign = _LEADING_SIGN.match(value)
-    if sign and unicodedata.category(sign.group(1)[-1]) == "Sc":
-        return sign
+def _sign(found: re.Match[str] | None) -> re.Match[str] | None:
+    """``found`` when what it matched is a currency sign (its symbol a currency symbol: ``$``,
+    ``U$S``; not ``-`` or ``+``), else None."""
+    if found and any(unicodedata.category(ch) == "Sc" for ch in found.group(1)):
+        return found
     return None
 
 
 def _written_sign(before: str) -> str | None:
-    """The currency sign the text writes just before a placeholder, whole (``US$``, not the ``$``
-    it ends with: a value in ``$`` under "US$ %monto%" keeps its own sign), else None."""
-    sign = _SIGN_BEFORE.search(before)
-    return sign.group(1) if sign and unicodedata.category(sign.group(1)[-1]) == "Sc" else None
+    """The currency sign the text writes just before a placeholder, whole and in any case (``us$``:
+    ``US$``, not the ``$`` it ends with, so a value in ``$`` under "US$ %monto%" keeps its own)."""
+    sign = _sign(_SIGN_BEFORE.search(before))
+    return sign.group(1).casefold() if sign else None
 
 
 def sms_encoding(text: str) -> Encoding:

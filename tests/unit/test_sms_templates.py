@@ -57,6 +57,10 @@ def test_a_double_percent_is_one_percent_and_a_lone_percent_stays() -> None:
         ("importe de R$%monto%.", "$3", "importe de R$$3."),
         ("importe de US$ %monto%.", "US$ 3", "importe de US$ 3."),  # the same sign, letters too
         ("total: US$ %monto%.", "US$ 3", "total: US$ 3."),
+        ("importe de U$S %monto%.", "U$S 1.500,00", "importe de U$S 1.500,00."),  # dollars in Argentina
+        ("importe de u$s %monto%.", "U$S 1.500", "importe de u$s 1.500."),  # in any case
+        ("importe de U$S %monto%.", "$ 3", "importe de U$S $ 3."),
+        ("importe de $ %monto%.", "U$S 3", "importe de $ U$S 3."),
         ("cliente $ %monto%", "$ Ana", "cliente $ $ Ana"),  # not an amount
     ],
 )
