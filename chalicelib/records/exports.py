@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import chain, islice
 from typing import IO, TYPE_CHECKING, Any
 
 from chalicelib.core.errors import ValidationFailed
@@ -28,6 +29,10 @@ MAX_EXPORT_ROWS = 10_000
 # each one's item too): what the API function reads and lays out within API Gateway's 29 s.
 MAX_EXPORT_READ = 20_000
 _MAX_CELL = 32_767  # Excel's limit on the characters of one cell
+# A column is as wide as its header and its longest line (in characters, as Excel's widths are
+# counted), at most this: a longer text (a subject, a message's text) wraps within it.
+MAX_COLUMN_WIDTH = 60
+WIDTH_SAMPLE_ROWS = 500  # the rows the widths are measured on
 
 
 # What a spreadsheet's staff read, in the company's language (Z1): its headers and the codes its
@@ -215,34 +220,69 @@ def write_workbook(
     does not grow with its rows (a background export reads its rows a page at a time)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
 
     book = Workbook(write_only=True)
     sheet: Any = book.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=_cell_value(column))
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
     shown = excel_datetime_format(locale)
     try:
-        for row in rows:
+        # The widths are the sheet's first XML, written before its first row: they are measured on
+        # the rows read first (a background export's rows come a page at a time).
+        rows = iter(rows)
+        first = [[_cell_value(v, time_zone) for v in row] for row in islice(rows, WIDTH_SAMPLE_ROWS)]
+        wrapped = _lay_out_columns(sheet, [_cell_value(c) for c in columns], first, shown)
+        header = []
+        for column in columns:
+            cell = WriteOnlyCell(sheet, value=_cell_value(column))
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        wrap = Alignment(wrap_text=True, vertical="top")
+        for values in chain(first, ([_cell_value(v, time_zone) for v in row] for row in rows)):
             cells = []
-            for value in row:
-                cell = WriteOnlyCell(sheet, value=_cell_value(value, time_zone))
+            for i, value in enumerate(values):
+                cell = WriteOnlyCell(sheet, value=value)
                 if cell.data_type == "f":  # text starting with "=": keep it as text
                     cell.data_type = "s"
                 elif isinstance(cell.value, datetime):
                     cell.number_format = shown
+                elif i in wrapped and isinstance(value, str):
+                    cell.alignment = wrap
                 cells.append(cell)
             sheet.append(cells)
     except BaseException:
         _abandon(sheet)
         raise
     book.save(target)
+
+
+def _lay_out_columns(
+    sheet: Any, header: Sequence[Any], rows: Sequence[Sequence[Any]], shown: str
+) -> set[int]:
+    """Set each column's width from its header and cells (a time: as wide as ``shown`` writes it),
+    between the header's and :data:`MAX_COLUMN_WIDTH`; the indexes of the columns whose text is
+    longer than that or of several lines, which wrap."""
+    from openpyxl.utils import get_column_letter
+
+    def length(value: Any) -> int:
+        if value is None:
+            return 0
+        if isinstance(value, datetime):
+            return len(shown)
+        return max((len(line) for line in str(value).splitlines()), default=0)
+
+    wrapped = set()
+    for i, title in enumerate(header):
+        cells = [row[i] for row in rows if i < len(row)]
+        longest = max(map(length, cells), default=0)
+        if longest > MAX_COLUMN_WIDTH or any(isinstance(c, str) and "\n" in c for c in cells):
+            wrapped.add(i)
+        # +2: the cell's margins, and the bold header's wider letters
+        width = min(max(length(title), longest), MAX_COLUMN_WIDTH) + 2
+        sheet.column_dimensions[get_column_letter(i + 1)].width = width
+    return wrapped
 
 
 def _abandon(sheet: Any) -> None:
