@@ -335,7 +335,11 @@ class RegisterRecordDetailOut(RegisterRecordOut):
     text: str | None
     html: str | None
     to_address: str | None
+    to_name: str | None = Field(default=None, description="The recipient's name, as the message named them.")
     from_address: str | None
+    from_name: str | None = Field(
+        default=None, description="The sender's name, as the message named them (`From: Marta Ruiz <...>`)."
+    )
     attachments: list[RegisterAttachmentOut]
     error: str | None = Field(
         description="What went wrong with it: why a message was not sent, what a received one's "

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chalicelib.api.history_schemas import TableCode
 from chalicelib.api.people import NAME_FIELD
 from chalicelib.api.schemas import ETAG_FIELD, Strict
 
@@ -145,3 +146,13 @@ class ReplyIn(Strict):
         ]
         | None
     ) = Field(default=None, description="Default: `Re: ` and the subject answered.")
+    motive: TableCode | None = Field(
+        default=None,
+        description="The answer's motive in the register (a code of the company's motives). "
+        "Not given: the answered record's; `null`: none.",
+    )
+    area: TableCode | None = Field(
+        default=None,
+        description="The answer's area in the register (a code of the company's areas). "
+        "Not given: the answered record's; `null`: none.",
+    )

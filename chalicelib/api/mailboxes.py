@@ -219,14 +219,20 @@ def reply_to_record(caller: Principal, client_id: str, record_id: str) -> Respon
     from chalicelib.records.mailboxes.replies import reply_to_record as reply
 
     body = parse_body(mailboxes.current_request, ReplyIn)
-    sent = reply(caller, client_id, record_id, text=body.text, html=body.html, subject=body.subject)
+    # the register's motive and area the request names (null: none); the others, the answered record's
+    tags = {name: getattr(body, name) for name in ("motive", "area") if name in body.model_fields_set}
+    sent = reply(
+        caller, client_id, record_id, text=body.text, html=body.html, subject=body.subject, tags=tags
+    )
     return json_response(
         {
             **record_out(sent),
             "text": sent.text,
             "html": sent.html,
             "to_address": sent.to_address,
+            "to_name": sent.to_name,
             "from_address": sent.from_address,
+            "from_name": sent.from_name,
             "attachments": [attachment_out(a) for a in sent.attachments],
         },
         201,

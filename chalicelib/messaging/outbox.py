@@ -105,6 +105,10 @@ class OutgoingMessage:
     # A client the message names though it is not to them (a colleague's notice of its record):
     # the client's erasure erases it too (``Communication.about_client``).
     about_client: str | None = None
+    # The register's motive and area the message is filed under (a reply takes those of what it
+    # answers); ``area`` above is the sender account's.
+    motive: str | None = None
+    register_area: str | None = None
     # Why the message could not even be rendered (e.g. the company's template goes past the
     # sandbox's limits): it is recorded as failed with this reason and never sent.
     error: str | None = None
@@ -165,6 +169,8 @@ def _communication_for(
         in_reply_to=message.in_reply_to,
         thread_id=message.thread_id,
         about_client=message.about_client,
+        motive=message.motive,
+        area=message.register_area,
     )
     if message.error:
         return replace(base, state="failed", outbox=None, error=message.error)

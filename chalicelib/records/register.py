@@ -396,7 +396,9 @@ def _check_lookup(company_id: str, table: str, code: str | None) -> None:
         )
 
 
-def _check_fields(company_id: str, fields: Mapping[str, Any]) -> None:
+def check_fields(company_id: str, fields: Mapping[str, Any]) -> None:
+    """422 naming the first of ``fields`` (a record's, as written or changed) that is not valid: a
+    type or an initiator not known, a blank subject, a motive or an area not in the company's tables."""
     if fields.get("record_type") not in (None, *RECORD_TYPES):
         raise ValidationFailed(
             [{"field": "record_type", "message": f"must be one of {', '.join(RECORD_TYPES)}"}]
@@ -430,7 +432,7 @@ def add_record(
         "area": area,
         "initiated_by": initiated_by,
     }
-    _check_fields(viewer.company_id, fields)
+    check_fields(viewer.company_id, fields)
     now = clock.now()
     record = Communication(
         company_id=viewer.company_id,
@@ -468,7 +470,7 @@ def update_record(
             raise ValidationFailed(
                 [{"field": name, "message": f"cannot be changed on {what}: only {allowed}"}]
             )
-    _check_fields(viewer.company_id, changes)
+    check_fields(viewer.company_id, changes)
     now = clock.now()
     if record.direction in ("out", "in"):
         # Only these two attributes: the message as sent stays exactly as it was.

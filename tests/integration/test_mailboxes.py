@@ -631,6 +631,22 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
     run_syncs()
     smtp_sender_account(tenant.company_id, f"user:{ANA}", mailbox, "Ana García", ANA)
     [record] = register_seen(api, ana, "CLI-2")
+    # filed under a motive and an area of the company's (seed 004: the tables the firm fills)
+    admin = tenant.admin_headers()
+    for table, code in (("motives", "iva"), ("motives", "cobro"), ("areas", "fiscal"), ("areas", "conta")):
+        added = api.http.post(
+            f"/register/{table}", headers=admin, body=json.dumps({"code": code, "name": code})
+        )
+        assert added.status_code == 201, added.body
+    tagged = api.http.patch(
+        f"/clients/CLI-2/register/{record['communication_id']}",
+        headers=ana,
+        body=json.dumps({"motive": "iva", "area": "fiscal"}),
+    )
+    assert tagged.status_code == 200, tagged.body
+    # and its detail names the sender as the mail did, name and address
+    question = body(api.http.get(f"/clients/CLI-2/register/{record['communication_id']}", headers=ana))
+    assert (question["from_name"], question["from_address"]) == ("José Pérez", "jose@nandu.example")
 
     # When Ana answers it from the register
     response = api.http.post(
@@ -657,6 +673,28 @@ def test_replying_from_a_record_sends_a_threaded_answer_from_the_users_account(
         ("out", "Re: ¿Cuándo presentan el IVA?", ANA),
         ("in", "¿Cuándo presentan el IVA?", ANA),
     ]
+    # filed under the motive and area of the message it answers, and addressed to José by name
+    answer = body(api.http.get(f"/clients/CLI-2/register/{items[0]['communication_id']}", headers=ana))
+    assert (answer["motive"], answer["area"]) == ("iva", "fiscal")
+    assert (answer["to_name"], answer["to_address"]) == ("José Pérez", "jose@nandu.example")
+
+    # When Ana answers again choosing another motive and no area
+    again = api.http.post(
+        f"/clients/CLI-2/register/{record['communication_id']}/reply",
+        headers=ana,
+        body=json.dumps({"text": "Y el cobro, el 25.", "motive": "cobro", "area": None}),
+    )
+    # Then the answer is filed as she chose
+    assert again.status_code == 201, again.body
+    assert (body(again)["motive"], body(again)["area"]) == ("cobro", None)
+    # And a motive the company does not have is refused, naming it, and nothing is sent
+    unknown = api.http.post(
+        f"/clients/CLI-2/register/{record['communication_id']}/reply",
+        headers=ana,
+        body=json.dumps({"text": "x", "motive": "nomina"}),
+    )
+    assert unknown.status_code == 422 and "motive" in unknown.body.decode(), unknown.body
+    assert len(register_seen(api, ana, "CLI-2")) == 3
 
     # When a manual note is "answered", it is refused: only e-mails can be
     note = api.http.post("/clients/CLI-2/register", headers=ana, body=json.dumps({"subject": "Llamada"}))

@@ -11,12 +11,13 @@ message sent, a new record in the client's register.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from chalicelib.core.domain import Communication
 from chalicelib.core.errors import Conflict
 from chalicelib.messaging.accounts.email import AREAS, account_for
 from chalicelib.messaging.outbox import OutgoingMessage, enqueue
-from chalicelib.records.register import get_record
+from chalicelib.records.register import check_fields, get_record
 from chalicelib.tenants.auth.principal import Principal
 from chalicelib.tenants.clients import unless_erased
 
@@ -41,8 +42,14 @@ def reply_to_record(
     text: str,
     html: str | None = None,
     subject: str | None = None,
+    tags: Mapping[str, str | None] | None = None,
 ) -> Communication:
+    """``tags``: the register's ``motive`` and ``area`` the answer is filed under, where the clerk
+    chose them (None: none); those not given are the answered record's (seed 004: a reply is one
+    more record of the same matter, which the clerk should not have to tag again)."""
     record = get_record(viewer, client_id, record_id)  # 404 for what the caller may not see
+    tags = dict(tags or {})
+    check_fields(viewer.company_id, tags)
     if record.channel not in ("email", "mailbox") or record.direction not in ("in", "out"):
         raise Conflict("only a record that came from an e-mail can be answered", field="record_id")
     message_id = _message_id(record)
@@ -83,6 +90,8 @@ def reply_to_record(
         headers=headers,
         in_reply_to=record.communication_id,
         thread_id=record.thread_id or record.communication_id,
+        motive=tags.get("motive", record.motive),
+        register_area=tags.get("area", record.area),
     )
     # To a client, written on condition that no erasure of it started since the record was read,
     # nor ended (``store.erasures.unerased``): the erasure finds the answer, or it is refused
