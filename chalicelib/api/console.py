@@ -112,6 +112,14 @@ SCREENS: dict[str, tuple[str, ...]] = {
     "push": ("GET /push/settings", "PUT /push/settings"),
     # the company's language, country, time zone and locale (Z1) and its payment SMS (C9)
     "company": ("GET /company", "PATCH /company"),
+    # seed 004's "Configuración / Registro de comunicaciones": the register's motives, areas and
+    # portal categories (also at the foot of the clients screen, for level 1)
+    "register-settings": (
+        "GET /register/{table}",
+        "POST /register/{table}",
+        "PUT /register/{table}/{code}",
+        "DELETE /register/{table}/{code}",
+    ),
     "staff": (
         "GET /staff/users",
         "PUT /staff/users/{user_id}",

@@ -54,6 +54,13 @@ function tableName(options, code) {
   return found ? found[1] : code;
 }
 
+// A message's sender or recipient as a mail program shows them: "Marta Ruiz <marta@ejemplo.es>"
+// (the address alone when the message named no one).
+function party(name, address) {
+  if (!address) return name || null;
+  return name ? `${name} <${address}>` : address;
+}
+
 const REGISTER_FILTERS = ["from", "to", "type", "motive", "area", "direction", "q"];
 
 // The client's card (seeds 000-003's "carátula"): its e-mails and phones, which messages it gets,
@@ -481,9 +488,13 @@ function notifyForm(path, colleagues, onSent) {
   return form;
 }
 
-function replyForm(clientId, record, onSent) {
+// A reply is filed under the motive and area of the mail it answers (seed 004: one more record
+// of the same matter), chosen in the form, which the clerk may change before sending.
+function replyForm(clientId, record, tables, onSent) {
   const text = textarea("reply_text", { rows: "6", required: "" });
   const subject = input("reply_subject", { placeholder: `Re: ${record.subject || ""}` });
+  const motive = select("reply_motive", withCurrent(tables.motives, record.motive), record.motive || "", { id: "b-reply-motive" });
+  const area = select("reply_area", withCurrent(tables.areas, record.area), record.area || "", { id: "b-reply-area" });
   return h(
     "form",
     {
@@ -493,6 +504,10 @@ function replyForm(clientId, record, onSent) {
         e.preventDefault();
         const body = { text: text.value };
         if (subject.value.trim()) body.subject = subject.value.trim();
+        // sent only when changed: the API files the reply under the answered record's otherwise
+        // (a code its table no longer has stays so, not refused)
+        if (motive.value !== (record.motive || "")) body.motive = motive.value || null;
+        if (area.value !== (record.area || "")) body.area = area.value || null;
         const sent = await attempt(() =>
           api("POST", `/clients/${segment(clientId)}/register/${segment(record.communication_id)}/reply`, body),
         );
@@ -505,6 +520,8 @@ function replyForm(clientId, record, onSent) {
     h("h4", {}, "Responder"),
     field("Asunto", subject),
     field("Texto", text),
+    field("Motivo", motive),
+    field("Área", area),
     h("button", { type: "submit" }, "Enviar respuesta"),
   );
 }
@@ -647,8 +664,8 @@ async function clientRegister(main, ctx, clientId) {
             ["Fecha", when(record.created_at)],
             ["Tipo", label(record.record_type)],
             ["Iniciado por", label(record.initiated_by)],
-            ["De", record.from_address],
-            ["Para", record.to_address],
+            ["De", party(record.from_name, record.from_address)],
+            ["Para", party(record.to_name, record.to_address)],
             ["Motivo", tableName(tables.motives, record.motive)],
             ["Área", tableName(tables.areas, record.area)],
             ["Creado por", record.created_by_name || record.created_by],
@@ -697,7 +714,7 @@ async function clientRegister(main, ctx, clientId) {
         // a message that came from an e-mail is answered (H3): received through Pregón, or logged
         // from a staff mailbox, the client's or the staff's side of it
         (record.direction === "in" && record.channel === "email") || record.channel === "mailbox"
-          ? replyForm(clientId, record, () => load())
+          ? replyForm(clientId, record, tables, () => load())
           : null,
         h(
           "button",
@@ -1046,3 +1063,24 @@ async function render(main, ctx) {
 }
 
 register({ id: "clients", title: "Clientes", group: "Trabajo", levels: ALL_LEVELS, render });
+
+// Seed 004's settings menu, "Configuración y utilidades / Registro de comunicaciones": where a clerk
+// following the page looks for the register's tables and its mail accounts. The same tables as at
+// the foot of "Clientes" (administrators: the API takes their writes from level 1 only), and the
+// way to the staff mailboxes the register is logged from.
+async function renderRegisterSettings(main) {
+  fill(main,
+    h("h1", {}, "Registro de comunicaciones"),
+    h(
+      "p",
+      { class: "hint" },
+      "Los motivos y las áreas que se eligen en el registro de cada cliente, y las categorías de los documentos publicados en su portal. ",
+      "Los correos que se envían y reciben se registran solos desde las cuentas de ",
+      h("a", { href: "#/mailboxes", id: "b-register-mailboxes" }, "Buzones del personal"),
+      ".",
+    ),
+    section("Motivos, áreas y categorías del registro", registerTables()),
+  );
+}
+
+register({ id: "register-settings", title: "Registro de comunicaciones", group: "Configuración", levels: [1], render: renderRegisterSettings });

@@ -27,6 +27,7 @@ from tests.steps.console import (
     console_screenshot,
     count_calls,
     expire_session,
+    nav_screens,
     open_screen,
     sign_in,
     sign_in_again,
@@ -52,6 +53,16 @@ def register_subjects(driver: Any) -> list[str]:
         driver.execute_script(
             "return [...document.querySelectorAll('.b-register tbody tr')].map(r => r.cells[3].textContent)"
         )
+    )
+
+
+def detail_field(driver: Any, term: str) -> str | None:
+    """What a record's detail says beside ``term`` (its «De», «Para» ...)."""
+    return driver.execute_script(
+        "const dt = [...document.querySelectorAll('.b-detail dl dt')]"
+        ".find(t => t.textContent === arguments[0]);"
+        "return dt ? dt.nextElementSibling.textContent : null;",
+        term,
     )
 
 
@@ -438,20 +449,55 @@ def test_mail_ses_judged_spam_and_a_machines_mail_are_marked_so_among_the_unassi
 def test_staff_reply_to_a_client_mail_from_its_detail_view(
     api: Client, tenant: Tenant, mailbox: MailCatcher, site: ConsoleSite, browser: Any
 ) -> None:
-    # Given a company account for every area and a client who wrote in
+    # Given a company account for every area and a client who wrote in, her mail program naming
+    # her, and her mail filed under a motive and an area
     smtp_sender_account(tenant.company_id, "all", mailbox, "Cargas del Sur", "info@cargasdelsur.example")
     put_client(api, tenant, "CLI-5", name="Ana García", emails=["ana@example.com"])
-    receive_mail(api, tenant.company_id, "ana@example.com", "Duda con la factura", "No entiendo el recargo.")
+    receive_mail(
+        api,
+        tenant.company_id,
+        '"Ana Garcia" <ana@example.com>',
+        "Duda con la factura",
+        "No entiendo el recargo.",
+    )
     [received] = register_of(api, tenant, "CLI-5")
-    # When staff open it in her register and reply
+    admin = tenant.admin_headers()
+    for table, code, name in (("motives", "cobro", "Cobro de honorarios"), ("areas", "conta", "Contable")):
+        added = api.http.post(
+            f"/register/{table}", headers=admin, body=json.dumps({"code": code, "name": name})
+        )
+        assert added.status_code == 201, added.body
+    path = f"/clients/CLI-5/register/{received['communication_id']}"
+    tagged = api.http.patch(path, headers=admin, body=json.dumps({"motive": "cobro", "area": "conta"}))
+    assert tagged.status_code == 200, tagged.body
+    # When staff open it in her register
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", f"client=CLI-5&record={received['communication_id']}")
     form = wait_until(browser, lambda d: d.find_element(By.ID, "b-reply"), seconds=20)
+    # Then its «De» reads as a mail program shows it: her name and her address
+    assert detail_field(browser, "De") == "Ana Garcia <ana@example.com>"
+    # And the reply starts filed under the motive and area of her mail (the clerk may change them)
+    assert (
+        Select(browser.find_element(By.ID, "b-reply-motive")).first_selected_option.text
+        == "Cobro de honorarios"
+    )
+    assert Select(browser.find_element(By.ID, "b-reply-area")).first_selected_option.text == "Contable"
+    # When they reply
     form.find_element(By.NAME, "reply_text").send_keys("El recargo es por pago fuera de término.")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the reply is a new record of her register, sent through the outbox, threaded
     wait_until(browser, lambda d: "Re: Duda con la factura" in register_subjects(d), seconds=20)
     console_screenshot(browser, "clients-reply")
+    # filed under the same motive and area
+    answer = register_of(api, tenant, "CLI-5")[0]
+    assert (answer["subject"], answer["motive"], answer["area"]) == (
+        "Re: Duda con la factura",
+        "cobro",
+        "conta",
+    )
+    # And its «Para» names her as the reply's To does
+    open_screen(browser, "clients", f"client=CLI-5&record={answer['communication_id']}")
+    wait_until(browser, lambda d: detail_field(d, "Para") == "Ana Garcia <ana@example.com>", seconds=20)
     assert deliver_outboxes()["sent"] == 1
     [mail] = mailbox.wait_for(1)
     assert envelope_recipients(mail) == ["ana@example.com"]
@@ -647,8 +693,21 @@ def test_an_administrator_keeps_the_registers_motives_and_areas(
         "/register/areas", headers=tenant.admin_headers(), body=json.dumps({"code": "viejo", "name": "Vieja"})
     )
     assert added.status_code == 201, added.body
-    # When an administrator opens the clients screen and adds a motive with markup in its name
-    sign_in(browser, site.web, tenant, 1, screen="clients")
+    # When an administrator looks for them where seed 004's page says, under the settings
+    # ("Configuración y utilidades / Registro de comunicaciones"), and adds a motive with markup in its name
+    sign_in(browser, site.web, tenant, 1)
+    entry = wait_until(
+        browser,
+        lambda d: d.find_element(
+            By.XPATH,
+            "//nav[@id='nav']//section[h2='Configuración']"
+            "//a[normalize-space()='Registro de comunicaciones']",
+        ),
+        seconds=20,
+    )
+    entry.click()
+    wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Registro de comunicaciones")
+    assert browser.find_element(By.ID, "b-register-mailboxes").get_attribute("href").endswith("#/mailboxes")
     add = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "form[data-add=motives]"), seconds=20)
     add.find_element(By.NAME, "code").send_keys("iva")
     add.find_element(By.NAME, "name").send_keys("IVA <b>mensual</b>")
@@ -677,10 +736,19 @@ def test_an_administrator_keeps_the_registers_motives_and_areas(
     console_screenshot(browser, "clients-register-tables")
     # Then the API's tables are the ones the screen shows
     assert table_entries(api, tenant, "areas") == []
+    # And they are still at the foot of «Clientes», where administrators kept them before
+    open_screen(browser, "clients")
+    wait_until(
+        browser,
+        lambda d: d.find_element(
+            By.CSS_SELECTOR, "#b-register-tables [data-table=motives] form[data-code=iva]"
+        ),
+    )
     # And a clerk (level 3) is not offered them: the API refuses them its writes
     sign_in(browser, site.web, tenant, 3, screen="clients")
     wait_until(browser, lambda d: d.find_element(By.TAG_NAME, "h1").text == "Clientes", seconds=20)
     assert not browser.find_elements(By.ID, "b-register-tables")
+    assert "register-settings" not in nav_screens(browser)
 
 
 def test_staff_edit_a_manual_record_and_only_the_motive_and_area_of_a_received_mail(
