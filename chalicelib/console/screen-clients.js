@@ -520,8 +520,9 @@ function replyForm(clientId, record, tables, onSent) {
     h("h4", {}, "Responder"),
     field("Asunto", subject),
     field("Texto", text),
-    field("Motivo", motive),
-    field("Área", area),
+    // named apart from the edit form's above (the record's own motive and area)
+    field("Motivo de la respuesta", motive),
+    field("Área de la respuesta", area),
     h("button", { type: "submit" }, "Enviar respuesta"),
   );
 }

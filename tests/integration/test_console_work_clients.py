@@ -484,6 +484,8 @@ def test_staff_reply_to_a_client_mail_from_its_detail_view(
     assert Select(browser.find_element(By.ID, "b-reply-area")).first_selected_option.text == "Contable"
     # When they reply
     form.find_element(By.NAME, "reply_text").send_keys("El recargo es por pago fuera de término.")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
+    console_screenshot(browser, "clients-reply-form")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # Then the reply is a new record of her register, sent through the outbox, threaded
     wait_until(browser, lambda d: "Re: Duda con la factura" in register_subjects(d), seconds=20)

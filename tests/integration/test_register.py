@@ -464,8 +464,14 @@ def test_the_register_export_holds_exactly_the_filtered_rows(api: Client, tenant
     assert header[:8] == ("Id", "Fecha (UTC)", "Tipo", "Dirección", "Iniciada por", "Asunto", "De", "Para")
     # And a message's row says whom it went to (until session 42 the file had no sender nor recipient)
     everything = api.http.get("/clients/CLI-1/register/export?type=email", headers={**staff, "Accept": XLSX})
-    [_, mail] = list(load_workbook(io.BytesIO(everything.body)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    opened: Any = load_workbook(io.BytesIO(everything.body)).active
+    [_, mail] = list(opened.iter_rows(values_only=True))
     assert (mail[header.index("Asunto")], mail[header.index("Para")]) == ("Factura", "ana@example.com")
+    # And Excel opens it with the address whole and the header row kept in view (session 42: every
+    # column was at its default width, the addresses cut off)
+    para = opened.cell(row=1, column=header.index("Para") + 1).column_letter
+    assert opened.column_dimensions[para].width >= len("ana@example.com")
+    assert opened.freeze_panes == "A2"
     assert {(r[header.index("Tipo")], r[header.index("Iniciada por")]) for r in data} == {
         ("Llamada", "Nosotros")
     }
