@@ -220,7 +220,9 @@ def reply_to_record(caller: Principal, client_id: str, record_id: str) -> Respon
 
     body = parse_body(mailboxes.current_request, ReplyIn)
     # the register's motive and area the request names (null: none); the others, the answered record's
-    tags = {name: getattr(body, name) for name in ("motive", "area") if name in body.model_fields_set}
+    tags: dict[str, str | None] = {
+        name: getattr(body, name) for name in ("motive", "area") if name in body.model_fields_set
+    }
     sent = reply(
         caller, client_id, record_id, text=body.text, html=body.html, subject=body.subject, tags=tags
     )
