@@ -269,20 +269,21 @@ async function lookups() {
 // The register's motives and areas (seed 004: "una tabla donde puedes dar de alta, modificar y
 // eliminar las áreas"): administrators add one, rename one by its code, or delete one (the records
 // keep its code). Other levels read them in the register's lists.
+// Each with what an empty one says, in the gender of its word (áreas and categorías: "ninguna").
 const REGISTER_TABLES = [
-  ["motives", "Motivos"],
-  ["areas", "Áreas"],
+  ["motives", "Motivos", "Ninguno todavía."],
+  ["areas", "Áreas", "Ninguna todavía."],
   // seed 004's a3doc categories: what a published document is filed under in the client's portal
-  ["categories", "Categorías del portal de documentos"],
+  ["categories", "Categorías del portal de documentos", "Ninguna todavía."],
 ];
 
 function registerTables() {
   const box = h("div", { id: "b-register-tables" });
   async function draw() {
     const answers = await Promise.all(REGISTER_TABLES.map(([table]) => attempt(() => api("GET", `/register/${segment(table)}`))));
-    fill(box, ...REGISTER_TABLES.map(([table, title], i) => tableEditor(table, title, (answers[i] && answers[i].items) || [])));
+    fill(box, ...REGISTER_TABLES.map(([table, title, none], i) => tableEditor(table, title, none, (answers[i] && answers[i].items) || [])));
   }
-  function tableEditor(table, title, entries) {
+  function tableEditor(table, title, none, entries) {
     const rename = (entry) => {
       const form = h(
         "form",
@@ -341,7 +342,7 @@ function registerTables() {
       "div",
       { "data-table": table },
       h("h3", {}, title),
-      entries.length ? h("ul", { class: "b-plain" }, entries.map((entry) => h("li", {}, rename(entry)))) : empty("Ninguno todavía."),
+      entries.length ? h("ul", { class: "b-plain" }, entries.map((entry) => h("li", {}, rename(entry)))) : empty(none),
       add,
     );
   }

@@ -735,6 +735,14 @@ def test_an_administrator_keeps_the_registers_motives_and_areas(
     wait_until(
         browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-table=areas] form[data-code=viejo]")
     )
+    # and the empty table says so in its word's gender ("Ninguno todavía." read wrong for áreas)
+    wait_until(
+        browser,
+        lambda d: (
+            "Ninguna todavía."
+            in d.execute_script("return document.querySelector('[data-table=areas]')?.textContent || ''")
+        ),
+    )
     console_screenshot(browser, "clients-register-tables")
     # Then the API's tables are the ones the screen shows
     assert table_entries(api, tenant, "areas") == []
