@@ -57,6 +57,14 @@ function messageName(m) {
   return m.subject || (m.message_type ? messageTypeName(m.message_type) : "(sin asunto)");
 }
 
+// A message's state as a person reads it: its group (Enviado, No enviado, Rebotado, Recibido) and,
+// in parentheses, the state within it when that says more ("Enviado (Entregado)", "No enviado
+// (Falló)"); a state that is its group's own word is said once ("Enviado", not "Enviado (Enviado)").
+function stateText(message) {
+  const [group, state] = [label(message.status_group), label(message.state)];
+  return state && state.toLowerCase() !== group.toLowerCase() ? `${group} (${state})` : group;
+}
+
 export function messageDetail(message) {
   const headers = Object.entries(message.headers || {});
   return h(
@@ -69,7 +77,7 @@ export function messageDetail(message) {
       [
         ["De", [message.from_name, message.from_address].filter(Boolean).join(" ")],
         ["Para", [message.to_name, message.to_address].filter(Boolean).join(" ")],
-        ["Estado", `${label(message.status_group)} (${label(message.state)})`],
+        ["Estado", stateText(message)],
         ["Creado", when(message.created_at)],
         ["Enviado", when(message.sent_at)],
         ["Entregado", when(message.delivered_at)],

@@ -67,6 +67,7 @@ const LABELS = {
   suppressed: "Suprimido",
   recorded: "Registrado",
   delivered: "Entregado",
+  complained: "Marcado como spam por el destinatario",
   call: "Llamada",
   visit: "Visita",
   email: "E-mail",

@@ -64,6 +64,16 @@ def wait_for_subjects(driver: Any, expected: list[str]) -> None:
     wait_until(driver, lambda d: subjects(d) == expected, seconds=20)
 
 
+def detail_says(driver: Any, term: str) -> str | None:
+    """What the open message's detail says beside ``term`` (its <dt>), None when it says nothing."""
+    shown = driver.execute_script(
+        "const dt = [...document.querySelectorAll('.b-detail dt')].find(d => d.textContent === arguments[0]);"
+        "return dt ? dt.nextElementSibling.textContent : null",
+        term,
+    )
+    return None if shown is None else str(shown)
+
+
 def pick_day(driver: Any, field_id: str, day: str) -> None:
     """Fill a date field as the browser's date picker does (its typed format is the browser's own)."""
     driver.execute_script(
@@ -289,6 +299,9 @@ def test_a_message_is_viewed_as_sent_and_its_html_runs_no_script(
     assert not detail.find_elements(By.CSS_SELECTOR, "h3 img")
     frame = detail.find_element(By.CSS_SELECTOR, "iframe.b-message")
     assert frame.get_attribute("sandbox") == ""
+    # And its state is said once: "Enviado", not "Enviado (Enviado)" (the parenthesis is for a
+    # state within the group that says more, as "No enviado (Falló)")
+    assert detail_says(browser, "Estado") == "Enviado"
     browser.switch_to.frame(frame)
     assert "Texto de" in browser.find_element(By.TAG_NAME, "body").text
     browser.switch_to.default_content()
@@ -622,11 +635,10 @@ def test_a_failed_messages_reason_reads_in_spanish_on_the_history_screen(
     browser.find_element(By.CSS_SELECTOR, ".b-history .b-view").click()
     wait_until(browser, lambda d: opened_subject(d) == "Factura 0")
     console_screenshot(browser, "history-failed-reason")
-    # Then the reason it failed reads in Spanish (the API answers the console's Accept-Language: es)
-    shown = browser.execute_script(
-        "const dt = [...document.querySelectorAll('.b-detail-box .b-detail dt')]"
-        ".find(d => d.textContent === 'Error'); return dt ? dt.nextElementSibling.textContent : null"
-    )
+    # Then the state says which "No enviado" it is
+    assert detail_says(browser, "Estado") == "No enviado (Falló)"
+    # And the reason it failed reads in Spanish (the API answers the console's Accept-Language: es)
+    shown = detail_says(browser, "Error")
     assert shown == (
         f"cancelado por admin@{tenant.company_id} mientras la cuenta de envío tracking estaba desactivada: "
         "nunca salió"
