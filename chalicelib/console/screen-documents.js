@@ -17,6 +17,7 @@ import {
   requestId,
   section,
   query,
+  reveal,
   select,
   textarea,
   when,
@@ -435,19 +436,28 @@ async function render(main, ctx) {
     h("button", { type: "submit" }, "Buscar"),
   );
 
-  fill(main,
-    h("h1", {}, "Documentos"),
+  // A screen opened on a document (a link from the history, the register, a colleague, the
+  // statement's "enviado hoy") shows it first, and the focus is on it: below the bulk statements'
+  // form, the clerk had to scroll to find what they had followed the link for.
+  const [type, number] = [ctx.params.get("type"), ctx.params.get("number")];
+  const opened = Boolean(type && number);
+  const documentSection = section("Un documento enviado", lookup, found);
+  const sending = [
     section("Estados de cuenta masivos", bulk, bulkStatus),
     section("Estado de cuenta de un cliente", one, oneResult),
-    section("Un documento enviado", lookup, found),
+  ];
+  fill(main,
+    h("h1", {}, "Documentos"),
+    ...(opened ? [documentSection, ...sending] : [...sending, documentSection]),
     section("Ajustes de los documentos", documentSettings(ctx)),
     section("Plantillas de los PDF", documentTemplates(ctx)),
   );
   if (ctx.params.get("job")) watch(ctx.params.get("job"));
-  const [type, number] = [ctx.params.get("type"), ctx.params.get("number")];
-  if (type && number) {
+  if (opened) {
     lookup.elements.document_type.value = type;
     lookup.elements.number.value = number;
+    // once the screen is on the page (the shell draws it off the page, then puts it in place)
+    setTimeout(() => documentSection.isConnected && reveal(documentSection));
     openDocument(type, number);
   }
 }

@@ -130,6 +130,15 @@ def test_a_clerk_sends_a_found_order_again_and_a_statement_without_email_is_refu
     # Then it says the address it went to and its e-mail's state in Spanish (before: "e-mail: sent")
     found = box_says(browser, "b-document-found")
     assert "pedido_P-7.pdf · CEDIMU → compras@losandes.example" in found, found
+    # And it is the screen's first section, in view and with the focus, not below the bulk
+    # statements' form (where the clerk had to scroll to find what the link was for)
+    placed = browser.execute_script(
+        "const first = document.querySelector('main section');"
+        "const box = document.getElementById('b-document-found').getBoundingClientRect();"
+        "return [first.querySelector('h2').textContent, document.activeElement.textContent,"
+        " box.top >= 0 && box.bottom <= window.innerHeight]"
+    )
+    assert placed == ["Un documento enviado", "Un documento enviado", True], placed
     assert "e-mail: Enviado" in found and "e-mail: sent" not in found, found
     # And a link opens its e-mail in the history
     history = browser.find_element(By.ID, "b-document-history")
