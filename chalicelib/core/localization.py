@@ -135,15 +135,39 @@ def checked_currency(code: str | None, field: str = "currency") -> str | None:
 
 
 def show_money(amount: Decimal | float | int, currency: str | None, locale: str) -> str:
-    """``$12.345,67`` for es_AR/ARS, ``$12,345.67`` for es_MX/MXN; without a currency, the
-    number alone in the locale's digits."""
+    """``$12.345,67`` for es_AR/ARS, ``$12,345.67`` for es_MX/MXN, ``MXN 12.345,67`` (a
+    non-breaking space) for es_AR/MXN; without a currency, the number alone in the locale's
+    digits."""
     if currency:
-        from babel.numbers import format_currency
+        from babel.numbers import format_currency, get_currency_symbol
 
-        return format_currency(amount, currency, locale=_locale(locale))
+        place = _locale(locale)
+        shown = format_currency(amount, currency, locale=place)
+        return _currency_spaced(shown, get_currency_symbol(currency, locale=place))
     from babel.numbers import format_decimal
 
     return format_decimal(amount, format="#,##0.00", locale=_locale(locale))
+
+
+def _currency_spaced(shown: str, symbol: str) -> str:
+    """CLDR's ``currencySpacing`` (its root rule, which Babel does not apply): a symbol whose
+    letter touches a digit is set apart by a non-breaking space, so es_AR writes another
+    currency's amount "MXN 12.345,67", not "MXN12.345,67", while "$12.345,67" and "US$12.345,67"
+    (a sign, ``$``, touches the digit) stay as they are."""
+    import unicodedata
+
+    def apart(char: str) -> bool:  # CLDR's currencyMatch: neither a symbol (S*) nor a space (Z*)
+        return not unicodedata.category(char).startswith(("S", "Z"))
+
+    at = shown.find(symbol)
+    if at < 0 or not symbol:
+        return shown
+    end = at + len(symbol)
+    if end < len(shown) and shown[end].isdigit() and apart(symbol[-1]):
+        shown = f"{shown[:end]}\u00a0{shown[end:]}"
+    if at > 0 and shown[at - 1].isdigit() and apart(symbol[0]):
+        shown = f"{shown[:at]}\u00a0{shown[at:]}"
+    return shown
 
 
 def show_count(count: int, locale: str) -> str:

@@ -19,7 +19,7 @@ from tests.steps.answers import body, outage_injected
 from tests.steps.clients import put_client
 from tests.steps.documents import documents_key, file_exists, pdf_attachments, pdf_text, post_document
 from tests.steps.hostile_mail import company_files
-from tests.steps.mail import wire_problems
+from tests.steps.mail import text_of, wire_problems
 from tests.steps.notes import staff_headers
 from tests.steps.outbox import deliver_outboxes
 from tests.steps.races import another_write_after_the_read
@@ -521,6 +521,16 @@ def test_a_currency_iso_4217_does_not_know_is_refused_naming_it_and_nothing_is_k
     deliver_outboxes()
     _, _, pdf = the_only_pdf(mailbox)
     assert "US$" in pdf_text(pdf)
+    # And another currency's code is set apart from the amount as es_AR writes it (CLDR puts a
+    # non-breaking space after a code of letters): "MXN 48.901,50", not "MXN48.901,50", in the
+    # PDF and in the e-mail alike
+    mailbox.clear()
+    answer = post_document(api, erp, "/documents/orders", order("P-2026-0089", currency="MXN"))
+    assert answer.status_code == 202, answer.body
+    deliver_outboxes()
+    message, _, pdf = the_only_pdf(mailbox)
+    assert "Total: MXN\u00a048.901,50" in text_of(message)
+    assert "MXN48" not in pdf_text(pdf) and "MXN\u00a048.901,50" in pdf_text(pdf).replace(" ", "\u00a0")
 
 
 def test_an_api_key_without_the_documents_scope_is_refused(api: Client, tenant: Tenant) -> None:

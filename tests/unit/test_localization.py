@@ -40,6 +40,29 @@ def test_amounts_are_written_the_locale_way() -> None:
     assert show_money(Decimal("12345.67"), None, "es_AR") == "12.345,67"
 
 
+@pytest.mark.parametrize(
+    ("currency", "locale", "shown"),
+    [
+        # another currency's code beside the digits is set apart by a non-breaking space (CLDR's
+        # currencySpacing), as the locale writes it: before, "MXN12.345,67"
+        ("MXN", "es_AR", "MXN\u00a012.345,67"),
+        ("EUR", "es_AR", "EUR\u00a012.345,67"),
+        ("USD", "es_MX", "USD\u00a012,345.67"),
+        ("ARS", "en_US", "ARS\u00a012,345.67"),
+        # a sign beside the digits stays beside them
+        ("USD", "es_AR", "US$12.345,67"),
+        ("EUR", "en_US", "€12,345.67"),
+        # a locale that writes the code after the amount has its own space already, once
+        ("MXN", "es_ES", "12.345,67\u00a0MXN"),
+    ],
+)
+def test_a_currency_code_beside_the_amount_is_set_apart_as_the_locale_writes_it(
+    currency: str, locale: str, shown: str
+) -> None:
+    assert show_money(Decimal("12345.67"), currency, locale) == shown
+    assert show_money(Decimal("-12345.67"), currency, locale) == f"-{shown}"
+
+
 def test_a_day_is_the_company_day_not_the_utc_one() -> None:
     # Given 01:30 UTC on the 24th, which is still the 23rd in Buenos Aires
     late = datetime(2026, 11, 24, 1, 30, tzinfo=timezone.utc)
