@@ -263,6 +263,11 @@ class RegisterAttachmentOut(AttachmentOut):
         default=None,
         description="Its publication (`/clients/{id}/publications/{publication_id}`), if published.",
     )
+    portal_categories: list[str] = Field(
+        default_factory=list,
+        description="The categories a publication of it goes under unless told: a sent order's "
+        "`pedidos`, a statement's `estados_cuenta` (when the company's list has it); none for other files.",
+    )
 
 
 class RegisterRecordIn(_Strict):

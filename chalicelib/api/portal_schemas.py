@@ -28,8 +28,12 @@ class PublicationIn(_Strict):
     name: FileName | None = Field(
         default=None, description="The name the client sees; the file's own if left out."
     )
-    categories: list[TableCode] = Field(
-        default_factory=list, max_length=10, description="Codes of the company's `/register/categories`."
+    categories: list[TableCode] | None = Field(
+        default=None,
+        max_length=10,
+        description="Codes of the company's `/register/categories`; left out, a sent document's own "
+        "(an order's `pedidos`, a statement's `estados_cuenta`: the file's `portal_categories`), "
+        "else none.",
     )
     visible: bool = Field(default=True, description="*Visible para el cliente*: ticked unless told.")
 

@@ -79,17 +79,21 @@ def _detail(comm: Communication, viewer: Principal) -> dict[str, Any]:
 
 
 def _attachments(comm: Communication, viewer: Principal) -> list[dict[str, Any]]:
-    """A record's files, each saying whether it is published to the client's portal (*Publicado*)."""
+    """A record's files, each saying whether it is published to the client's portal (*Publicado*),
+    and the categories a publication of it goes under unless told (a sent document's own)."""
     from chalicelib.records.portal import record_publications
+    from chalicelib.records.register import document_categories
 
     published = (
         record_publications(viewer, comm.client_id or "", comm.communication_id) if comm.attachments else {}
     )
+    categories = list(document_categories(viewer.company_id, comm)) if comm.attachments else []
     return [
         {
             **attachment_out(a),
             "published": i in published,
             "publication_id": published[i].publication_id if i in published else None,
+            "portal_categories": categories,
         }
         for i, a in enumerate(comm.attachments)
     ]

@@ -818,7 +818,8 @@ async function clientRegister(main, ctx, clientId) {
         "fieldset",
         { id: "b-publish-categories" },
         h("legend", {}, "Categorías"),
-        categories.map((c) => check(`category-${c.code}`, c.name, false)),
+        // a sent order's PDF ticked under "Pedidos", a statement's under "Estados de cuenta"
+        categories.map((c) => check(`category-${c.code}`, c.name, (file.portal_categories || []).includes(c.code))),
       ),
       check("visible", "Visible para el cliente", true),
       h("button", { type: "submit" }, "Publicar"),

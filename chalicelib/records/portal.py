@@ -187,13 +187,14 @@ def publish(
     attachment: int,
     *,
     name: str | None,
-    categories: list[str],
+    categories: list[str] | None,
     visible: bool,
 ) -> Publication:
     """Publish one of a record's files to the client's portal: a copy of it under ``name``, so
     the record, its file's deletion (D3) or the record's removal from the register leave the
     publication as it was. 404 for a record ``viewer`` may not see; 409 for a file not kept, or
-    published already; 422 naming ``attachment``, ``name`` or ``categories``."""
+    published already; 422 naming ``attachment``, ``name`` or ``categories``. ``categories``
+    None (not given): a sent document's own (*Pedidos*, *Estados de cuenta* ...), else none."""
     from chalicelib.core.aws import client as aws
     from chalicelib.core.files import safe_name
     from chalicelib.core.settings import get_settings
@@ -209,7 +210,12 @@ def publish(
         raise Conflict(
             "the file was not kept, or was deleted after sending: nothing to publish", field="attachment"
         )
-    chosen = _check_categories(viewer.company_id, categories)
+    if categories is None:
+        from chalicelib.records.register import document_categories
+
+        chosen = document_categories(viewer.company_id, record)
+    else:
+        chosen = _check_categories(viewer.company_id, categories)
     shown = _file_name(name, ref.name)
     if any(
         p.attachment == attachment for p in store.every(viewer.company_id, client_id, record_id=record_id)

@@ -35,7 +35,22 @@ DEFAULT_CATEGORIES = (
     ("laboral", "Laboral y nóminas"),
     ("contratos", "Contratos"),
     ("otros", "Otros documentos"),
+    # seed 003's documents (session 42): a distributor publishing a sent order or statement to its
+    # client's portal had no category for it
+    ("pedidos", "Pedidos"),
+    ("ordenes_compra", "Órdenes de compra"),
+    ("estados_cuenta", "Estados de cuenta"),
 )
+# Defaults added after companies had their list: each batch is written once to a list read after
+# it came (its own ``seeded#`` marker), those of its codes and names the company lacks.
+LATER_CATEGORIES = {"category.documents": ("pedidos", "ordenes_compra", "estados_cuenta")}
+# The category a sent document's file is published under unless told (the record's message type).
+DOCUMENT_CATEGORIES = {
+    "order": "pedidos",
+    "purchase_order": "ordenes_compra",
+    "statement": "estados_cuenta",
+    "invoice": "facturas",
+}
 # What may change on a record that Pregón wrote by itself (a message sent or received).
 AUTOMATIC_EDITABLE = frozenset({"motive", "area"})
 MANUAL_EDITABLE = frozenset({"record_type", "motive", "area", "initiated_by", "subject", "text"})
@@ -548,12 +563,46 @@ def _table(name: str) -> str:
 
 def list_table(company_id: str, name: str) -> list[RegisterLookup]:
     entries = lookups.list_lookups(company_id, _table(name))
-    if name == "categories" and not entries and lookups.seed_once(company_id, "category"):
-        now = clock.now()
-        for code, title in DEFAULT_CATEGORIES:
-            lookups.add_lookup(RegisterLookup(company_id, "category", code, title, now), "pregon")
+    if name == "categories" and _default_categories_added(company_id, entries):
         entries = lookups.list_lookups(company_id, "category")
     return sorted(entries, key=lambda e: e.code)
+
+
+def _default_categories_added(company_id: str, entries: list[RegisterLookup]) -> bool:
+    """Write the default categories a company's list is due: all of them the first time it is
+    read (and every later batch marked done, so a default deleted later stays deleted); a later
+    batch (:data:`LATER_CATEGORIES`) once to a list that had its defaults before it came, those of
+    its codes and names the list lacks (a company's own "Pedidos" under another code is not
+    doubled). True when something was written."""
+    titles = dict(DEFAULT_CATEGORIES)
+    if not entries and lookups.seed_once(company_id, "category"):
+        for marker in LATER_CATEGORIES:
+            lookups.seed_once(company_id, marker)
+        due = list(titles)
+    else:
+        codes = {e.code for e in entries}
+        names = {e.name.casefold() for e in entries}
+        due = []
+        for marker, batch in LATER_CATEGORIES.items():
+            missing = [c for c in batch if c not in codes]
+            # a GetItem only while a code of the batch is missing (deleted, or never written);
+            # the marker's conditional put makes one of two readers at once write them
+            if missing and not lookups.seeded(company_id, marker) and lookups.seed_once(company_id, marker):
+                due += [c for c in missing if titles[c].casefold() not in names]
+    now = clock.now()
+    for code in due:
+        lookups.add_lookup(RegisterLookup(company_id, "category", code, titles[code], now), "pregon")
+    return bool(due)
+
+
+def document_categories(company_id: str, record: Communication) -> tuple[str, ...]:
+    """What a file of ``record`` is filed under in the client's portal unless told: a sent
+    order's *Pedidos*, a statement's *Estados de cuenta* ..., when the company's list has it
+    (an administrator may have deleted it); nothing for other records."""
+    code = DOCUMENT_CATEGORIES.get(record.message_type or "") if record.direction == "out" else None
+    if code is None:
+        return ()
+    return (code,) if any(e.code == code for e in list_table(company_id, "categories")) else ()
 
 
 def add_entry(admin: Principal, name: str, code: str, title: str) -> RegisterLookup:

@@ -80,6 +80,15 @@ def seed_once(company_id: str, table: str) -> bool:
     )
 
 
+def seeded(company_id: str, table: str) -> bool:
+    """Whether :func:`seed_once` was asked for ``table`` already (one GetItem of its marker)."""
+    try:
+        RegisterLookupModel.get(company_id, f"seeded#{table}", consistent_read=True)
+    except DoesNotExist:
+        return False
+    return True
+
+
 def delete_lookup(company_id: str, table: str, code: str) -> bool:
     return written(
         lambda: RegisterLookupModel(company_id, f"{table}#{code}").delete(

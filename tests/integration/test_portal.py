@@ -509,3 +509,93 @@ def test_any_template_prints_the_clients_portal_link(api: Client, tenant: Tenant
     # Then it is refused, naming the variables: the link is the client's own, signed by Pregón
     assert (forged.status_code, body(forged)["field"]) == (422, "variables"), forged.body
     assert "portal_link" in body(forged)["message"] and "enlace" in body(forged)["message"]
+
+
+def test_a_sent_order_and_statement_are_published_under_pedidos_and_estados_de_cuenta(
+    api: Client, tenant: Tenant, mailbox: MailCatcher
+) -> None:
+    from chalicelib.tenants.clients import portal_link
+    from tests.steps.documents import documents_key, post_document
+
+    # Given a distributor (seed 003) whose ERP sent CLI-1 an order and a statement by e-mail
+    smtp_sender_account(tenant.company_id, "all", mailbox, "Distribuidora Sur", "info@distsur.example")
+    erp = documents_key(tenant)
+    put_client(api, erp, "CLI-1", emails=["compras@losandes.example"], name="Ferretería Los Andes")
+    line = {"code": "A-100", "description": "Tornillo", "quantity": "12", "unit_price": "1250"}
+    order = post_document(
+        api,
+        erp,
+        "/documents/orders",
+        {"number": "P-1", "date": "2026-11-02", "client_id": "CLI-1", "lines": [line]},
+    )
+    movements = [{"date": "2026-10-05", "document": "A-0001-00000999", "amount": "500"}]
+    statement = post_document(
+        api,
+        erp,
+        "/documents/statements",
+        {"client_id": "CLI-1", "as_of": "2026-10-31", "movements": movements},
+    )
+    assert (order.status_code, statement.status_code) == (202, 202), (order.body, statement.body)
+    assert deliver_outboxes()["sent"] == 2
+    staff = tenant.staff_headers()
+    # Then the company's default categories have a place for them
+    categories = {
+        c["code"]: c["name"] for c in body(api.http.get("/register/categories", headers=staff))["items"]
+    }
+    assert {k: categories.get(k) for k in ("pedidos", "ordenes_compra", "estados_cuenta")} == {
+        "pedidos": "Pedidos",
+        "ordenes_compra": "Órdenes de compra",
+        "estados_cuenta": "Estados de cuenta",
+    }
+    # And the register's record of each says where its PDF goes unless told (the console ticks it)
+    ids = {
+        kind: body(answer)["communication_id"]
+        for kind, answer in (("order", order), ("statement", statement))
+    }
+    record = body(api.http.get(f"/clients/CLI-1/register/{ids['order']}", headers=staff))
+    assert [a["portal_categories"] for a in record["attachments"]] == [["pedidos"]]
+    # When the clerk publishes each without choosing categories
+    published = {kind: publish(api, staff, record_id=rid, attachment=0) for kind, rid in ids.items()}
+    # Then each is filed under its own: the order under "Pedidos", the statement under "Estados de cuenta"
+    assert {k: (a.status_code, body(a)["categories"]) for k, a in published.items()} == {
+        "order": (201, ["pedidos"]),
+        "statement": (201, ["estados_cuenta"]),
+    }
+    # While a file of a record written by hand is filed under none, and told categories are kept
+    own = publish(api, staff, record_id=a_record_with_a_file(api, staff), attachment=0)
+    assert body(own)["categories"] == []
+    # And the client's portal page offers both categories, and "Pedidos" lists the order alone
+    link = portal_link(tenant.company_id, "CLI-1")
+    html = opened(api, link + "&category=pedidos", **{"Accept-Language": "es"}).body.decode()
+    assert "Pedidos" in html and "Estados de cuenta" in html
+    assert "pedido_P-1.pdf" in html and "EC-CLI-1" not in html, html
+
+
+def test_a_company_that_had_its_categories_gets_the_documents_ones_once(api: Client, tenant: Tenant) -> None:
+    from chalicelib.core import clock
+    from chalicelib.core.domain import RegisterLookup
+    from chalicelib.store import register as lookups
+
+    # Given a company whose categories were written before the documents' ones came, one of its own
+    # named "Pedidos" under another code
+    assert lookups.seed_once(tenant.company_id, "category")
+    for code, name in (("facturas", "Facturas"), ("otros", "Otros documentos"), ("compras", "Pedidos")):
+        lookups.add_lookup(RegisterLookup(tenant.company_id, "category", code, name, clock.now()), "pregon")
+    staff, admin = tenant.staff_headers(), tenant.admin_headers()
+
+    def listed() -> dict[str, str]:
+        items = body(api.http.get("/register/categories", headers=staff))["items"]
+        return {c["code"]: c["name"] for c in items}
+
+    # When its list is next read
+    # Then the documents' categories are added, but not a second "Pedidos"
+    assert listed() == {
+        "compras": "Pedidos",
+        "estados_cuenta": "Estados de cuenta",
+        "facturas": "Facturas",
+        "ordenes_compra": "Órdenes de compra",
+        "otros": "Otros documentos",
+    }
+    # And one the administrator deletes stays deleted
+    assert api.http.delete("/register/categories/ordenes_compra", headers=admin).status_code == 204
+    assert "ordenes_compra" not in listed()
