@@ -14,6 +14,7 @@ from chalice.test import Client
 
 from infrastructure.local.mailcatcher import MailCatcher, envelope_recipients
 from tests.steps.answers import body
+from tests.steps.branding import set_branding
 from tests.steps.clients import put_client
 from tests.steps.hostile_mail import company_files
 from tests.steps.mail import html_of, text_of, wire_problems
@@ -510,6 +511,40 @@ def test_the_clients_balance_reads_in_the_companys_number_format(
     [mail] = delivered(mailbox, 1)
     # Then the balance reads as the company writes numbers (es_AR), as templates.md promises
     assert "Su saldo total es $ 15.300,50." in text_of(mail)
+
+
+def test_a_reminder_in_the_companys_own_words_keeps_the_default_footer_and_postal_address(
+    api: Client, tenant: Tenant, erp: dict[str, str], mailbox: MailCatcher, clock: Any
+) -> None:
+    # Given a company with a postal address (CAN-SPAM, LSSI) and a client whose reminder is the
+    # company's own two lines
+    saved = set_branding(api, tenant, postal_address="Av. Colón 1234\nX5000 Córdoba")
+    assert saved.status_code == 200, saved.body
+    own = "Hola {{ client.name }}: vence {{ receivable.number }}.\nCobranzas y Pagos"
+    set_reminders_ok(api, erp, "CLI-1", active=True, reminder_body=own)
+    push_ok(api, erp, receivable("A-1", "2026-11-20"))
+    clock.set_now(at("2026-11-13T09:00:00"))
+    # When the day's run sends the reminder, as the SMTP server receives it
+    run_now(api, tenant)
+    [mail] = delivered(mailbox, 1)
+    text, html = (part.replace("\r\n", "\n") for part in (text_of(mail), html_of(mail)))
+    # Then the text part is the company's text whole, then the default's footer: why the client
+    # gets it, that it is not advertising, the company's postal address
+    company = "Cargas del Sur"
+    assert text.rstrip("\n") == (
+        "Hola Ferretería Los Andes: vence A-1.\nCobranzas y Pagos\n\n"
+        f"Recibe este correo porque es cliente de {company}, que le recuerda por e-mail los "
+        "vencimientos de su cuenta.\n"
+        f"Es un mensaje de servicio de {company}, no publicidad. Para una consulta, o para pedir "
+        "acceso, corrección o supresión de sus datos, responda este correo.\n"
+        "Av. Colón 1234\nX5000 Córdoba"
+    )
+    # And the HTML part holds the same text, in the default's layout with its footer band
+    assert "Hola Ferretería Los Andes: vence A-1.\nCobranzas y Pagos</div>" in html
+    assert "no publicidad" in html and "Av. Colón 1234<br>X5000 Córdoba</p>" in html
+    assert html.index("Cobranzas y Pagos") < html.index("Recibe este correo porque")
+    # (nothing of the default's own message comes with it)
+    assert "Le recordamos" not in html and "Importe original" not in html + text
 
 
 def test_contacts_get_it_only_when_marked_and_when_the_client_sends_to_contacts(

@@ -65,7 +65,7 @@ from chalicelib.messaging.templates import (
 )
 from chalicelib.producers.reminders import AFTER_DUE, ALERT_TYPE
 from chalicelib.producers.reminders.plan import due_today, planned
-from chalicelib.producers.reminders.settings import body_html, concepts, sms_text
+from chalicelib.producers.reminders.settings import concepts, own_body_sources, sms_text
 from chalicelib.store import companies as company_store
 from chalicelib.store import receivables as store
 from chalicelib.store.receivables import ReminderClaim
@@ -456,12 +456,13 @@ class _Decider:
         return [message], None
 
     def sources(self, concept: ReminderConcept, settings: ClientReminders) -> tuple[str, str, str]:
-        """The client's own subject and body for this kind of reminder, else the company's
-        ``reminder`` template (its override, or the default in its language)."""
+        """The client's own subject and body for this kind of reminder (the body in the default's
+        layout, with its footer), else the company's ``reminder`` template (its override, or the
+        default in its language)."""
         subject, text, html = self.template().sources
         body = settings.after_due_body if concept.kind == AFTER_DUE else settings.reminder_body
         if body:
-            text, html = body, body_html(body)
+            text, html = own_body_sources(body, self.company.language)
         return (settings.subject or subject, text, html)
 
     def variables(

@@ -318,3 +318,23 @@ def _sms_problems(parts: dict[str, str | None]) -> list[dict[str, str]]:
 def body_html(body: str) -> str:
     """The HTML part of a client's plain-text body: the same template, autoescaped, its lines kept."""
     return f'<div style="white-space: pre-line; font-family: Arial, Helvetica, sans-serif">{body}</div>'
+
+
+# What the shipped ``reminder`` templates mark with Jinja comments (which render to nothing): their
+# hidden preview line, and the message a client's own body stands in for.
+_PREVIEW = re.compile(r"\{# preview #\}.*?\{# /preview #\}", re.DOTALL)
+_MESSAGE = re.compile(r"\{# message #\}.*?\{# /message #\}", re.DOTALL)
+
+
+def own_body_sources(body: str, language: str) -> tuple[str, str]:
+    """The (text, html) sources of a reminder whose body the company wrote: its text whole, in
+    the place of the default's message, within the default's layout (header, and the footer
+    saying why the client gets it, that it is no advertising, and the company's postal address:
+    CAN-SPAM, LSSI; docs/deliverability.md). The default's preview line, which repeats its own
+    message, is left out."""
+    from chalicelib.messaging.sandbox import default_template
+
+    _, text, html = default_template("reminder", language)
+    text = _MESSAGE.sub(lambda _: body, text)
+    html = _MESSAGE.sub(lambda _: body_html(body), _PREVIEW.sub("", html))
+    return text, html
