@@ -452,6 +452,7 @@ QUERY_PARAMETERS = (
     "category",
     "date",
     "address",
+    "without_email",
 )
 # "page": a page for a person, its refusals pages too (W1); "html": a page, refusals in JSON.
 # "one_click": a page, its refusals a page for a browser (a request accepting text/html) and JSON

@@ -165,11 +165,16 @@ class ColleagueOut(BaseModel):
     department: str | None = Field(
         description="The colleague's department (their area of the firm), by the name the company gives it."
     )
+    has_email: bool = Field(
+        description="Whether the user has an e-mail address: false only with `without_email=true`, for "
+        "a user who cannot be told of a record."
+    )
 
 
 class ColleaguesOut(BaseModel):
     items: list[ColleagueOut] = Field(
-        description="Active users with an e-mail address, by name: whom a record can be told to."
+        description="Active users with an e-mail address, by name: whom a record can be told to "
+        "(with `without_email=true`, every active user)."
     )
 
 

@@ -135,6 +135,15 @@ QUERY_PARAMETERS: dict[str, dict[str, Any]] = {
         "may hold fewer, even none; go on while `next_cursor` is not null.",
         "schema": {"type": "boolean"},
     },
+    "without_email": {
+        "name": "without_email",
+        "in": "query",
+        "required": False,
+        "description": "`true`: every active user of the staff directory, those without an e-mail address "
+        "too (`has_email` false), as a client's agent lists offer them; leave it out for whom a record can "
+        "be told to.",
+        "schema": {"type": "boolean"},
+    },
     "cursor /public/portal": {
         "name": "cursor",
         "in": "query",

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.api.access import ADMIN_LEVEL, STAFF, api_key, staff_with
-from chalicelib.api.http import Routes, json_response, parse_body
+from chalicelib.api.http import Routes, flag_param, json_response, parse_body
 from chalicelib.tenants.auth.principal import Principal
 
 staff = Blueprint(__name__)
@@ -77,15 +77,17 @@ def save_user(caller: Principal, user_id: str) -> Response:
     return json_response(user_out(user), 201 if created else 200)
 
 
-@route("GET /staff/colleagues", STAFF, response="ColleaguesOut")
+@route("GET /staff/colleagues", STAFF, response="ColleaguesOut", query=("without_email",))
 def colleagues(caller: Principal) -> Response:
     """The company's active staff users with an e-mail address, by name: whom a register record can be
-    told to, with their branch and department; a level-4 caller gets an opaque `handle` for each,
-    never a colleague's user id"""
-    from chalicelib.tenants.staff import colleague_handle, list_units, shown_user
-    from chalicelib.tenants.staff import colleagues as fetch
+    told to, with their branch and department; with `without_email=true`, every active user (whom a
+    client's agent lists offer: an agent gets no e-mail as such). A level-4 caller gets an opaque
+    `handle` for each, never a colleague's user id"""
+    from chalicelib.tenants.staff import active_users, colleague_handle, has_email, list_units, shown_user
+    from chalicelib.tenants.staff import colleagues as told
 
     company_id = caller.company_id
+    fetch = active_users if flag_param(staff.current_request, "without_email") else told
     branches = {u.code: u.name for u in list_units(company_id, "branches")}
     departments = {u.code: u.name for u in list_units(company_id, "departments")}
     items = [
@@ -95,6 +97,7 @@ def colleagues(caller: Principal) -> Response:
             "name": u.name,
             "branch": branches.get(u.branch, u.branch) if u.branch else None,
             "department": departments.get(u.department, u.department) if u.department else None,
+            "has_email": has_email(u),
         }
         for u in fetch(company_id)
     ]

@@ -548,8 +548,11 @@ async function clientRegister(main, ctx, clientId) {
   }
   const tables = await lookups();
   await readColleagues();
-  // colleagues by user id (a level-4 user is shown handles, which are no agent's id: none offered)
-  const agents = colleagues.filter((u) => u.user_id && u.user_id !== u.handle).map((u) => [u.user_id, `${u.name || u.user_id} (${u.user_id})`]);
+  // the agents: the directory's active users by user id, those without an e-mail too (as Agentes
+  // preferidos offers them: an agent gets no e-mail as such); a level-4 user is shown handles,
+  // which are no agent's id: none offered
+  const people = ((await attempt(() => api("GET", "/staff/colleagues?without_email=true"))) || {}).items || [];
+  const agents = people.filter((u) => u.user_id && u.user_id !== u.handle).map((u) => [u.user_id, `${u.name || u.user_id} (${u.user_id})`]);
   const heading = h("h1", {}, `${client.name} (${client.client_id})`);
   const summary = h("p", { class: "b-muted", id: "b-client-summary" }, [...(client.emails || []), ...(client.phones || [])].join(" · "));
   const cardBox = h("div", {});

@@ -98,11 +98,21 @@ def list_users(company_id: str) -> list[StaffUser]:
 
 
 def colleagues(company_id: str) -> list[StaffUser]:
-    """Whom staff can tell of a register record (H2): active users with an e-mail address (one
-    plain address: a value saved before addresses were checked may be a name or a list)."""
+    """Whom staff can tell of a register record (H2): active users with an e-mail address."""
+    return [u for u in active_users(company_id) if has_email(u)]
+
+
+def active_users(company_id: str) -> list[StaffUser]:
+    """The staff directory's active users, by name: whom a client's agents may be."""
+    return [u for u in list_users(company_id) if u.active]
+
+
+def has_email(user: StaffUser) -> bool:
+    """Whether the user has one plain e-mail address (a value saved before addresses were checked
+    may be a name or a list): whether they can be told of a record by e-mail."""
     from chalicelib.core.emails import is_email
 
-    return [u for u in list_users(company_id) if u.active and u.email and is_email(u.email)]
+    return bool(user.email and is_email(user.email))
 
 
 def sees_user_ids(viewer: Principal) -> bool:

@@ -72,9 +72,9 @@ def count_clients(company_id: str) -> int:
 
 def new_agents(caller: Principal) -> list[StaffUser]:
     """Whom clients may be moved to: the active users of the staff directory, by name."""
-    from chalicelib.tenants.staff import list_users
+    from chalicelib.tenants.staff import active_users
 
-    return [u for u in list_users(caller.company_id) if u.active]
+    return active_users(caller.company_id)
 
 
 def _fingerprint(clients: dict[str, list[str]], agents: list[str]) -> str:

@@ -27,7 +27,7 @@ from tests.steps.console import (
     type_into,
     wait_until,
 )
-from tests.steps.tenants import Tenant
+from tests.steps.tenants import Tenant, named_user
 
 pytestmark = pytest.mark.browser
 PHONES_HINT = "uno por línea, como se escriben (0351 15 123-4567)"  # the phones' hint, in the form
@@ -131,10 +131,19 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
         balance="1500.00",
         classification={"zona": "norte"},
     )
+    # and a directory user with no e-mail address (as the demo's admin@demo), whom *Agentes
+    # preferidos* offers
+    cashier = f"cobros@{tenant.company_id}"
+    named_user(tenant.company_id, cashier, "Cobranzas Central", level=2)
     # When a clerk opens the client: its card shows the contact, not yet asking for cargo info
     sign_in(browser, site.web, tenant, 3)
     open_screen(browser, "clients", "client=NT-1")
     card = wait_until(browser, lambda d: d.find_element(By.ID, "b-client-card"))
+    # (and both agent lists offer the user without an e-mail, as *Agentes preferidos* does: an
+    # agent gets no e-mail as such)
+    for name in ("preferred_agent", "collection_agent"):
+        offered = Select(card.find_element(By.ID, f"b-card-{name}")).options
+        assert f"Cobranzas Central ({cashier})" in [o.text for o in offered], name
     # (a clerk is not offered the client's data report: only administrators may ask for it)
     assert not browser.find_elements(By.ID, "b-access-report-ask")
     tick = card.find_element(By.NAME, "contacts[0].wants_cargo_info")
@@ -149,6 +158,7 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
     # directory's users' are)
     clerk = demo_user(tenant, 3)
     Select(card.find_element(By.ID, "b-card-preferred_agent")).select_by_value(clerk)
+    Select(card.find_element(By.ID, "b-card-collection_agent")).select_by_value(cashier)
     type_into(browser, "b-card-contact-1-first_name", "Raúl")
     type_into(browser, "b-card-contact-1-last_name", "Díaz")
     type_into(browser, "b-card-contact-1-email", "raul@")
@@ -171,7 +181,7 @@ def test_a_clerk_keeps_a_clients_card_and_ticks_a_contact_for_cargo_info(
         ("Raúl", "raul@norte.example", False),
     ]
     assert saved["balance"] == "1500.00" and saved["classification"] == {"zona": "norte"}
-    assert saved["preferred_agent"] == clerk
+    assert (saved["preferred_agent"], saved["collection_agent"]) == (clerk, cashier)
     # When the company's ERP then changes the client's balance while the card stays open
     put_client(api, tenant, "NT-1", name="Transportes Norte", contacts=saved["contacts"], balance="900.00")
     # And the clerk stops the statements and saves the card again

@@ -173,6 +173,12 @@ def test_only_users_of_the_company_with_an_address_can_be_told(
         {k: u[k] for k in ("user_id", "name")} for u in listed
     ]
     assert not {"sinmail", "lista"} & {u["user_id"] for u in listed}
+    # And asked for every active user (a client's agent lists), those are there too, said so
+    everyone = body(api.http.get("/staff/colleagues?without_email=true", headers=staff))["items"]
+    has_email = {u["user_id"]: u["has_email"] for u in everyone}
+    assert (has_email["marta"], has_email["sinmail"], has_email["lista"]) == (True, False, False)
+    bad = api.http.get("/staff/colleagues?without_email=si", headers=staff)
+    assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == "without_email"
 
 
 def test_the_colleagues_to_pick_from_are_in_alphabetical_order_as_a_spanish_reader_reads_it(
