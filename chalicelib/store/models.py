@@ -1238,7 +1238,10 @@ class StaffUserModel(BoundModel):
     department = UnicodeAttribute(null=True)
     permissions = ListAttribute(of=UnicodeAttribute, null=True)
     active = BooleanAttribute(default=True)
-    source = UnicodeAttribute(null=True)  # "token": added from a JWT's claims; "directory": by a change
+    # How the user came, never changed after: "token", added from a JWT's claims at their first
+    # sign-in; "directory", added by an administrator or the company's systems. (Before session 42
+    # a change wrote "directory" over "token": such users read as added by the directory.)
+    source = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     branch_key = UnicodeAttribute(null=True)

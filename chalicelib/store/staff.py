@@ -100,9 +100,10 @@ def change_user(
 ) -> domain.StaffUser | None:
     """Set only the fields in ``changes`` of a user in the directory (one UpdateItem: a change
     another request made meanwhile to a field not given stays), keeping the branch and department
-    indexes' keys with them; the user as written, or None when there is no such user."""
+    indexes' keys with them; the user as written, or None when there is no such user. Its
+    ``source`` (how it came: at its first sign-in, or added by the directory) stays."""
     item = StaffUserModel(company_id, user_id)
-    actions: list[Any] = [StaffUserModel.source.set("directory"), StaffUserModel.updated_at.set(now)]
+    actions: list[Any] = [StaffUserModel.updated_at.set(now)]
     for name, value in changes.items():
         if name not in USER_FIELDS:
             raise ValueError(name)

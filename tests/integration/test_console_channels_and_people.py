@@ -13,7 +13,7 @@ import pytest
 from chalice.test import Client
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from infrastructure.local.sms_masivos import MASIVOS_PASSWORD, SmsMasivosStandIn
 from tests.steps.answers import body
@@ -408,9 +408,17 @@ def test_an_administrator_edits_the_staff_directory_then_moves_an_agents_clients
     browser.find_element(By.LINK_TEXT, admin).click()
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#staff-user[data-user="{admin}"]'))
     browser.find_element(By.ID, "staff-permission-change_preferred_agent").click()
+    before = browser.find_element(By.ID, "staff-user")
     submit(browser, "staff-user-form")
     toast_says(browser, f"Usuario {admin} guardado")
-    # Then once the console is loaded again it offers the preferred agents, with Juan's three
+    WebDriverWait(browser, 15).until(staleness_of(before))  # the form drawn again, as saved
+    # Then their form still says how they came to the directory: at their first sign-in
+    came = "Agregado al ingresar por primera vez."
+    hint = wait_until(
+        browser, lambda d: [p.text for p in d.find_elements(By.CSS_SELECTOR, "#staff-user .hint")]
+    )
+    assert came in hint and not [h for h in hint if h.startswith("Agregado por un administrador")], hint
+    # And once the console is loaded again it offers the preferred agents, with Juan's three
     # clients: Juan by name, beside his user id
     browser.refresh()
     wait_until(browser, lambda d: "agents" in nav_screens(d))

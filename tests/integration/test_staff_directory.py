@@ -58,7 +58,10 @@ def test_the_directory_then_wins_over_the_token(api: Client, tenant: Tenant) -> 
     # Then the same token no longer opens administrators' routes
     response = api.http.get("/sms/auto-replies", headers=boss)
     assert response.status_code == 403, response.body
-    assert body(api.http.get("/staff/me", headers=boss))["level"] == 4
+    me = body(api.http.get("/staff/me", headers=boss))
+    # (and she is still one who came at her first sign-in: an administrator's change says
+    # nothing of how she came)
+    assert (me["level"], me["source"]) == (4, "token")
 
 
 def test_only_administrators_or_the_companys_systems_change_users(api: Client, tenant: Tenant) -> None:
