@@ -46,13 +46,17 @@ async function render(main, ctx) {
           }
         },
       },
-      input("description", { id: null, required: "", value: concept ? concept.description : "", "aria-label": "Descripción" }),
-      input("days", { id: null, type: "number", min: "0", required: "", value: concept ? String(concept.days) : "7", "aria-label": "Días" }),
-      select("type", TYPES, concept ? concept.type : "before_due", { id: null, "aria-label": "Tipo" }),
+      // each field named by its column's heading (what the eye reads above it), and by the row's
+      // concept: «Días: Recordatorio 7 días antes del vencimiento», «Días: concepto nuevo»
+      input("description", { id: null, required: "", value: concept ? concept.description : "", "aria-label": columnName("Descripción", concept) }),
+      input("days", { id: null, type: "number", min: "0", required: "", value: concept ? String(concept.days) : "7", "aria-label": columnName("Días", concept) }),
+      select("type", TYPES, concept ? concept.type : "before_due", { id: null, "aria-label": columnName("Tipo", concept) }),
       h("button", { type: "submit" }, concept ? "Guardar" : "Agregar concepto"),
     );
     return form;
   }
+
+  const columnName = (column, concept) => `${column}: ${concept ? concept.description : "concepto nuevo"}`;
 
   async function loadConcepts() {
     const answer = await attempt(() => api("GET", "/reminders/concepts"));
@@ -60,7 +64,12 @@ async function render(main, ctx) {
     catalog = answer.items;
     fill(concepts,
       admin
-        ? h("ul", { class: "b-plain" }, catalog.map((c) => h("li", {}, conceptForm(c))), h("li", {}, conceptForm(null)))
+        ? // a grid whose columns have visible headings; each row is a form (drawn as its fields)
+          h("div", { class: "b-concept-grid", id: "b-concept-rows" },
+            ["Descripción", "Días", "Tipo", ""].map((heading) => h("span", { class: "b-concept-heading", "aria-hidden": "true" }, heading)),
+            catalog.map((c) => conceptForm(c)),
+            conceptForm(null),
+          )
         : table(
             [
               ["Concepto", (c) => c.description],
@@ -83,6 +92,8 @@ async function render(main, ctx) {
     const current = await attempt(() => api("GET", `/clients/${segment(clientId)}/reminders`));
     if (!current) return;
     remember(clientId);
+    // the Cliente box names whose settings are shown (opened from a client's link, or a reload)
+    clientForm.elements.reminder_client.value = clientId;
     const options = (type) => [["", "(el primero del catálogo)"], ...catalog.filter((c) => c.type === type).map((c) => [c.concept_id, c.description])];
     const check = (name, label) => h("label", { class: "b-check" }, h("input", { type: "checkbox", name, value: "true", ...(current[name] ? { checked: "" } : {}) }), ` ${label}`);
     const form = h(

@@ -27,6 +27,7 @@ from tests.steps.console import (
     count_calls,
     demo_user,
     expire_session,
+    open_screen,
     sign_in,
     sign_in_again,
     wait_until,
@@ -409,8 +410,25 @@ def test_an_administrator_adds_a_reminder_concept(
 
     # Then the company's concepts are there (the two defaults, plus an empty line to add one)
     wait_until(browser, lambda d: len(concepts(d)) == 3, seconds=20)
-    # When they add "15 días después del vencimiento"
+
+    # under their columns' headings, each field named by its column and its concept
+    def labelled(driver: Any) -> bool:
+        [first, *_, new] = driver.find_elements(By.CSS_SELECTOR, "#b-concepts form")
+        shown = driver.find_element(By.ID, "b-concepts").text
+        for column, name in (("Descripción", "description"), ("Días", "days"), ("Tipo", "type")):
+            path = f'//*[@id="b-concepts"]//*[normalize-space()="{column}"]'
+            [heading] = driver.find_elements(By.XPATH, path)
+            assert heading.is_displayed() and column in shown
+            field = new.find_element(By.NAME, name)
+            assert abs(heading.rect["x"] - field.rect["x"]) < 2 and heading.rect["y"] < field.rect["y"]
+            assert field.accessible_name == f"{column}: concepto nuevo"
+            named = first.find_element(By.NAME, name).accessible_name
+            assert named == f"{column}: Recordatorio 7 días antes del vencimiento"
+        return True
+
+    wait_until(browser, labelled)  # (a screen drawn again meanwhile is read again)
     [*_, new] = browser.find_elements(By.CSS_SELECTOR, "#b-concepts form")
+    # When they add "15 días después del vencimiento"
     new.find_element(By.NAME, "description").send_keys("15 días después")
     days = new.find_element(By.NAME, "days")
     days.clear()
@@ -422,6 +440,15 @@ def test_an_administrator_adds_a_reminder_concept(
     console_screenshot(browser, "reminders-concepts")
     listed = json.loads(api.http.get("/reminders/concepts", headers=tenant.admin_headers()).body)["items"]
     assert ("15 días después", 15, "after_due") in [(c["description"], c["days"], c["type"]) for c in listed]
+    # When they open a client's reminders from the client's screen
+    put_client(api, tenant, "CLI-R", name="Vivero Norte")
+    open_screen(browser, "clients", "client=CLI-R")
+    wait_until(browser, lambda d: d.find_element(By.ID, "b-client-reminders")).click()
+    # Then its settings are open and the Cliente box above them names the client
+    wait_until(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, "#b-client-reminders h3").text == "Cliente CLI-R"
+    )
+    assert browser.find_element(By.NAME, "reminder_client").get_attribute("value") == "CLI-R"
 
 
 def test_a_clients_reminder_settings_typed_when_the_session_ends_are_back_after_signing_in_again(
