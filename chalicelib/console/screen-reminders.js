@@ -11,12 +11,14 @@ const TYPES = [
 
 // The %variables% a reminder's SMS may use (the API refuses others, naming the field).
 const SMS_VARIABLES = "Vacío: se envía el texto en gris. Variables: %nombre%, %comprobante%, %monto% (saldo del comprobante), %vencimiento%, %empresa%, %deuda% (saldo total del cliente)";
-// An e-mail's own text replaces the whole "Recordatorio de pago" template, the document's number,
-// due date and balance with it: a clerk who wrote only a sentence sent a reminder of no document.
+// An e-mail's own text replaces the "Recordatorio de pago" template's message, the document's
+// number, due date and balance with it: a clerk who wrote only a sentence sent a reminder of no
+// document. The default's footer (why the client gets it, the company's postal address) stays.
 // Its variables are the template's (Jinja), not the SMS's %variables%.
 const EMAIL_VARIABLES =
   "Vacío: se envía la plantilla «Recordatorio de pago» (Plantillas), con el comprobante, su vencimiento y su saldo. " +
-  "Un texto propio la reemplaza entera: escriba los datos del comprobante con {{ receivable.number }} (número), " +
+  "Un texto propio reemplaza su mensaje (queda el pie: por qué lo recibe el cliente y la dirección postal de la empresa): " +
+  "escriba los datos del comprobante con {{ receivable.number }} (número), " +
   "{{ receivable.due_on }} (vencimiento), {{ receivable.balance }} (saldo), {{ receivable.amount }} (importe), " +
   "{{ client.name }} (cliente) y {{ company.name }} (empresa).";
 
