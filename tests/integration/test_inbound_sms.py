@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -187,6 +188,37 @@ def test_a_client_whose_phone_was_typed_the_seeds_way_gets_the_balance_from_the_
         ANA_PHONE,
         "Estimado Ana Pérez su saldo pendiente es $ 15.300,50",
     )
+
+
+@pytest.mark.parametrize("given_as", ["+543514123456", "3514123456"])
+def test_an_sms_from_a_mobile_given_without_its_9_is_stored_and_answered_as_the_same_mobile(
+    sms_company: SmsCompany, local_aws: dict[str, str], given_as: str
+) -> None:
+    # Given a client in Córdoba whose mobile the back office typed the seed's way (3514123456)
+    response = sms_company.api.http.put(
+        "/clients/CLI-7",
+        headers=sms_company.tenant.key_headers(),
+        body=json.dumps({"name": "Ana Pérez", "phones": ["3514123456"], "balance": "15300.50"}),
+    )
+    assert response.status_code == 200, response.body
+    mobile = "+5493514123456"  # its E.164 form, the one a manual SMS to her is addressed to
+    # When her SMS arrives with the number written without the mobile 9, as a gateway may give it
+    outcome = sms_company.receive("saldo", sender=given_as)
+    deliver_outboxes()
+    # Then it is hers, and both her SMS and the reply are stored under her mobile's one E.164 form
+    assert outcome["client_id"] == "CLI-7" and outcome["outcome"] == "replied", outcome
+    register = {c.direction: c for c in register_of(sms_company.company_id, "CLI-7")}
+    assert (register["in"].from_address, register["out"].to_address) == (mobile, mobile)
+    assert sms_as_sent(local_aws, sms_company.company_id, outcome["reply_id"])["phone_number"] == mobile
+    # And the SMS history's search by that number finds both
+    found = sms_company.api.http.get(
+        f"/history/sms?q={quote(mobile)}", headers=sms_company.tenant.staff_headers()
+    )
+    assert found.status_code == 200, found.body
+    assert {(m["direction"], m["communication_id"]) for m in body(found)["items"]} == {
+        ("in", register["in"].communication_id),
+        ("out", outcome["reply_id"]),
+    }
 
 
 def test_the_balance_reads_as_the_company_writes_numbers(

@@ -162,6 +162,17 @@ def _e164(raw: str, region: str) -> str | None:
         return None
 
 
+def _sender_number(raw: str, region: str) -> str | None:
+    """The sender's number in E.164 as every SMS to it is stored: an SMS comes from a mobile, so an
+    Argentine one given without its 9 (``+543514123456``, ``3514123456``, as a gateway or provider
+    may write it) is the ``+549…`` form a manual SMS to the same client is addressed to
+    (:func:`chalicelib.core.phones.texted_number`). None when it is not a phone number."""
+    from chalicelib.core.phones import texted_number
+
+    number = _e164(raw, region)
+    return texted_number(number) if number else None
+
+
 def _company_of(destination: str) -> str | None:
     from chalicelib.store.sms import companies_by_inbound_number
 
@@ -175,7 +186,10 @@ def _pregon_number(number: str) -> bool:
     gave it) or named by one as its ``inbound_number`` (before claims existed)."""
     from chalicelib.store.sms import companies_by_inbound_number, number_holders
 
-    return bool(number_holders([number]) or companies_by_inbound_number(number))
+    from chalicelib.core.phones import same_number
+
+    forms = same_number(number)  # a company's number may be stored with or without the mobile 9
+    return bool(number_holders(forms) or any(companies_by_inbound_number(form) for form in forms))
 
 
 def _client_of(company_id: str, sender: str) -> tuple[domain.Client | None, str | None]:
@@ -227,7 +241,7 @@ def _handle(company_id: str, sms: InboundSms) -> InboundOutcome:
     from chalicelib.tenants.companies import phone_region
 
     region = phone_region(company_id)
-    sender = _e164(sms.origination, region)
+    sender = _sender_number(sms.origination, region)
     client, contact_id = _client_of(company_id, sender) if sender else (None, None)
     if not _admitted(company_id, sms, sender, client):
         return InboundOutcome("held", company_id, client_id=client.client_id if client else None, reason=HELD)
