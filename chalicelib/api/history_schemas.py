@@ -307,6 +307,11 @@ class RegisterRecordOut(BaseModel):
     created_by_name: str | None = Field(default=None, description=NAME_FIELD)
     initiated_by: str | None
     subject: str | None
+    message_type: str | None = Field(
+        default=None,
+        description="What made the message (`sms_inbound`, `sms_auto_reply`, a template's key...): an SMS "
+        "has no subject, and a person reads what it is by this.",
+    )
     motive: str | None
     area: str | None
     automatic: bool

@@ -25,6 +25,8 @@ def _summary(comm: Any) -> dict[str, Any]:
         "from_name": comm.from_name,
         "to_address": comm.to_address,
         "subject": comm.subject,
+        "channel": comm.channel,
+        "message_type": comm.message_type,
         "client_id": comm.client_id,
         "unassigned": comm.unassigned,
         "flagged": comm.flagged,

@@ -49,6 +49,7 @@ def record_out(comm: Communication) -> dict[str, Any]:
         "created_by": comm.created_by,
         "initiated_by": comm.initiated_by or ("client" if comm.direction == "in" else "staff"),
         "subject": comm.subject,
+        "message_type": comm.message_type,
         "motive": comm.motive,
         "area": comm.area,
         "automatic": automatic,

@@ -15,6 +15,7 @@ import {
   flaggedNote,
   follow,
   mailMark,
+  messageName,
   fileBase64,
   fileSize,
   formValues,
@@ -614,12 +615,12 @@ async function clientRegister(main, ctx, clientId) {
               ["Fecha", (r) => when(r.created_at)],
               ["Tipo", (r) => label(r.record_type)],
               ["Dirección", (r) => label(r.direction)],
-              ["Asunto", (r) => (r.auto_submitted ? [mailMark(r), " ", r.subject] : r.subject)],
+              ["Asunto", (r) => (r.auto_submitted ? [mailMark(r), " ", messageName(r)] : messageName(r))],
               ["Motivo", (r) => tableName(tables.motives, r.motive)],
               ["Área", (r) => tableName(tables.areas, r.area)],
               ["Iniciada por", (r) => label(r.initiated_by)], // seed 004's "Iniciada por": the client or us
               ["Por", (r) => r.created_by_name || r.created_by], // by name, not the user's id (a Cognito sub is a UUID)
-              ["", (r) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${r.subject || "(sin asunto)"}» del ${when(r.created_at)}`, onclick: () => view(r.communication_id) }, "Ver")],
+              ["", (r) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${messageName(r)}» del ${when(r.created_at)}`, onclick: () => view(r.communication_id) }, "Ver")],
             ],
             page.items,
             { class: "b-table b-register" },
@@ -661,7 +662,7 @@ async function clientRegister(main, ctx, clientId) {
       h(
         "article",
         { class: "b-detail", "data-id": record.communication_id },
-        h("h3", {}, record.subject || "(sin asunto)"),
+        h("h3", {}, messageName(record)),
         h(
           "dl",
           {},

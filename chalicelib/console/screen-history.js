@@ -4,7 +4,7 @@
 // channel and filters and the message open are in the address (#/history?channel=email&q=…&message=…),
 // so a reload, the browser's back or a shared link shows them again; the messages ticked for
 // "Reenviar los elegidos" are kept in the tab for the same user and list (app.js's keepPicks()).
-import { api, extend, fill, h, keepPicks, keptPicks, register, segment, templateTitle, toast } from "./app.js";
+import { api, extend, fill, h, keepPicks, keptPicks, register, segment, toast } from "./app.js";
 import {
   ALL_LEVELS,
   attachmentList,
@@ -20,6 +20,8 @@ import {
   label,
   mailMark,
   messageFrame,
+  messageName,
+  messageTypeName,
   query,
   reveal,
   section,
@@ -35,27 +37,6 @@ const CHANNELS = [
   ["sms", "SMS"],
   ["push", "Push"],
 ];
-
-// What a message is, as a person reads it: a template's title (the default ones by name, a
-// company's own one as «Plantilla propia «aviso»»), and the messages no template makes by what they
-// are. The API writes its code ("custom:aviso", "sms_auto_reply"), which the detail showed as it came.
-const MESSAGE_TYPE_NAMES = {
-  reply: "Respuesta desde el registro",
-  sms_auto_reply: "Respuesta automática por SMS",
-  sms_inbound: "SMS recibido",
-  register_notice: "Aviso de un registro a un colega",
-  tracking_confirmation: "Confirmación de suscripción",
-};
-
-function messageTypeName(code) {
-  return MESSAGE_TYPE_NAMES[code] || templateTitle({ key: code, title: code });
-}
-
-// What a message is called in a list or a heading: its subject; an SMS or a push, which have none,
-// by what it is ("SMS recibido", "Respuesta automática por SMS", the template's title).
-function messageName(m) {
-  return m.subject || (m.message_type ? messageTypeName(m.message_type) : "(sin asunto)");
-}
 
 // A message's state as a person reads it: its group (Enviado, No enviado, Rebotado, Recibido) and,
 // in parentheses, the state within it when that says more ("Enviado (Entregado)", "No enviado

@@ -12,6 +12,7 @@ import {
   field,
   flaggedNote,
   mailMark,
+  messageName,
   input,
   messageFrame,
   query,
@@ -44,9 +45,9 @@ async function render(main, ctx) {
             [
               ["Recibido", (m) => when(m.sent_at || m.created_at)],
               ["De", (m) => [m.from_name, m.from_address].filter(Boolean).join(" ")],
-              ["Asunto", (m) => m.subject],
+              ["Asunto", (m) => messageName(m)],
               ["Marca", (m) => mailMark(m)],
-              ["", (m) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${m.subject || "(sin asunto)"}» de ${m.from_address}`, onclick: () => view(m.communication_id) }, "Ver")],
+              ["", (m) => h("button", { type: "button", class: "b-view", "aria-label": `Ver «${messageName(m)}» de ${m.from_address}`, onclick: () => view(m.communication_id) }, "Ver")],
             ],
             page.items,
             { class: "b-table b-inbound" },
@@ -166,7 +167,7 @@ async function render(main, ctx) {
       h(
         "article",
         { class: "b-detail", "data-id": message.communication_id },
-        h("h3", {}, message.subject || "(sin asunto)"),
+        h("h3", {}, messageName(message)),
         h(
           "dl",
           {},

@@ -1,7 +1,7 @@
 // Small pieces the work screens share (B's screens: sends, history, clients, inbound, notes,
 // reminders, documents). Not a screen itself: it registers nothing. Everything a tenant or a client
 // typed goes into the page through h() as text, never as markup.
-import { api, clearErrors, download, errorText, fill, h, hintFor, segment, showErrors, toast } from "./app.js";
+import { api, clearErrors, download, errorText, fill, h, hintFor, segment, showErrors, templateTitle, toast } from "./app.js";
 
 export const ALL_LEVELS = [1, 2, 3, 4];
 
@@ -86,6 +86,27 @@ const LABELS = {
   no_email: "sin e-mail",
   no_open_movements: "sin movimientos abiertos",
 };
+
+// What a message is, as a person reads it: a template's title (the default ones by name, a
+// company's own one as «Plantilla propia «aviso»»), and the messages no template makes by what they
+// are. The API writes its code ("custom:aviso", "sms_auto_reply"), which the detail showed as it came.
+const MESSAGE_TYPE_NAMES = {
+  reply: "Respuesta desde el registro",
+  sms_auto_reply: "Respuesta automática por SMS",
+  sms_inbound: "SMS recibido",
+  register_notice: "Aviso de un registro a un colega",
+  tracking_confirmation: "Confirmación de suscripción",
+};
+
+export function messageTypeName(code) {
+  return MESSAGE_TYPE_NAMES[code] || templateTitle({ key: code, title: code });
+}
+
+// What a message is called in a list or a heading (the history, a client's register, the inbound mail): its subject; an SMS or a push, which have none,
+// by what it is ("SMS recibido", "Respuesta automática por SMS", the template's title).
+export function messageName(m) {
+  return m.subject || (m.message_type ? messageTypeName(m.message_type) : "(sin asunto)");
+}
 
 export function label(code) {
   return code == null ? "" : LABELS[code] || String(code);

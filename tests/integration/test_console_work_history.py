@@ -420,6 +420,21 @@ def test_the_sms_history_says_what_each_sms_is_and_who_sent_the_ones_received(
     detail = wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".b-detail h3"))
     assert detail.text == "SMS recibido"
 
+    # And Ana's register on her page says the same of both, in its list and its detail
+    open_screen(browser, "clients", "client=CLI-1")
+    rows = "return [...document.querySelectorAll('.b-register tbody tr')].map(r => r.cells[3].textContent)"
+    wait_until(browser, lambda d: d.execute_script(rows) == ["Respuesta automática por SMS", "SMS recibido"])
+    browser.find_elements(By.CSS_SELECTOR, ".b-register .b-view")[0].click()
+    heading = ".b-detail h3"
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, heading).text == "Respuesta automática por SMS")
+    # And an SMS from a number no client has, on the inbound list, is an «SMS recibido» too
+    assert receive_sms(api, number, "+5491144440000", "hola")["outcome"] == "logged"
+    open_screen(browser, "inbound")
+    unassigned = "return [...document.querySelectorAll('.b-inbound tbody tr')].map(r => r.cells[2].textContent)"
+    wait_until(browser, lambda d: d.execute_script(unassigned) == ["SMS recibido"])
+    browser.find_element(By.CSS_SELECTOR, ".b-inbound .b-view").click()
+    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, heading).text == "SMS recibido")
+
 
 def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
