@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.core import clock, files
-from chalicelib.core.domain import AttachmentRef, Communication, Company
+from chalicelib.core.domain import AttachmentRef, Communication, Company, PhoneOwner
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.observability import logger
 from chalicelib.messaging.addresses import company_of, inbound_address, reply_tag
@@ -287,7 +287,7 @@ def _announce(company_id: str, client_id: str, communication_id: str) -> None:
     from chalicelib.messaging.webhooks.service import announce
 
     announce(
-        company_id, "inbound.received", client_id=client_id, message_id=communication_id, channel="email"
+        company_id, "inbound.received", client_id=client_id, message_id=communication_id, channel=comm.channel
     )
 
 
@@ -662,13 +662,14 @@ def unassigned(
 
 
 def get_inbound(viewer: Principal, communication_id: str) -> Communication:
-    """A received e-mail; for a level-4 user only one answering a message they created (any
-    other is not found, so that its existence does not leak)."""
+    """A received e-mail (or SMS: the unassigned list holds those from numbers no single client
+    has); for a level-4 user only one answering a message they created (any other is not found,
+    so that its existence does not leak)."""
     found = store.get(viewer.company_id, communication_id)
     if (
         found is None
         or found.direction != "in"
-        or found.channel != "email"
+        or found.channel not in ("email", "sms")
         or not may_see(viewer, found.thread_owner)
     ):
         raise NotFound(f"there is no received e-mail {communication_id!r}")
@@ -679,7 +680,22 @@ def candidates_for(comm: Communication) -> list[str]:
     """Clients the sender of an unassigned message could be (its address is several clients')."""
     if not comm.unassigned:
         return []
+    if comm.channel == "sms":
+        return sorted({owner.client_id for owner in _phone_owners(comm)})
     return match_sender(comm.company_id, comm.from_address)[2]
+
+
+def _phone_owners(comm: Communication) -> list[PhoneOwner]:
+    """Who has an SMS's sender number among their phones (in any form it may be stored in)."""
+    from chalicelib.core.phones import same_number
+
+    if not comm.from_address:
+        return []
+    return [
+        o
+        for form in same_number(comm.from_address)
+        for o in client_store.clients_by_phone(comm.company_id, form)
+    ]
 
 
 def assign(viewer: Principal, communication_id: str, client_id: str) -> Communication:
@@ -689,8 +705,10 @@ def assign(viewer: Principal, communication_id: str, client_id: str) -> Communic
     client = client_store.get_client(company_id, client_id)
     if client is None:
         raise ValidationFailed([{"field": "client_id", "message": f"there is no client {client_id!r}"}])
-    address = (comm.from_address or "").lower()
-    contact = client_store.addresses_of(client).get(address)
+    if comm.channel == "sms":  # the contact whose phone it is, if the number is one of hers
+        contact = next((o.contact_id for o in _phone_owners(comm) if o.client_id == client_id), None)
+    else:
+        contact = client_store.addresses_of(client).get((comm.from_address or "").lower())
     try:
         assigned = store.assign_client(company_id, communication_id, client_id, contact, clock.now())
     except LookupError as exc:

@@ -426,14 +426,26 @@ def test_the_sms_history_says_what_each_sms_is_and_who_sent_the_ones_received(
     wait_until(browser, lambda d: d.execute_script(rows) == ["Respuesta automática por SMS", "SMS recibido"])
     browser.find_elements(By.CSS_SELECTOR, ".b-register .b-view")[0].click()
     heading = ".b-detail h3"
-    wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, heading).text == "Respuesta automática por SMS")
+    wait_until(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, heading).text == "Respuesta automática por SMS"
+    )
     # And an SMS from a number no client has, on the inbound list, is an «SMS recibido» too
     assert receive_sms(api, number, "+5491144440000", "hola")["outcome"] == "logged"
     open_screen(browser, "inbound")
-    unassigned = "return [...document.querySelectorAll('.b-inbound tbody tr')].map(r => r.cells[2].textContent)"
+    unassigned = (
+        "return [...document.querySelectorAll('.b-inbound tbody tr')].map(r => r.cells[2].textContent)"
+    )
     wait_until(browser, lambda d: d.execute_script(unassigned) == ["SMS recibido"])
     browser.find_element(By.CSS_SELECTOR, ".b-inbound .b-view").click()
+    # (it opened nothing: the API's detail and assignment took received e-mail only)
     wait_until(browser, lambda d: d.find_element(By.CSS_SELECTOR, heading).text == "SMS recibido")
+    # And assigned to Ana, it leaves the list for her register
+    received = browser.find_element(By.CSS_SELECTOR, ".b-detail").get_attribute("data-id")
+    assigned = api.http.post(
+        f"/inbound/{received}/assign", headers=tenant.staff_headers(), body=json.dumps({"client_id": "CLI-1"})
+    )
+    assert assigned.status_code == 200, assigned.body
+    assert body(assigned)["client_id"] == "CLI-1" and not body(assigned)["unassigned"]
 
 
 def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
