@@ -53,10 +53,23 @@ function accountBody(form) {
   return body;
 }
 
-// An account's state as the card's status line says it.
-function statusText(a) {
+// The password is bound to where it logs in (decision 0004): saving another server, port or user
+// removes it. What such a change is called, by the fields that changed ("el usuario", "el servidor
+// y el puerto"), and, by account path, why a card's password was removed by its last save (said on
+// its status line until a password is saved again).
+const DESTINATION = [["smtp_host", "el servidor"], ["smtp_port", "el puerto"], ["username", "el usuario"]];
+const passwordRemoved = new Map();
+
+function destinationChange(form, a) {
+  const changed = DESTINATION.filter(([name]) => form.elements[name].value.trim() !== String(a[name] ?? "")).map(([, what]) => what);
+  return changed.length > 1 ? `${changed.slice(0, -1).join(", ")} y ${changed.at(-1)}` : changed[0] || "";
+}
+
+// An account's state as the card's status line says it (`removed`: why its password was removed).
+function statusText(a, removed = "") {
+  const password = a.password_set ? "guardada" : removed ? `sin cargar: se borró al cambiar ${removed}; cárguela de nuevo` : "sin cargar";
   return (
-    `${a.working ? "Funciona" : "No funciona"} · contraseña ${a.password_set ? "guardada" : "sin cargar"} · cambiada ${when(a.updated_at)}` +
+    `${a.working ? "Funciona" : "No funciona"} · contraseña ${password} · cambiada ${when(a.updated_at)}` +
     (a.from_allowed_by ? ` · remitente permitido por ${a.from_allowed_by_name || a.from_allowed_by}` : "")
   );
 }
@@ -67,7 +80,7 @@ function statusText(a) {
 // the account, and asks before a save that disables it or its deletion leaves them waiting; `personal`:
 // a user's own account (C5), whose e-mails wait for the user's next account, not the area's. Shared
 // with the signed-in user's own account screen (screen-my-account.js).
-export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {}, waiting = null, redrawOnPassword = true, reread = null, personal = false }) {
+export function accountCard(title, prefix, path, account, ctx, { testable, deletable = false, changed = null, empty = "Sin cuenta propia.", heading = title, blank = {}, waiting = null, redrawOnPassword = true, reread = null, personal = false, called = `Cuenta ${title}` }) {
   const a = account || { kind: "smtp", encryption: "starttls", enabled: true, ...blank };
   const warning = waitingWarning(waiting, prefix);
   if (warning) {
@@ -92,7 +105,9 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     warning.append(cancel);
   }
   const enabled = h("input", { type: "checkbox", id: `${prefix}-enabled`, name: "enabled", checked: a.enabled });
-  const status = h("p", { class: "hint account-status" }, account ? statusText(a) : empty);
+  const status = h("p", { class: "hint account-status" }, account ? statusText(a, passwordRemoved.get(path)) : empty);
+  // Said while the server, port or user typed differ from the saved ones of an account with a password.
+  const rebound = h("p", { class: "hint password-rebound", id: `${prefix}-password-rebound`, role: "status" });
   const settings = h(
     "form",
     { id: `${prefix}-form`, "aria-label": `${title}: configuración` },
@@ -106,8 +121,13 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
       field(prefix, "rate_limit.hours", "cada (horas)", "number", a.rate_limit ? a.rate_limit.hours : ""),
       h("label", { for: enabled.id }, enabled, " habilitada"),
     ),
+    rebound,
     h("button", { type: "submit" }, "Guardar cuenta"),
   );
+  settings.addEventListener("input", () => {
+    const what = account && a.password_set ? destinationChange(settings, a) : "";
+    rebound.textContent = what ? `Al cambiar ${what} se borra la contraseña guardada (vale solo para el servidor y el usuario con que se cargó): cárguela de nuevo después de guardar.` : "";
+  });
   settings.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(settings);
@@ -116,9 +136,11 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     try {
       // saved only if no one else saved (or removed and set up again) the account since this card
       // loaded it; none yet: only if no one set one up meanwhile ("0")
+      const what = account && a.password_set ? destinationChange(settings, a) : "";
       const saved = await api("PUT", path, wanted, { ifMatch: a.etag || '"0"' });
       a.etag = saved.etag;
-      ctx.toast(`Cuenta ${title} guardada.`);
+      if (what && !saved.password_set) passwordRemoved.set(path, what);
+      ctx.toast(what && !saved.password_set ? `${called} guardada. Se borró su contraseña al cambiar ${what}: cárguela de nuevo.` : `${called} guardada.`);
       if (changed) await changed();
     } catch (error) {
       showErrors(settings, error);
@@ -138,13 +160,17 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
     try {
       await api("PUT", `${path}/password`, { password: password.value });
       password.value = "";
+      passwordRemoved.delete(path);
       ctx.toast("Contraseña guardada.");
       if (changed && redrawOnPassword) await changed();
       // Not drawn again (what was typed in the other forms stays): the card's status line still
       // said "No funciona · contraseña sin cargar" beside the toast. It says what the API says now.
       else if (reread) {
         const now = await reread().catch(() => null); // the password is saved whatever this says
-        if (now) status.textContent = statusText(now);
+        if (now) {
+          Object.assign(a, now); // its password is set now (a later change of user says it removes it)
+          status.textContent = statusText(now);
+        }
       }
     } catch (error) {
       showErrors(passwordForm, error);
@@ -194,7 +220,7 @@ export function accountCard(title, prefix, path, account, ctx, { testable, delet
       if (waiting && !confirm(leaveWaiting(waiting, "borra", personal))) return;
       try {
         await api("DELETE", path);
-        ctx.toast(`Cuenta ${title} borrada.`);
+        ctx.toast(`${called} borrada.`);
         if (changed) await changed();
       } catch (error) {
         showErrors(deleteForm, error);
@@ -249,6 +275,7 @@ async function personal(ctx, userId, changed) {
   const path = `/users/${segment(userId)}/sender-account`;
   const { account, waiting } = await personalAccount(path);
   return accountCard(`Cuenta personal de ${userId}`, "personal", path, account, ctx, {
+    called: `Cuenta personal de ${userId}`,
     testable: true,
     deletable: true,
     changed,
@@ -350,6 +377,8 @@ async function render(main, ctx) {
     ),
     h("div", { class: "row" }, h("span", { class: "field" }, h("label", { for: "account-area" }, "Área"), areaPicker)),
     accountCard(`Área: ${areaName(area)}`, `area-${area}`, `/sender-accounts/${segment(area)}`, byArea.get(area), ctx, {
+      // as a toast names it: «Cuenta del área de tickets guardada.» (it read «Cuenta Área: tickets guardada.»)
+      called: area === "all" ? "Cuenta general de la empresa" : `Cuenta del área de ${areaName(area)}`,
       testable: true,
       deletable: true,
       waiting: waitingByArea.get(area) || null,

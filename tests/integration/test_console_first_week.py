@@ -73,7 +73,7 @@ def test_a_new_accounts_status_says_it_works_once_its_password_is_set(
     type_into(browser, "area-invoices-username", SMTP_USER)
     Select(browser.find_element(By.ID, "area-invoices-encryption")).select_by_value("none")
     submit(browser, "area-invoices-form")
-    toast_says(browser, "Cuenta Área: facturas guardada.")
+    toast_says(browser, "Cuenta del área de facturas guardada.")
 
     def status(driver: Any) -> str:
         card = driver.find_element(By.CSS_SELECTOR, '[data-account="area-invoices"]')
@@ -94,6 +94,20 @@ def test_a_new_accounts_status_says_it_works_once_its_password_is_set(
     # And the address typed for the test send is still there
     test_to = browser.find_element(By.ID, "area-invoices-test-to")
     assert test_to.get_attribute("value") == "yo@cargasdelsur.example"
+
+    # When they change the account's user, the form says before saving that it removes the password
+    # (it is bound to the server and user it was loaded for: decision 0004)
+    hint = browser.find_element(By.ID, "area-invoices-password-rebound")
+    assert hint.text == ""
+    type_into(browser, "area-invoices-username", "facturacion")
+    wait_until(browser, lambda d: hint.text.startswith("Al cambiar el usuario se borra la contraseña guardada"))
+    # And once saved, the toast and the card's status say it was removed and why
+    submit(browser, "area-invoices-form")
+    toast_says(browser, "Cuenta del área de facturas guardada. Se borró su contraseña al cambiar el usuario")
+    wait_until(
+        browser,
+        lambda d: status(d).startswith("No funciona · contraseña sin cargar: se borró al cambiar el usuario"),
+    )
 
 
 def test_a_clerk_goes_from_a_clients_history_to_their_notes_and_writes_one(
