@@ -474,6 +474,20 @@ export function day(iso) {
   }
 }
 
+// A day ("2026-11-20") in words in the company's locale, "viernes, 20 de noviembre de 2026": said
+// beside a date field, whose own format is the browser's (11/20/2026 in an English browser).
+export function dayInWords(iso) {
+  const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso || ""));
+  if (!parts) return "";
+  const locale = ((company || {}).locale || "es-AR").replace("_", "-");
+  const date = new Date(Date.UTC(Number(parts[1]), Number(parts[2]) - 1, Number(parts[3])));
+  try {
+    return new Intl.DateTimeFormat(locale, { timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric" }).format(date);
+  } catch {
+    return String(iso);
+  }
+}
+
 // --- names a person reads ----------------------------------------------------------------------
 // The API names sender areas and message types by code, in English (its callers are programs); a
 // person reads them in Spanish. An unknown code (a company's own template) is shown as it comes.

@@ -10,6 +10,7 @@ import {
   autoSubmittedNote,
   clientPage,
   companyFormat,
+  dateField,
   empty,
   field,
   flaggedNote,
@@ -576,8 +577,8 @@ async function clientRegister(main, ctx, clientId) {
         load();
       },
     },
-    field("Desde", input("from", { type: "date" })),
-    field("Hasta", input("to", { type: "date" })),
+    dateField("Desde", "from"),
+    dateField("Hasta", "to"),
     field("Tipo", select("type", [["", "(todos)"], ...RECORD_TYPES, ["sms", "SMS"], ["push", "Push"]])),
     // no motive or area picked filters nothing: "(todos)", not the form's "(ninguno)"
     field("Motivo", select("motive", [["", "(todos)"], ...tables.motives.slice(1)])),

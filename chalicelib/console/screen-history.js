@@ -11,6 +11,7 @@ import {
   attempt,
   autoSubmittedNote,
   companyFormat,
+  dateField,
   downloadExcel,
   empty,
   field,
@@ -24,6 +25,7 @@ import {
   messageTypeName,
   query,
   reveal,
+  sayDays,
   section,
   select,
   showError,
@@ -97,8 +99,8 @@ async function render(main, ctx) {
       },
     },
     field("Canal", channel),
-    field("Desde", input("from", { type: "date" })),
-    field("Hasta", input("to", { type: "date" })),
+    dateField("Desde", "from"),
+    dateField("Hasta", "to"),
     field(
       "Estado",
       select("status", [
@@ -122,6 +124,7 @@ async function render(main, ctx) {
     h("button", { type: "submit", id: "b-history-search" }, "Filtrar"),
   );
   for (const k of FILTERS) if (params.get(k)) form.elements[k].value = params.get(k);
+  sayDays(form);
 
   const criteria = () => {
     const values = formValues(form);
@@ -292,6 +295,7 @@ async function render(main, ctx) {
               class: "b-apply",
               onclick: () => {
                 for (const k of FILTERS) form.elements[k].value = f.criteria[k] || "";
+                sayDays(form);
                 search();
               },
             },

@@ -1,7 +1,7 @@
 // Small pieces the work screens share (B's screens: sends, history, clients, inbound, notes,
 // reminders, documents). Not a screen itself: it registers nothing. Everything a tenant or a client
 // typed goes into the page through h() as text, never as markup.
-import { api, clearErrors, download, errorText, fill, h, hintFor, segment, showErrors, templateTitle, toast } from "./app.js";
+import { api, clearErrors, dayInWords, download, errorText, fill, h, hintFor, segment, showErrors, templateTitle, toast } from "./app.js";
 
 export const ALL_LEVELS = [1, 2, 3, 4];
 
@@ -116,6 +116,26 @@ export function label(code) {
 // named by the control (hintFor) so a screen reader says it too.
 export function field(label, input, hint) {
   return h("label", { class: "b-field" }, h("span", {}, label), input, hint ? hintFor(input, {}, hint) : null);
+}
+
+// A date field with the chosen day said in words beside it ("viernes, 20 de noviembre de 2026"):
+// the field itself shows the day in the browser's own format, which in an English browser is
+// 11/20/2026 inside a Spanish console. A value put in by the screen (a filter from the address)
+// is said once the screen calls sayDays(form).
+export function dateField(label, name) {
+  const control = input(name, { type: "date", lang: "es" });
+  const said = hintFor(control, { tag: "output", class: "b-day-said", "aria-live": "polite" });
+  const say = () => {
+    said.textContent = dayInWords(control.value);
+  };
+  control.addEventListener("input", say);
+  control.addEventListener("change", say);
+  control.addEventListener("b-day", say);
+  return h("label", { class: "b-field" }, h("span", {}, label), control, said);
+}
+
+export function sayDays(form) {
+  for (const control of form.querySelectorAll("input[type=date]")) control.dispatchEvent(new Event("b-day"));
 }
 
 export function input(name, attrs = {}) {

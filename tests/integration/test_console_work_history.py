@@ -476,6 +476,34 @@ def test_a_to_day_before_the_from_day_is_refused_at_its_field_in_spanish(
     wait_until(browser, lambda d: not d.find_elements(By.ID, "b-to-error"), seconds=20)
 
 
+def test_in_an_english_browser_the_days_picked_in_the_history_are_said_in_spanish(
+    api: Client, tenant: Tenant, site: ConsoleSite
+) -> None:
+    from tests.steps.browser import chromium
+
+    put_client(api, tenant, "CLI-1", name="Ana García")
+    send_email(tenant, "ana@example.com", "Factura A-1", client_id="CLI-1")
+    # Given a clerk whose Chromium is in English: its date fields read and are typed mm/dd/yyyy
+    with chromium("en") as english:
+        sign_in(english, site.web, tenant, 3, screen="history")
+        wait_for_subjects(english, ["Factura A-1"])
+        said = english.find_element(By.ID, "b-from-hint")
+        assert said.text == ""
+        # When they type 12/10/2026 in "Desde" as that browser asks (December 10)
+        english.find_element(By.ID, "b-from").send_keys("12102026")
+        # Then the day is said beside it in Spanish, so no one reads it as 12 October
+        wait_until(english, lambda d: said.text == "jueves, 10 de diciembre de 2026")
+        assert english.find_element(By.ID, "b-from").get_attribute("value") == "2026-12-10"
+        # And a day that comes in the address (a reload, a shared link) is said too
+        open_screen(english, "history", "channel=email&to=2026-12-31")
+        wait_until(english, lambda d: d.find_element(By.ID, "b-to-hint").text == "jueves, 31 de diciembre de 2026")
+        # And so are the days of a client's register
+        open_screen(english, "clients", "client=CLI-1")
+        register_from = "#b-register-filters #b-from"
+        wait_until(english, lambda d: d.find_element(By.CSS_SELECTOR, register_from)).send_keys("01052027")
+        wait_until(english, lambda d: d.find_element(By.ID, "b-from-hint").text == "martes, 5 de enero de 2027")
+
+
 def opened_subject(driver: Any) -> str | None:
     """The subject of the message the history shows open below the list (None when none is)."""
     shown = driver.find_elements(By.CSS_SELECTOR, ".b-detail-box .b-detail h3")
