@@ -43,8 +43,12 @@ class InboundSummaryOut(BaseModel):
     from_name: str | None
     to_address: str | None
     subject: str | None
-    channel: str = Field(default="email", description="`email`, or `sms` for an SMS received (it has no subject).")
-    message_type: str | None = Field(default=None, description="`sms_inbound` for an SMS received; null for mail.")
+    channel: str = Field(
+        default="email", description="`email`, or `sms` for an SMS received (it has no subject)."
+    )
+    message_type: str | None = Field(
+        default=None, description="`sms_inbound` for an SMS received; null for mail."
+    )
     client_id: str | None
     unassigned: bool
     flagged: Literal["spam", "virus"] | None = Field(

@@ -287,7 +287,7 @@ def _announce(company_id: str, client_id: str, communication_id: str) -> None:
     from chalicelib.messaging.webhooks.service import announce
 
     announce(
-        company_id, "inbound.received", client_id=client_id, message_id=communication_id, channel=comm.channel
+        company_id, "inbound.received", client_id=client_id, message_id=communication_id, channel="email"
     )
 
 
@@ -718,7 +718,7 @@ def assign(viewer: Principal, communication_id: str, client_id: str) -> Communic
     from chalicelib.messaging.webhooks.service import announce_or_try_later
 
     announce_or_try_later(
-        company_id, "inbound.received", client_id=client_id, message_id=communication_id, channel="email"
+        company_id, "inbound.received", client_id=client_id, message_id=communication_id, channel=comm.channel
     )
     return assigned
 

@@ -100,7 +100,8 @@ def test_a_new_accounts_status_says_it_works_once_its_password_is_set(
     hint = browser.find_element(By.ID, "area-invoices-password-rebound")
     assert hint.text == ""
     type_into(browser, "area-invoices-username", "facturacion")
-    wait_until(browser, lambda d: hint.text.startswith("Al cambiar el usuario se borra la contraseña guardada"))
+    removes = "Al cambiar el usuario se borra la contraseña guardada"
+    wait_until(browser, lambda d: hint.text.startswith(removes))
     # And once saved, the toast and the card's status say it was removed and why
     submit(browser, "area-invoices-form")
     toast_says(browser, "Cuenta del área de facturas guardada. Se borró su contraseña al cambiar el usuario")

@@ -496,12 +496,14 @@ def test_in_an_english_browser_the_days_picked_in_the_history_are_said_in_spanis
         assert english.find_element(By.ID, "b-from").get_attribute("value") == "2026-12-10"
         # And a day that comes in the address (a reload, a shared link) is said too
         open_screen(english, "history", "channel=email&to=2026-12-31")
-        wait_until(english, lambda d: d.find_element(By.ID, "b-to-hint").text == "jueves, 31 de diciembre de 2026")
+        said_to = "jueves, 31 de diciembre de 2026"
+        wait_until(english, lambda d: d.find_element(By.ID, "b-to-hint").text == said_to)
         # And so are the days of a client's register
         open_screen(english, "clients", "client=CLI-1")
         register_from = "#b-register-filters #b-from"
         wait_until(english, lambda d: d.find_element(By.CSS_SELECTOR, register_from)).send_keys("01052027")
-        wait_until(english, lambda d: d.find_element(By.ID, "b-from-hint").text == "martes, 5 de enero de 2027")
+        said_from = "martes, 5 de enero de 2027"
+        wait_until(english, lambda d: d.find_element(By.ID, "b-from-hint").text == said_from)
 
 
 def opened_subject(driver: Any) -> str | None:

@@ -184,9 +184,8 @@ def _company_of(destination: str) -> str | None:
 def _pregon_number(number: str) -> bool:
     """Whether a number is one of Pregón's two-way numbers: claimed by a company (the operator
     gave it) or named by one as its ``inbound_number`` (before claims existed)."""
-    from chalicelib.store.sms import companies_by_inbound_number, number_holders
-
     from chalicelib.core.phones import same_number
+    from chalicelib.store.sms import companies_by_inbound_number, number_holders
 
     forms = same_number(number)  # a company's number may be stored with or without the mobile 9
     return bool(number_holders(forms) or any(companies_by_inbound_number(form) for form in forms))
