@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 LANGUAGES = ("es", "en")
 
 STYLESHEET_PATH = "/assets/pregon.css"
+ICON_PATH = "/assets/favicon.svg"
 
 # No script anywhere; styles only from our stylesheet; images only from https (a company's logo)
 # or data: URLs; forms post only to us. Framing is allowed so a company can embed the tracking
@@ -81,6 +82,21 @@ def stylesheet() -> Response:
         body=css,
         status_code=200,
         headers={"Content-Type": "text/css; charset=utf-8", "Cache-Control": "public, max-age=3600"},
+    )
+
+
+def favicon() -> Response:
+    """The pages' icon: the staff console's ``favicon.svg`` (one file for both)."""
+    from chalicelib.api.console import CONSOLE_DIR
+
+    return Response(
+        body=(CONSOLE_DIR / "favicon.svg").read_text(encoding="utf-8"),
+        status_code=200,
+        headers={
+            "Content-Type": "image/svg+xml",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "public, max-age=86400",
+        },
     )
 
 

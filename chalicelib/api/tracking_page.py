@@ -11,7 +11,15 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.access import PUBLIC
 from chalicelib.api.http import Routes
-from chalicelib.api.pages import STYLESHEET_PATH, browser_language, form_fields, html_page, stylesheet
+from chalicelib.api.pages import (
+    ICON_PATH,
+    STYLESHEET_PATH,
+    browser_language,
+    favicon,
+    form_fields,
+    html_page,
+    stylesheet,
+)
 
 tracking_page = Blueprint(__name__)
 route = Routes(tracking_page, schemas="schemas")
@@ -25,6 +33,19 @@ MAX_ENTERED = 320  # the longest a form's box may hold (an e-mail address: 64 + 
 def pages_stylesheet() -> Response:
     """The stylesheet of Pregón's pages"""
     return stylesheet()
+
+
+@route(f"GET {ICON_PATH}", PUBLIC, answer="asset")
+def pages_icon() -> Response:
+    """The icon of Pregón's pages (the console's own), which their heads link to"""
+    return favicon()
+
+
+@route("GET /favicon.ico", PUBLIC, answer="asset")
+def site_icon() -> Response:
+    """The same icon where a browser looks for it unasked (a page without a link to one, a JSON answer
+    opened in a tab): answered, not refused, so the browser logs no error"""
+    return favicon()
 
 
 @route("GET /track/{company_id}/brand.css", PUBLIC, answer="css")
@@ -169,10 +190,10 @@ def _page(
     company = find_company(company_id)
     language = browser_language(request, company.language if company else "es")
     if company is None:
-        css = "../assets/pregon.css" if here == "page" else "../../assets/pregon.css"
-        return html_page(
-            render_page("tracking_page", language, {"missing_company": True, "links": {"css": css}}), 404
-        )
+        up = "../" if here == "page" else "../../"
+        links = {"css": f"{up}assets/pregon.css", "icon": f"{up}{ICON_PATH[1:]}"}
+        body = render_page("tracking_page", language, {"missing_company": True, "links": links})
+        return html_page(body, 404)
     locale = default_locale(language, company.country)
     if errors:  # what to correct, in the page's language
         from chalicelib.api.error_language import in_language
@@ -216,6 +237,7 @@ def _page(
     if here == "page":  # /track/{company}
         links = {
             "css": "../assets/pregon.css",
+            "icon": f"..{ICON_PATH}",
             "brand_css": f"{quoted}/brand.css",
             "look_up": quoted,
             "subscribe": f"{quoted}/subscriptions",
@@ -223,6 +245,7 @@ def _page(
     else:  # /track/{company}/subscriptions
         links = {
             "css": "../../assets/pregon.css",
+            "icon": f"../..{ICON_PATH}",
             "brand_css": "brand.css",
             "look_up": f"../{quoted}",
             "subscribe": "subscriptions",

@@ -585,7 +585,7 @@ def test_a_client_walking_through_tracking_ids_is_held_back_after_300_look_ups_a
     assert 0 < int(refused.headers["Retry-After"]) <= 3600
     assert page.status_code == 429 and 0 < int(page.headers["Retry-After"]) <= 3600
     html = page.body.decode()
-    assert "Recibimos demasiadas consultas desde tu conexión" in html and "TRK-W8</h2>" not in html
+    assert "Recibimos demasiadas consultas desde su conexión" in html and "TRK-W8</h2>" not in html
     # And the empty page still answers (it looks nothing up)
     assert api.http.get(f"/track/{tenant.company_id}").status_code == 200
     # And another client still finds the parcel

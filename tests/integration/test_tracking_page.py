@@ -110,6 +110,24 @@ def test_a_customer_looks_up_a_parcel_and_sees_only_what_the_company_shows(
     screenshot(browser, "w1-tracking-page-desktop")
 
 
+def test_the_page_has_an_icon_and_chromium_logs_no_error_for_it(
+    api: Client, tenant: Tenant, web: str, browser: Any
+) -> None:
+    # Given the company's tracking page open in Chromium
+    open_page(browser, web, tenant)
+    # When the browser loads the icon the page's head names, and /favicon.ico where it looks for one
+    # unasked (a page without that link, a JSON answer opened in a tab)
+    icon = browser.find_element(By.CSS_SELECTOR, 'head link[rel="icon"]').get_attribute("href")
+    assert icon.startswith(web), icon  # one of ours: the pages' policy allows no image from elsewhere
+    for address in (icon, f"{web}/favicon.ico"):
+        browser.get(address)
+        # Then each is an image (Pregón's), not a refusal
+        assert "<svg" in browser.page_source and "Missing Authentication Token" not in browser.page_source
+    # And Chromium's console logged no error (the 403 for /favicon.ico was one on every public page)
+    severe = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert severe == []
+
+
 def test_an_unknown_id_and_a_parcel_without_alerts_say_so_clearly(
     api: Client, tenant: Tenant, web: str, browser: Any
 ) -> None:
@@ -136,7 +154,7 @@ def test_subscribe_confirm_get_an_alert_and_unsubscribe_all_in_the_browser(
     # When the customer first mistypes the e-mail
     fill_alert_form(browser, "ana-at-example.com")
     # Then the page says what to correct, next to the field, and keeps what was typed
-    assert "Escribí un e-mail válido" in browser.find_element(By.ID, "email-error").text
+    assert "Escriba un e-mail válido" in browser.find_element(By.ID, "email-error").text
     assert browser.find_element(By.ID, "first_name").get_attribute("value") == "Ana"
     # When the customer corrects it and sends the form
     fill_alert_form(browser, "ana@example.com")
@@ -199,7 +217,7 @@ def test_keyboard_alone_on_a_375_px_phone(
             tab_to(phone, phone.find_element(By.ID, name))
             type_keys(phone, value)
         press_enter(phone)
-        wait_for_text(phone, "Te enviamos un e-mail")
+        wait_for_text(phone, "Le enviamos un e-mail")
         assert "bea@example.com" in phone.find_element(By.CSS_SELECTOR, "[role=status]").text
         screenshot(phone, "w1-tracking-page-phone")
     deliver_outboxes()
@@ -317,7 +335,7 @@ def test_a_name_too_long_is_explained_in_the_pages_language(api: Client, tenant:
     spanish, english = post("es-AR,es;q=0.9"), post("en-US")
 
     # Then the Spanish page says what to correct in Spanish, with no English in it
-    assert "Revisá este dato: debe tener como máximo 80 caracteres." in spanish
+    assert "Revise este dato: debe tener como máximo 80 caracteres." in spanish
     assert "String should" not in spanish
     # And the English page in English, as before
     assert "Check this (String should have at most 80 characters)." in english

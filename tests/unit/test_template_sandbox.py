@@ -346,3 +346,49 @@ def test_a_pickup_without_address_or_date_prints_only_its_tracking_id() -> None:
     assert "- CDS-1\n- CDS-2: Av. Colón 1234 (2026-11-03)" in rendered.text
     assert re.search(r">CDS-1</strong></td>", rendered.html), rendered.html
     assert "None" not in rendered.text + rendered.html
+
+
+# The familiar forms a Spanish page or message of ours must not use: the company speaks to its
+# customers as "usted" everywhere, as the e-mails and the link pages do (seed 000's own wording is
+# impersonal; decision 0012, session 42). Voseo imperatives and presents as they would appear, and
+# the "tú/vos" pronouns and possessives.
+FAMILIAR = re.compile(
+    r"\b(Revisá|Intentá|Probá|Escribí|Abrí|Volvé|Pedí|Usá|Elegí|Hacé|Tocá|Presioná|Ingresá|Confirmá|"
+    r"Completá|Esperá|Respondé|Descargá|Seguí|Podés|Tenés|Querés|Sabés|recibirás|seguirás|podrás|"
+    r"tu|tus|te|Te|vos|contigo)\b",
+    re.IGNORECASE,
+)
+
+
+def test_spanish_pages_and_messages_speak_to_the_customer_as_usted() -> None:
+    from chalicelib.messaging.sandbox import TEMPLATES_DIR
+
+    # Given every Spanish template: the public pages (tracking, confirm, unsubscribe, portal, the
+    # link and out-of-service error pages) and the e-mails, SMS and push texts
+    sources = sorted(p for p in (TEMPLATES_DIR / "es").glob("*") if p.suffix in (".html", ".txt"))
+    assert {"tracking_page.html", "link_problem.html", "portal.html", "confirm_subscription.html"} <= {
+        p.name for p in sources
+    }
+    # Then none uses a familiar form (what the text says, its markup and Jinja left out)
+    found = {}
+    for path in sources:
+        words = re.sub(r"\{[{%#].*?[}%#]\}|<[^>]*>", " ", path.read_text(encoding="utf-8"), flags=re.S)
+        hits = sorted(set(FAMILIAR.findall(words)))
+        if hits:
+            found[path.name] = hits
+    assert found == {}
+
+
+def test_every_page_for_a_person_names_our_icon() -> None:
+    from chalicelib.messaging.sandbox import TEMPLATES_DIR
+
+    # Given every page template (the e-mails' HTML parts have no <main>)
+    pages = [p for p in TEMPLATES_DIR.glob("*/*.html") if "<main>" in p.read_text(encoding="utf-8")]
+    assert len(pages) >= 20
+    # Then each links the icon the app serves (assets/favicon.svg, the tracking page by its links),
+    # so the browser does not ask /favicon.ico for one
+    icon = re.compile(
+        r'<link rel="icon" href="[^"]*(assets/favicon\.svg|\{\{ links\.icon \}\})" type="image/svg\+xml">'
+    )
+    missing = [f"{p.parent.name}/{p.name}" for p in pages if not icon.search(p.read_text(encoding="utf-8"))]
+    assert missing == []
