@@ -25,9 +25,9 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.core import clock, domain
 from chalicelib.core.errors import NotFound, ValidationFailed, edited_meanwhile
@@ -92,6 +92,17 @@ class Variable:
     description: str
 
 
+#: The zone and locale sample data is written in when no company is at hand (Pregón's defaults).
+SAMPLE_TIME_ZONE = "America/Argentina/Buenos_Aires"
+SAMPLE_LOCALE = "es_AR"
+
+
+def _sample_moment(day: int, hour: int, minute: int) -> datetime:
+    """A sample moment of November 2026 at a clock time of the company's zone (naive until
+    :meth:`MessageType.sample_data` puts it in the zone)."""
+    return datetime(2026, 11, day, hour, minute)  # noqa: DTZ001
+
+
 @dataclass(frozen=True)
 class MessageType:
     key: str
@@ -110,8 +121,22 @@ class MessageType:
         manual send has a client and the company, never a parcel, an invoice or a subscription."""
         return all(v.name in MANUAL_SEND_VARIABLES for v in self.variables)
 
-    def sample_data(self) -> dict[str, Any]:
-        return copy.deepcopy(dict(self.sample))
+    def sample_data(self, time_zone: str = SAMPLE_TIME_ZONE, locale: str = SAMPLE_LOCALE) -> dict[str, Any]:
+        """The sample data as a real send gives it: its days and moments written by the same helper
+        (``core.localization.shown_values``) in the company's locale, each moment at its clock
+        time in the company's zone (``2/11/2026 11:30`` in es_AR, not ``02/11/2026 11:30``)."""
+        from chalicelib.core.localization import shown_values, zone
+
+        def on_clock(value: Any) -> Any:
+            if isinstance(value, datetime) and value.tzinfo is None:
+                return value.replace(tzinfo=zone(time_zone))
+            if isinstance(value, Mapping):
+                return {k: on_clock(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [on_clock(v) for v in value]
+            return copy.deepcopy(value)
+
+        return cast(dict[str, Any], shown_values(on_clock(self.sample), time_zone, locale))
 
     def sample_send_variables(self) -> dict[str, Any]:
         """The sample data as a manual send's ``variables``: without the client (each recipient's
@@ -220,13 +245,13 @@ _TYPES: tuple[MessageType, ...] = (
             _v("novelty.status_name", "The new status, with your company's name for it."),
             _v(
                 "novelty.occurred_at",
-                "When the status changed, company's zone and format (e.g. 02/11/2026 11:30).",
+                "When the status changed, company's zone and format (e.g. 2/11/2026 11:30).",
             ),
             _v("novelty.reason", "The reason, for statuses shown 'with reason' (else empty)."),
             _v("novelty.observation", "The status's observation, if any."),
             _v(
                 "subscription.expires_on",
-                "The last day alerts are sent (the company's format, e.g. 02/11/2026).",
+                "The last day alerts are sent (the company's format, e.g. 2/11/2026).",
             ),
             _v("unsubscribe_url", "The link that stops alerts for this parcel. Always include it."),
             *COMPANY_VARIABLES,
@@ -239,11 +264,11 @@ _TYPES: tuple[MessageType, ...] = (
             },
             "novelty": {
                 "status_name": "En Sucursal de Destino",
-                "occurred_at": "02/11/2026 11:30",
+                "occurred_at": _sample_moment(2, 11, 30),
                 "reason": None,
                 "observation": "Retirar por mostrador de 9 a 18 h.",
             },
-            "subscription": {"expires_on": "02/12/2026"},
+            "subscription": {"expires_on": date(2026, 12, 2)},
             "unsubscribe_url": "https://pregon.example/public/unsubscribe?token=sample",
             "company": SAMPLE_COMPANY,
         },
@@ -256,9 +281,7 @@ _TYPES: tuple[MessageType, ...] = (
             *CLIENT_NAME,
             _v("pickup.number", "The pickup request's number."),
             _v("pickup.branch", "The branch that approved the pickup."),
-            _v(
-                "pickup.date", "The day the parcel will be picked up (the company's format, e.g. 02/11/2026)."
-            ),
+            _v("pickup.date", "The day the parcel will be picked up (the company's format, e.g. 2/11/2026)."),
             _v("parcel.tracking_id", "The tracking id of the parcel to be picked up."),
             _v(
                 "parcel.url",
@@ -270,7 +293,7 @@ _TYPES: tuple[MessageType, ...] = (
         ),
         sample={
             "client": SAMPLE_CLIENT,
-            "pickup": {"number": "R-1187", "branch": "Sucursal Córdoba Centro", "date": "03/11/2026"},
+            "pickup": {"number": "R-1187", "branch": "Sucursal Córdoba Centro", "date": date(2026, 11, 3)},
             "parcel": {
                 "tracking_id": "CDS-000124",
                 "url": "https://pregon.example/track/demo?tracking_id=CDS-000124",
@@ -288,16 +311,31 @@ _TYPES: tuple[MessageType, ...] = (
             _v("confirmed_count", "How many pickups were confirmed."),
             _v("confirmed", "The confirmed pickups (a list; loop over it)."),
             _v("confirmed[].tracking_id", "Each pickup's tracking id."),
+            _v(
+                "confirmed[].url",
+                "Each pickup's parcel on your public tracking page: your page's URL setting (W3), "
+                "else Pregón's `/track/<company>`.",
+            ),
             _v("confirmed[].address", "Each pickup's address."),
-            _v("confirmed[].date", "Each pickup's day (the company's format, e.g. 02/11/2026)."),
+            _v("confirmed[].date", "Each pickup's day (the company's format, e.g. 2/11/2026)."),
             *COMPANY_VARIABLES,
         ),
         sample={
             "client": SAMPLE_CLIENT,
             "confirmed_count": 2,
             "confirmed": [
-                {"tracking_id": "CDS-000125", "address": "Av. Colón 1234, Córdoba", "date": "03/11/2026"},
-                {"tracking_id": "CDS-000126", "address": "San Martín 56, Córdoba", "date": "03/11/2026"},
+                {
+                    "tracking_id": "CDS-000125",
+                    "url": "https://pregon.example/track/demo?tracking_id=CDS-000125",
+                    "address": "Av. Colón 1234, Córdoba",
+                    "date": date(2026, 11, 3),
+                },
+                {
+                    "tracking_id": "CDS-000126",
+                    "url": "https://pregon.example/track/demo?tracking_id=CDS-000126",
+                    "address": "San Martín 56, Córdoba",
+                    "date": date(2026, 11, 3),
+                },
             ],
             "company": SAMPLE_COMPANY,
         },
@@ -309,8 +347,8 @@ _TYPES: tuple[MessageType, ...] = (
         variables=(
             *CLIENT_VARIABLES,
             _v("invoice.number", "The invoice number (e.g. A-0001-00001234)."),
-            _v("invoice.issued_on", "Issue date (the company's format, e.g. 02/11/2026)."),
-            _v("invoice.due_on", "Due date (the company's format, e.g. 02/11/2026)."),
+            _v("invoice.issued_on", "Issue date (the company's format, e.g. 2/11/2026)."),
+            _v("invoice.due_on", "Due date (the company's format, e.g. 2/11/2026)."),
             _v("invoice.total", "The invoice total, formatted (e.g. $ 12.345,67)."),
             _v(
                 "attachments",
@@ -323,8 +361,8 @@ _TYPES: tuple[MessageType, ...] = (
             "client": SAMPLE_CLIENT,
             "invoice": {
                 "number": "A-0001-00001234",
-                "issued_on": "02/11/2026",
-                "due_on": "17/11/2026",
+                "issued_on": date(2026, 11, 2),
+                "due_on": date(2026, 11, 17),
                 "total": "$ 12.345,67",
             },
             "attachments": ["A-0001-00001234.pdf"],
@@ -341,7 +379,7 @@ _TYPES: tuple[MessageType, ...] = (
             _v("payment.amount", "The amount paid, formatted."),
             _v(
                 "payment.received_on",
-                "The day the payment was recorded (the company's format, e.g. 02/11/2026).",
+                "The day the payment was recorded (the company's format, e.g. 2/11/2026).",
             ),
             _v("payment.method", "How it was paid (transfer, cash, card...)."),
             *COMPANY_VARIABLES,
@@ -351,7 +389,7 @@ _TYPES: tuple[MessageType, ...] = (
             "payment": {
                 "receipt_number": "X-0001-00000567",
                 "amount": "$ 5.000,00",
-                "received_on": "02/11/2026",
+                "received_on": date(2026, 11, 2),
                 "method": "Transferencia",
             },
             "company": SAMPLE_COMPANY,
@@ -368,7 +406,7 @@ _TYPES: tuple[MessageType, ...] = (
             _v("ticket.status", "Its current status."),
             _v("ticket.operator", "The person handling it."),
             _v("ticket.comment", "The latest comment for the client, if any."),
-            _v("ticket.updated_at", "When it changed, company's zone and format (e.g. 02/11/2026 07:15)."),
+            _v("ticket.updated_at", "When it changed, company's zone and format (e.g. 2/11/2026 07:15)."),
             *COMPANY_VARIABLES,
         ),
         sample={
@@ -379,7 +417,7 @@ _TYPES: tuple[MessageType, ...] = (
                 "status": "En curso",
                 "operator": "Martín Ruiz",
                 "comment": "Un técnico visitará su domicilio mañana por la mañana.",
-                "updated_at": "02/11/2026 07:15",
+                "updated_at": _sample_moment(2, 7, 15),
             },
             "company": SAMPLE_COMPANY,
         },
@@ -392,7 +430,7 @@ _TYPES: tuple[MessageType, ...] = (
             *CLIENT_VARIABLES,
             _v("receivable.number", "The number of the document that is due."),
             _v("receivable.issued_on", "Its issue date, as the company's locale writes it."),
-            _v("receivable.due_on", "Its due date, as the company's locale writes it (09/11/2026)."),
+            _v("receivable.due_on", "Its due date, as the company's locale writes it (9/11/2026)."),
             _v("receivable.amount", "Its original amount, in the company's locale ($ 12.345,67)."),
             _v("receivable.balance", "What is still owed on it, in the company's locale."),
             _v("reminder.kind", "`before_due` or `after_due`."),
@@ -407,8 +445,8 @@ _TYPES: tuple[MessageType, ...] = (
             "client": SAMPLE_CLIENT,
             "receivable": {
                 "number": "A-0001-00001234",
-                "issued_on": "10/10/2026",
-                "due_on": "09/11/2026",
+                "issued_on": date(2026, 10, 10),
+                "due_on": date(2026, 11, 9),
                 "amount": "$ 12.345,67",
                 "balance": "$ 12.345,67",
             },
@@ -433,7 +471,7 @@ _TYPES: tuple[MessageType, ...] = (
                 "statement.number",
                 "The statement's number, as its PDF's name carries it (e.g. EC-CEDIMU-20261031).",
             ),
-            _v("statement.as_of", "The statement's date (the company's format, e.g. 02/11/2026)."),
+            _v("statement.as_of", "The statement's date (the company's format, e.g. 2/11/2026)."),
             _v("statement.balance", "The balance it shows, formatted."),
             _v("statement.comment", "Your company's comment for the statement, if any."),
             *COMPANY_VARIABLES,
@@ -442,7 +480,7 @@ _TYPES: tuple[MessageType, ...] = (
             "client": SAMPLE_CLIENT,
             "statement": {
                 "number": "EC-CEDIMU-20261031",
-                "as_of": "2026-10-31",
+                "as_of": date(2026, 10, 31),
                 "balance": "$ 15.300,00",
                 "comment": "Recuerde que aceptamos pagos por transferencia.",
             },
@@ -456,7 +494,7 @@ _TYPES: tuple[MessageType, ...] = (
         variables=(
             *CLIENT_VARIABLES,
             _v("order.number", "The order number."),
-            _v("order.date", "The order's date (the company's format, e.g. 02/11/2026)."),
+            _v("order.date", "The order's date (the company's format, e.g. 2/11/2026)."),
             _v("order.total", "The order total, formatted."),
             _v("order.responsible", "The user responsible for the order."),
             *COMPANY_VARIABLES,
@@ -465,7 +503,7 @@ _TYPES: tuple[MessageType, ...] = (
             "client": SAMPLE_CLIENT,
             "order": {
                 "number": "P-2026-0088",
-                "date": "02/11/2026",
+                "date": date(2026, 11, 2),
                 "total": "$ 48.900,00",
                 "responsible": "Laura Díaz",
             },
@@ -480,7 +518,7 @@ _TYPES: tuple[MessageType, ...] = (
             _v("supplier.name", "The supplier's name."),
             _v("supplier.email", "The supplier's e-mail address."),
             _v("purchase_order.number", "The purchase order number."),
-            _v("purchase_order.date", "Its date (the company's format, e.g. 02/11/2026)."),
+            _v("purchase_order.date", "Its date (the company's format, e.g. 2/11/2026)."),
             _v("purchase_order.total", "Its total, formatted."),
             _v("purchase_order.responsible", "The user responsible for it."),
             *COMPANY_VARIABLES,
@@ -489,7 +527,7 @@ _TYPES: tuple[MessageType, ...] = (
             "supplier": {"name": "Embalajes Rosario S.A.", "email": "ventas@embalajesrosario.example"},
             "purchase_order": {
                 "number": "OC-2026-0031",
-                "date": "02/11/2026",
+                "date": date(2026, 11, 2),
                 "total": "$ 210.000,00",
                 "responsible": "Laura Díaz",
             },
@@ -1068,7 +1106,7 @@ def for_channel(
 def _sample_for(kind: MessageType, company: domain.Company) -> dict[str, Any]:
     from chalicelib.tenants.branding import company_variables
 
-    data = kind.sample_data()
+    data = kind.sample_data(company.time_zone, company.locale)
     if "company" in data:
         data["company"] = {**data["company"], **company_variables(company)}
     return data

@@ -289,8 +289,21 @@ def pickup_approved(company_id: str, event_id: str, client_id: str, pickup: Pick
 def pickups_confirmed(
     company_id: str, event_id: str, client_id: str, pickups: Iterable[ConfirmedPickup]
 ) -> EventOutcome:
-    """ONE e-mail saying which pickups and how many were confirmed (T10)."""
-    confirmed = [{"tracking_id": p.tracking_id, "address": p.address, "date": p.date} for p in pickups]
+    """ONE e-mail saying which pickups and how many were confirmed (T10), each with its parcel on
+    the company's tracking page, as the pickup-approved e-mail gives it."""
+    from chalicelib.tenants.branding import parcel_url
+    from chalicelib.tenants.companies import get_company
+
+    page = get_company(company_id).tracking_page_url
+    confirmed = [
+        {
+            "tracking_id": p.tracking_id,
+            "url": parcel_url(company_id, p.tracking_id, page),
+            "address": p.address,
+            "date": p.date,
+        }
+        for p in pickups
+    ]
     variables = {"confirmed": confirmed, "confirmed_count": len(confirmed)}
     return _handle(company_id, PICKUPS_CONFIRMED, event_id, client_id, variables)
 

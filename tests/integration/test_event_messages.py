@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
-from typing import Any
+from email.message import EmailMessage
+from typing import Any, cast
 
 import pytest
 import requests
@@ -670,9 +671,13 @@ def test_an_approved_pickup_links_the_parcel_on_the_companys_tracking_page(
     assert f'href="{page}"' in html
 
 
-def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
-    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
-) -> None:
+def confirm_pickups(
+    api: Client, back_office: dict[str, str], mailbox: MailCatcher
+) -> tuple[Any, EmailMessage]:
+    """The back office confirms three pickups (two of 3 November 2026, one by its id alone): its
+    answer, and the e-mail as it arrived on the wire."""
+    from email import message_from_bytes, policy
+
     put_ferreteria(api, back_office)
     event = {
         "event_id": "pc-1",
@@ -686,14 +691,58 @@ def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many(
     response = post(api, back_office, "pickups-confirmed", event)
     assert response.status_code == 202 and len(body(response)["messages"]) == 1
     assert deliver_outboxes()["sent"] == 1
-    [mail] = mailbox.wait_for(1)
+    mailbox.wait_for(1)
+    raw = mailbox.files()[0].read_bytes()
+    return event, cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
+
+
+def test_confirmed_pickups_come_in_one_email_saying_which_and_how_many_each_with_its_link(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    from chalicelib.core.settings import get_settings
+
+    event, mail = confirm_pickups(api, back_office, mailbox)
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Confirmamos 3 retiros" in text
+    # Each tracking id comes with its link on the company's page under it in the plain text, as the
+    # pickup-approved e-mail gives one (seed 000: follow it "desde el sitio WEB"), and the HTML
+    # part links the id itself
+    lines = text.splitlines()
     for tracking_id in ("CDS-000125", "CDS-000126", "CDS-000127"):
-        assert tracking_id in text
+        page = f"{get_settings().public_base_url}/track/{tenant.company_id}?tracking_id={tracking_id}"
+        [at] = [n for n, line in enumerate(lines) if line.startswith(f"- {tracking_id}")]
+        assert lines[at + 1] == f"  {page}", text
+        assert f'href="{page}"' in html and f">{tracking_id}</a>" in html
     # An empty list is refused naming the field
     empty = post(api, back_office, "pickups-confirmed", event | {"event_id": "pc-2", "pickups": []})
     assert empty.status_code == 422 and body(empty)["field"] == "pickups"
+
+
+def test_a_template_preview_writes_days_as_the_sent_email_does(
+    api: Client, tenant: Tenant, back_office: dict[str, str], mailbox: MailCatcher
+) -> None:
+    from datetime import datetime
+
+    from chalicelib.core.localization import show_datetime, zone
+    from chalicelib.tenants.companies import get_company
+    from tests.steps.templates import preview
+
+    # Given the e-mail the client got for a pickup of 3 November 2026
+    _, mail = confirm_pickups(api, back_office, mailbox)
+    sent = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    [sent_line] = [line for line in sent.splitlines() if line.startswith("- CDS-000125")]
+    # When staff preview the same template (its sample: the same pickup, the same day)
+    shown = body(preview(api, tenant, "pickups_confirmed"))
+    [shown_line] = [line for line in shown["text"].splitlines() if line.startswith("- CDS-000125")]
+    # Then the day reads as in the e-mail (3/11/2026 in es_AR), not 03/11/2026
+    assert shown_line == sent_line == "- CDS-000125: Av. Colón 1234, Córdoba (3/11/2026)"
+    # And a moment reads as the sweep's alert writes one, in the company's zone and locale
+    company = get_company(tenant.company_id)
+    alert = body(preview(api, tenant, "tracking_alert"))
+    moment = datetime(2026, 11, 2, 11, 30, tzinfo=zone(company.time_zone))
+    assert show_datetime(moment, company.time_zone, company.locale) in alert["text"]
+    assert "02/11/2026" not in alert["text"] and "02/12/2026" not in alert["text"]
 
 
 def test_an_invoice_pdf_named_with_a_path_keeps_only_its_base_name_on_the_wire_and_in_the_record(
@@ -826,7 +875,8 @@ def test_a_pickup_without_address_or_date_prints_no_none(
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert b"None" not in raw and "None" not in text + html
-    assert "- CDS-000130\r\n- CDS-000131: San Martín 56, Córdoba (3/11/2026)" in text
+    lines = text.splitlines()
+    assert "- CDS-000130" in lines and "- CDS-000131: San Martín 56, Córdoba (3/11/2026)" in lines
 
 
 def test_a_template_bomb_fails_the_message_not_the_event(
