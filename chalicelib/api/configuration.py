@@ -118,6 +118,7 @@ def configure_alert(caller: Principal, alert_type: str) -> Response:
 def _schedule_out(schedule: AlertSchedule) -> dict[str, object]:
     """The monitor's row; its times also as the company's people read them (Z1)."""
     from chalicelib.api.http import plain
+    from chalicelib.core import clock
     from chalicelib.core.localization import show_datetime
     from chalicelib.tenants.companies import get_company
 
@@ -128,6 +129,7 @@ def _schedule_out(schedule: AlertSchedule) -> dict[str, object]:
     for name in ("last_run", "next_run"):
         moment = getattr(schedule, f"{name}_at")
         data[f"{name}_shown"] = show_datetime(moment, company.time_zone, company.locale) if moment else None
+    data["next_run_due"] = schedule.next_run_at is not None and schedule.next_run_at <= clock.now()
     data["time_zone"] = company.time_zone
     return dict(data)
 

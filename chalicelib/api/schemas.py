@@ -229,6 +229,11 @@ class AlertScheduleOut(BaseModel):
         description="The last run in the company's zone and locale (Z1): 23/11/2026 07:30.",
     )
     next_run_shown: str | None = Field(default=None, description="The next run, likewise.")
+    next_run_due: bool = Field(
+        default=False,
+        description="The next run is due now: the scheduler's next minute runs it (saving a frequency "
+        "makes it due at once).",
+    )
     time_zone: str = Field(default="UTC", description="The IANA zone of the `_shown` times.")
 
     etag: str = Field(description=ETAG_FIELD)

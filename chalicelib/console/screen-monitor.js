@@ -33,7 +33,8 @@ function row(item, ctx, redraw) {
     try {
       // saved only if no one else changed the alert's settings since this row was drawn
       await api("PUT", `/alerts/${segment(item.alert_type)}`, body, { ifMatch: item.etag });
-      ctx.toast("Alerta guardada.");
+      const runs = !daily && body.enabled && body.frequency_minutes > 0;
+      ctx.toast(runs ? "Alerta guardada: corre en el próximo minuto." : "Alerta guardada.");
       await redraw();
     } catch (error) {
       showErrors(form, error);
@@ -51,7 +52,8 @@ function row(item, ctx, redraw) {
       daily ? `diaria, ${item.hour_of_day ?? "—"} h` : item.frequency_minutes > 0 ? `${item.frequency_minutes} min` : "0 min: apagada",
     ),
     h("td", {}, item.last_run_shown || "—"),
-    h("td", {}, item.next_run_shown || "—"),
+    // a saved frequency runs at the scheduler's next minute (decision 0002), not at the time it shows
+    h("td", { class: "next" }, item.next_run_due ? "ahora: en el próximo minuto" : item.next_run_shown || "—"),
     h("td", {}, `${item.sent_count} / ${item.failed_count}`),
     h("td", {}, form),
   );
@@ -63,7 +65,7 @@ async function render(main, ctx) {
     const zone = monitor.items[0] ? monitor.items[0].time_zone : "";
     fill(main,
       h("h1", {}, "Monitor de alertas"),
-      h("p", { class: "hint" }, `Cada tipo de alerta que la empresa puede usar. Horarios en ${zone}. 0 minutos la apaga.`),
+      h("p", { class: "hint" }, `Cada tipo de alerta que la empresa puede usar. Horarios en ${zone}. 0 minutos la apaga. Al guardar una frecuencia, la alerta corre en el próximo minuto y desde entonces cada tantos minutos.`),
       h(
         "table",
         { id: "alert-monitor" },

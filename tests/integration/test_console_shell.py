@@ -84,6 +84,36 @@ def test_an_administrator_signs_in_and_changes_the_tracking_frequency(
     assert enabled == "No"
 
 
+def next_run_cell(driver: Any) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, 'tr[data-alert="tracking"] td:nth-of-type(4)').text)
+
+
+def test_a_saved_frequency_says_it_runs_in_the_next_minute_not_at_a_past_time(
+    api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
+) -> None:
+    # Given the administrator on the alert monitor, tracking alerts on
+    sign_in(browser, site.web, tenant, level=1, screen="monitor")
+    # When they save a frequency of 120 minutes (seed 000: "2hs 120 minutos")
+    field = browser.find_element(By.ID, "alert-tracking-frequency")
+    field.clear()
+    field.send_keys("120")
+    browser.find_element(By.CSS_SELECTOR, "#alert-tracking-form button[type=submit]").click()
+    wait_until(browser, lambda d: frequency_cell(d) == "120 min")
+    # Then «Próxima ejecución» says what happens: a save runs the alert at the scheduler's next
+    # minute (decision 0002), not a time that is already past (it read the moment of the save,
+    # the same as «Última ejecución» once that minute ran)
+    assert next_run_cell(browser) == "ahora: en el próximo minuto"
+    assert "corre en el próximo minuto" in browser.find_element(By.TAG_NAME, "main").text
+    # And an alert switched off has no next run
+    browser.find_element(By.ID, "alert-tracking-enabled").click()
+    browser.find_element(By.CSS_SELECTOR, "#alert-tracking-form button[type=submit]").click()
+    wait_until(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-alert="tracking"] td.enabled').text == "No",
+    )
+    assert next_run_cell(browser) == "—"
+
+
 def test_a_bad_frequency_is_refused_next_to_its_field(
     api: Client, tenant: Tenant, site: ConsoleSite, browser: Any
 ) -> None:
