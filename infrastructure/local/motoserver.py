@@ -7,6 +7,8 @@ moto keeps its state in memory. For the one piece of state that must outlive a r
 that encrypts sender passwords, :func:`ensure_kms_key` saves the key's id and material to a state
 file on first creation and, on a later start, re-creates the same key (same id, same material, same
 alias) in moto's in-process backend, so ciphertexts written before the restart still decrypt.
+S3's objects are kept on disk by the server itself when it is given a folder
+(``MotoServer(state_dir=...)``, :mod:`infrastructure.local.s3_state`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infrastructure.local.paths import port_is_free
+from infrastructure.local.s3_state import S3Files
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -179,10 +182,18 @@ def _noting_failures(app: Callable[..., Any]) -> Callable[..., Any]:
 
 class MotoServer:
     """moto's server (what ``moto.server.ThreadedMotoServer`` starts) in a thread, on 127.0.0.1 (a
-    free port unless one is given), keeping connections open between requests."""
+    free port unless one is given), keeping connections open between requests.
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+    With ``state_dir``, S3's objects are written through to that folder before each request is
+    answered and put back from it when the server starts (:mod:`infrastructure.local.s3_state`);
+    one such server at a time in a process (moto's backends are the process's)."""
+
+    def __init__(
+        self, port: int | None = None, host: str = "127.0.0.1", state_dir: Path | None = None
+    ) -> None:
         self.host = host
+        self.state_dir = state_dir
+        self._s3_files: S3Files | None = None
         self._requested_port = port
         self._port: int | None = port
         self._server: BaseWSGIServer | None = None
@@ -212,8 +223,21 @@ class MotoServer:
         _state_dump_past_multipart_parts()
         _moto_modules_listed_once()
         # As ThreadedMotoServer makes it, with a request handler that keeps connections open.
-        app = _noting_failures(DomainDispatcherApplication(create_backend_app))
-        server = make_server(self.host, port, app, threaded=True, request_handler=_KeepAliveRequestHandler)
+        dispatcher: Callable[..., Any] = DomainDispatcherApplication(create_backend_app)
+        if self.state_dir is not None:
+            self._s3_files = S3Files(self.state_dir)
+            self._s3_files.start()  # the saved objects are back before the first request
+            dispatcher = self._s3_files.writing_through(dispatcher)
+        app = _noting_failures(dispatcher)
+        try:
+            server = make_server(
+                self.host, port, app, threaded=True, request_handler=_KeepAliveRequestHandler
+            )
+        except BaseException:
+            if self._s3_files is not None:
+                self._s3_files.stop()
+                self._s3_files = None
+            raise
         self._thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
         self._thread.start()
         self._server = server
@@ -229,6 +253,9 @@ class MotoServer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._s3_files is not None:
+            self._s3_files.stop()
+            self._s3_files = None
         self._port = self._requested_port
 
     def reset(self) -> None:

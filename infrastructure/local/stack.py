@@ -95,6 +95,12 @@ class LocalPaths:
         return self.root / "run"
 
     @property
+    def s3(self) -> Path:
+        """moto's S3 objects (stored files: PDFs, attachments, received mail, logos, exports), a
+        folder per bucket (:mod:`infrastructure.local.s3_state`)."""
+        return self.root / "s3"
+
+    @property
     def kms_state(self) -> Path:
         return self.root / "kms-key.json"
 
@@ -340,10 +346,12 @@ def _banner(
         "simulator.amazonses.com publish their events",
         f" DynamoDB Local   http://127.0.0.1:{ports.dynamodb} (files in {paths.dynamodb})",
         f" moto (AWS APIs)  http://127.0.0.1:{ports.moto} (sent SES/SNS: /moto-api/data.json)",
+        f"   stored files (S3) in {paths.s3}",
         f" Schedules        {', '.join(scheduled) or 'none'}",
         " New token        uv run python -m infrastructure.local.stack token --level 2",
         "=" * 78,
-        " Ctrl-C stops everything; nothing is lost on restart (delete .local/ to start over).",
+        " Ctrl-C stops everything; data and stored files outlive a restart, a kill too (delete .local/ to",
+        " start over); moto's record of what SES/SNS sent does not (README: Running it locally).",
         "",
     ]
     return "\n".join(lines)
@@ -399,7 +407,7 @@ def _run_until_stopped(
             run_dir=paths.run,
         )
         running.enter_context(dynamodb)
-        moto = running.enter_context(MotoServer(port=ports.moto))
+        moto = running.enter_context(MotoServer(port=ports.moto, state_dir=paths.s3))
         running.enter_context(MailCatcher(paths.mail, port=ports.smtp, credentials=DEMO_SMTP_CREDENTIALS))
 
         env = service_environment(

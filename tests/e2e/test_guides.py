@@ -12,7 +12,8 @@ confirmation page's button (step 2 and 3); the reminders' preview, run and secon
 statement's PDF and download link (step 5); the reply threaded to the invoice e-mail's Reply-To,
 the bounce in the history and the suppressions, the SMS answer in the outbox (step 6, and
 docs/deliverability.md); the alert, the parcel's alerts and the monitor (steps 3 and 4); and the
-restart: the same credentials, history and subscribers, docs/deliverability.md's domain still
+restart: the same credentials, history and subscribers, the statement's PDF (a stored file, moto's
+S3 kept in ``.local/s3``) byte for byte, docs/deliverability.md's domain still
 verified, a new alert through the tracking account the README's outbox section set (its stored
 password still decrypts), and ``stack env``, ``ops`` and ``sendjob`` finding the ports.
 
@@ -49,6 +50,7 @@ from tests.steps.walkthrough import (
     the_alert_is_recorded_sent,
     the_domain_check_after_the_restart_warned_of_nothing,
     the_statement_arrived_and_downloads_the_same,
+    the_statement_as_downloaded,
     the_tracking_page_shows_the_parcel,
     what_a_restart_must_keep,
 )
@@ -467,6 +469,8 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough_and_a_res
 
     # When the stack is stopped and started again
     kept = what_a_restart_must_keep(stack, admin)
+    statement = the_statement_as_downloaded(stack, admin)
+    assert statement.startswith(b"%PDF-")
     assert stack.stop() == 0
     restarted_at = len(stack.output)
     again = stack.start()
@@ -476,6 +480,8 @@ def test_every_guides_sh_snippet_runs_as_written_after_the_walkthrough_and_a_res
     admin = {"Authorization": f"Bearer {again['admin_token']}"}
     assert what_a_restart_must_keep(stack, admin) == kept
     assert [h["event_id"] for h in kept["history"]] == ["ev-1", "ev-2", "ev-3"]
+    # And the files stored before it are still there: the statement's PDF downloads byte for byte
+    assert the_statement_as_downloaded(stack, admin) == statement
     # And the sending domain is still verified, the domain check at the start warning of nothing
     the_domain_check_after_the_restart_warned_of_nothing(stack, admin, restarted_at)
     # And a new event is delivered through the account whose password was stored before the restart

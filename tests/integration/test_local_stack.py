@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import boto3
 import jwt
 import pytest
 from chalice.app import Chalice, Rate
@@ -218,6 +219,112 @@ def test_kms_key_survives_a_moto_restart(tmp_path: Path) -> None:
         assert [a["AliasName"] for a in aliases] == [alias]
         # And ensuring it again changes nothing
         assert ensure_kms_key(moto.endpoint, alias=alias, state_file=state_file) == key_id
+
+
+_S3_FIRST_LIFE = """
+import os, sys
+from pathlib import Path
+import boto3
+from infrastructure.local.motoserver import MotoServer
+bucket = sys.argv[2]
+with MotoServer(state_dir=Path(sys.argv[1])) as moto:
+    s3 = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="acme/documents/F-1.pdf", Body=b"%PDF-1.7 factura",
+                  ContentType="application/pdf", Metadata={"filename": "F-1.pdf"},
+                  Tagging="pregon-purpose=documents")
+    s3.put_object(Bucket=bucket, Key="acme/gone.txt", Body=b"soon deleted")
+    s3.delete_object(Bucket=bucket, Key="acme/gone.txt")
+    s3.put_object(Bucket=bucket, Key="acme/logo.png", Body=b"first logo")
+    s3.put_object(Bucket=bucket, Key="acme/logo.png", Body=b"\\x89PNG second logo", ContentType="image/png")
+    s3.put_object_tagging(Bucket=bucket, Key="acme/logo.png",
+                          Tagging={"TagSet": [{"Key": "pregon-purpose", "Value": "logos"}]})
+    s3.copy_object(Bucket=bucket, Key="acme/portal/F-1.pdf",
+                   CopySource={"Bucket": bucket, "Key": "acme/documents/F-1.pdf"})
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="acme/exports/report.zip",
+                                        ContentType="application/zip", Tagging="pregon-purpose=exports")
+    parts = [(1, b"P" * 300), (2, b"K tail")]  # parts of 256 bytes or more: the environment
+    done = [{"PartNumber": n, "ETag": s3.upload_part(Bucket=bucket, Key="acme/exports/report.zip",
+             UploadId=upload["UploadId"], PartNumber=n, Body=body)["ETag"]} for n, body in parts]
+    s3.complete_multipart_upload(Bucket=bucket, Key="acme/exports/report.zip", UploadId=upload["UploadId"],
+                                 MultipartUpload={"Parts": done})
+    print(s3.head_object(Bucket=bucket, Key="acme/exports/report.zip")["ETag"], flush=True)
+    os.kill(os.getpid(), 9)  # no clean stop: what was answered must already be on disk
+"""
+
+
+def test_s3_objects_survive_a_killed_moto(tmp_path: Path) -> None:
+    # Given a moto server with a state folder, in a process of its own, that stored objects
+    # (put with a type, metadata and tags; overwritten and tagged; copied; deleted; a multipart
+    # upload) and was then killed with SIGKILL (moto's state is per process, so a bucket of its own)
+    state_dir = tmp_path / "s3"
+    bucket = "restart-test-files"
+    first_life = subprocess.run(
+        [sys.executable, "-c", _S3_FIRST_LIFE, str(state_dir), bucket],
+        cwd=REPO_ROOT,
+        env={**os.environ, "S3_UPLOAD_PART_MIN_SIZE": "256"},  # moto's least part, not 5 MiB
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert first_life.returncode == -9, first_life.stderr
+    zip_etag = first_life.stdout.strip().splitlines()[-1]
+
+    # When a moto server starts again over the same folder
+    with MotoServer(state_dir=state_dir) as moto:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=moto.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",  # nosec B106 # moto accepts any key
+        )
+
+        def stored(key: str) -> tuple[bytes, str, dict[str, str], dict[str, str], str]:
+            answer = s3.get_object(Bucket=bucket, Key=key)
+            tags = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+            return (
+                answer["Body"].read(),
+                answer["ContentType"],
+                answer["Metadata"],
+                {t["Key"]: t["Value"] for t in tags},
+                answer["ETag"],
+            )
+
+        # Then it serves the same bytes, types, metadata and tags, and the deleted object is gone
+        pdf = stored("acme/documents/F-1.pdf")
+        assert pdf[:4] == (
+            b"%PDF-1.7 factura",
+            "application/pdf",
+            {"filename": "F-1.pdf"},
+            {"pregon-purpose": "documents"},
+        )
+        assert stored("acme/portal/F-1.pdf")[:4] == pdf[:4]
+        assert stored("acme/logo.png")[:4] == (
+            b"\x89PNG second logo",
+            "image/png",
+            {},
+            {"pregon-purpose": "logos"},
+        )
+        report = stored("acme/exports/report.zip")
+        assert report[0] == b"P" * 300 + b"K tail"
+        assert report[1:] == ("application/zip", {}, {"pregon-purpose": "exports"}, zip_etag)
+        listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
+        assert sorted(o["Key"] for o in listed) == [
+            "acme/documents/F-1.pdf",
+            "acme/exports/report.zip",
+            "acme/logo.png",
+            "acme/portal/F-1.pdf",
+        ]
+        # And a conditional write holds against the ETag from before the restart
+        s3.put_object(Bucket=bucket, Key="acme/exports/report.zip", Body=b"next", IfMatch=zip_etag)
+
+        # And a delete removes the copy on disk: what is left is one body and one record an object
+        for key in ("acme/exports/report.zip", "acme/logo.png", "acme/portal/F-1.pdf"):
+            s3.delete_object(Bucket=bucket, Key=key)
+    files = sorted(p.suffix for p in (state_dir / bucket).iterdir())
+    assert files == [".body", ".json", ".json"]  # F-1.pdf's body and record, and bucket.json
 
 
 def test_local_scheduler_fires_a_rate_function_at_once_and_survives_failures() -> None:

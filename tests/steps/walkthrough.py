@@ -81,6 +81,15 @@ def the_statement_arrived_and_downloads_the_same(stack: RunningStack, admin: dic
     assert requests.get(document["download_url"], timeout=10).content == pdf
 
 
+def the_statement_as_downloaded(stack: RunningStack, admin: dict[str, str]) -> bytes:
+    """README step 5's statement as the admin's download link gives it now (a stored file: moto's S3)."""
+    url = f"{stack.api}/documents/sent/statement/EC-CLI-1-20261130"
+    document = requests.get(url, headers=admin, timeout=10).json()
+    downloaded = requests.get(document["download_url"], timeout=10)
+    assert downloaded.status_code == 200, downloaded.text
+    return downloaded.content
+
+
 def the_alert_is_recorded_sent(stack: RunningStack, admin: dict[str, str]) -> None:
     """Wait until the walkthrough's alert is caught and recorded sent, and the monitor counts it
     (each outcome is written once the SMTP server took the message)."""
