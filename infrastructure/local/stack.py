@@ -14,8 +14,9 @@
                           a flag wins, and with no stack running the defaults)
 
 Everything ``run`` keeps lives in ``<repo>/.local`` (git-ignored): DynamoDB's files, the KMS key,
-the JWT signing key, the link signing key, the demo API key and the caught mail. A restart loses
-nothing; delete ``.local`` to start over.
+the JWT signing key, the link signing key, the demo API key, the caught mail and the stored files
+(moto's S3, written through to ``.local/s3``). A restart, even a kill -9, loses none of it; what it
+loses of moto's memory is in the README (After any restart). Delete ``.local`` to start over.
 """
 
 from __future__ import annotations
@@ -350,8 +351,9 @@ def _banner(
         f" Schedules        {', '.join(scheduled) or 'none'}",
         " New token        uv run python -m infrastructure.local.stack token --level 2",
         "=" * 78,
-        " Ctrl-C stops everything; data and stored files outlive a restart, a kill too (delete .local/ to",
-        " start over); moto's record of what SES/SNS sent does not (README: Running it locally).",
+        " Ctrl-C stops everything; the data and stored files in .local/ outlive a restart (a kill -9",
+        " too); moto's record of what SES/SNS sent does not (README, After any restart). Delete .local/",
+        " to start over.",
         "",
     ]
     return "\n".join(lines)
