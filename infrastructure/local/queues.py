@@ -37,11 +37,18 @@ def _sqs() -> Any:
     return _sqs_for(os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL"))
 
 
+# Connections the shared client keeps: every queue's and topic's polling threads use it at once
+# (botocore keeps 10 by default, and the stack's ~30 threads made it drop and reopen connections,
+# warning "Connection pool is full" at each stop).
+SQS_CONNECTIONS = 64
+
+
 @functools.lru_cache(maxsize=4)
 def _sqs_for(endpoint: str | None) -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.session.Session().client("sqs")
+    return boto3.session.Session().client("sqs", config=Config(max_pool_connections=SQS_CONNECTIONS))
 
 
 @functools.lru_cache(maxsize=64)
