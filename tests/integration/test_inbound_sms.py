@@ -619,6 +619,48 @@ def test_an_unknown_number_is_logged_unassigned_and_not_answered(sms_company: Sm
     assert deliver_outboxes()["sent"] == 0
 
 
+def test_an_unassigned_sms_opens_and_is_assigned_only_by_this_companys_staff_who_may_see_it(
+    sms_company: SmsCompany, other_tenant: Tenant
+) -> None:
+    from tests.steps.notes import staff_headers
+
+    api, tenant = sms_company.api, sms_company.tenant
+    # Given an SMS from a mobile no client had, and then the client Luis whose phone is that mobile
+    # typed without its 9; and another company with a client of the same code
+    received = sms_company.receive("hola", sender="+5491155550000")["communication_id"]
+    for owner, headers in ((tenant, tenant.key_headers()), (other_tenant, other_tenant.key_headers())):
+        saved = api.http.put(
+            "/clients/CLI-9", headers=headers, body=json.dumps({"name": "Luis", "phones": ["+541155550000"]})
+        )
+        assert saved.status_code == 200, (owner.company_id, saved.body)
+    path, assign_to = f"/inbound/{received}", json.dumps({"client_id": "CLI-9"})
+    level4 = staff_headers(tenant, "user4@cargas.example", 4)
+    # When another company's administrator, this company's API key and its level-4 user open it
+    # and assign it to CLI-9
+    for headers, status in (
+        (other_tenant.admin_headers(), 404),
+        (tenant.key_headers(), 403),
+        (level4, 404),
+        ({"Content-Type": "application/json"}, 401),
+    ):
+        # Then the administrator of the other company and the level-4 user do not find it (not
+        # theirs to see), the key is refused staff's routes, no credential is no one
+        assert api.http.get(path, headers=headers).status_code == status
+        assert api.http.post(f"{path}/assign", headers=headers, body=assign_to).status_code == status
+    # And a client code holding '#' is refused naming client_id
+    bad = api.http.post(f"{path}/assign", headers=tenant.staff_headers(), body=json.dumps({"client_id": "C#9"}))
+    assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == "client_id", bad.body
+    # And the SMS is still unassigned: this company's clerk opens it, Luis its one candidate
+    opened = api.http.get(path, headers=tenant.staff_headers())
+    assert opened.status_code == 200, opened.body
+    assert body(opened)["unassigned"] and body(opened)["candidate_clients"] == ["CLI-9"], opened.body
+    # And the clerk's assignment puts it in this company's CLI-9's register, not the other's
+    assigned = api.http.post(f"{path}/assign", headers=tenant.staff_headers(), body=assign_to)
+    assert assigned.status_code == 200, assigned.body
+    assert [c.communication_id for c in register_of(sms_company.company_id, "CLI-9")] == [received]
+    assert register_of(other_tenant.company_id, "CLI-9") == []
+
+
 def test_the_same_notification_twice_gives_one_record_and_one_reply(
     sms_company: SmsCompany, local_aws: dict[str, str]
 ) -> None:

@@ -127,6 +127,17 @@ def test_another_companys_administrator_reaches_nothing_of_this_company(
     assert "marta" in [
         c["user_id"] for c in body(api.http.get("/staff/colleagues", headers=tenant.staff_headers()))["items"]
     ]
+    # And asked for every active user (a client's agents), those without an e-mail address too,
+    # they list their own company's only, and a level-4 user of this one reads handles, not user ids
+    save_user(tenant.company_id, "sinmail", UserFields(name="Sin Correo", level=3))
+    everyone = "/staff/colleagues?without_email=true"
+    theirs = body(api.http.get(everyone, headers=other))["items"]
+    assert not {"marta", "sinmail"} & {c["user_id"] for c in theirs}
+    assert "Sin Correo" not in [c["name"] for c in theirs]
+    four = staff_headers(tenant, "user4@cargas.example", 4)
+    seen = {c["name"]: c for c in body(api.http.get(everyone, headers=four))["items"]}
+    assert seen["Sin Correo"]["has_email"] is False
+    assert seen["Sin Correo"]["user_id"] == seen["Sin Correo"]["handle"] != "sinmail"
 
 
 # Session 31's routes: (method, path, who gets in: "read" any staff and a key with clients:read;
@@ -167,6 +178,18 @@ SESSION_42_ROUTES = [
     ("GET", "/parcels/TRK-1/subscriptions", "staff"),
     ("GET", "/notes/report", "staff"),
     ("GET", "/clients/CLI-1/register/export", "staff"),
+    # and the follow-ups merged after the first review: every active user (agents without an
+    # e-mail), an unassigned SMS's detail and assignment, a record's detail and reply (from_name,
+    # to_name, the reply's motive and area), the document lookup (to_address, error); and the public
+    # pages' icon, which anyone's browser asks for
+    ("GET", "/staff/colleagues?without_email=true", "staff"),
+    ("GET", "/inbound/SMS1", "staff"),
+    ("POST", "/inbound/SMS1/assign", "staff"),
+    ("GET", "/clients/CLI-1/register/R1", "staff"),
+    ("POST", "/clients/CLI-1/register/R1/reply", "staff"),
+    ("GET", "/documents/sent/statement/EC-1", "staff"),
+    ("GET", "/favicon.ico", "public"),
+    ("GET", "/assets/favicon.svg", "public"),
 ]
 
 
@@ -216,6 +239,7 @@ def test_each_route_of_search_erasure_webhooks_reports_and_exports_opens_only_to
         "admin": {"level 1"},
         "staff": staff,
         "operator": {"operators' token"},
+        "public": set(callers),
     }
     routes = [
         (method, path.format(company=tenant.company_id), kind)

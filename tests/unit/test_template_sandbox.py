@@ -392,3 +392,27 @@ def test_every_page_for_a_person_names_our_icon() -> None:
     )
     missing = [f"{p.parent.name}/{p.name}" for p in pages if not icon.search(p.read_text(encoding="utf-8"))]
     assert missing == []
+
+
+def test_a_reminders_own_body_cannot_rewrite_the_footer_it_stands_above() -> None:
+    from chalicelib.messaging.sandbox import render_untrusted
+    from chalicelib.messaging.templates import message_type
+    from chalicelib.producers.reminders.settings import own_body_sources
+
+    # Given a company with a postal address, whose own reminder text (it validates on its own: a
+    # balanced template) sets `company` and defines a macro of that name before its words
+    sample = message_type("reminder").sample_data()
+    sample["company"] = {**sample["company"], "postal_address": "Av. Colón 1234"}
+    name = sample["company"]["name"]
+    for own in (
+        "{% set company = {'name': 'Otra'} %}Hola {{ company.name }}",
+        "{% macro company() %}{% endmacro %}Hola",
+    ):
+        # When a reminder is rendered with it in the default's layout
+        text, html = own_body_sources(own, "es")
+        rendered = render_untrusted(("Aviso", text, html), sample)
+        # Then the footer still names the company and its postal address, in both parts: what the
+        # text sets stays in the text (the footer is CAN-SPAM's and LSSI's, not the body's)
+        for part in (rendered.text, rendered.html):
+            assert f"Es un mensaje de servicio de {name}, no publicidad" in part, part
+            assert "Av. Colón 1234" in part, part

@@ -331,10 +331,13 @@ def own_body_sources(body: str, language: str) -> tuple[str, str]:
     the place of the default's message, within the default's layout (header, and the footer
     saying why the client gets it, that it is no advertising, and the company's postal address:
     CAN-SPAM, LSSI; docs/deliverability.md). The default's preview line, which repeats its own
-    message, is left out."""
+    message, is left out. The body stands in a ``{% with %}`` scope: what it sets (``{% set
+    company = ... %}``, a macro) stays in it and cannot rewrite the footer, and it cannot close
+    that scope, since it was checked to render on its own (:func:`_template_problems`)."""
     from chalicelib.messaging.sandbox import default_template
 
+    scoped = f"{{% with %}}{body}{{% endwith %}}"
     _, text, html = default_template("reminder", language)
-    text = _MESSAGE.sub(lambda _: body, text)
-    html = _MESSAGE.sub(lambda _: body_html(body), _PREVIEW.sub("", html))
+    text = _MESSAGE.sub(lambda _: scoped, text)
+    html = _MESSAGE.sub(lambda _: body_html(scoped), _PREVIEW.sub("", html))
     return text, html
