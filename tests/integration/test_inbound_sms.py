@@ -648,7 +648,9 @@ def test_an_unassigned_sms_opens_and_is_assigned_only_by_this_companys_staff_who
         assert api.http.get(path, headers=headers).status_code == status
         assert api.http.post(f"{path}/assign", headers=headers, body=assign_to).status_code == status
     # And a client code holding '#' is refused naming client_id
-    bad = api.http.post(f"{path}/assign", headers=tenant.staff_headers(), body=json.dumps({"client_id": "C#9"}))
+    bad = api.http.post(
+        f"{path}/assign", headers=tenant.staff_headers(), body=json.dumps({"client_id": "C#9"})
+    )
     assert bad.status_code == 422 and body(bad)["errors"][0]["field"] == "client_id", bad.body
     # And the SMS is still unassigned: this company's clerk opens it, Luis its one candidate
     opened = api.http.get(path, headers=tenant.staff_headers())
