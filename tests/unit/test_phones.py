@@ -202,3 +202,29 @@ def test_an_argentine_number_is_one_number_with_or_without_its_9() -> None:
     assert same_number("+541155551234") == ["+541155551234", "+5491155551234"]
     assert same_number("+5491155551234") == ["+5491155551234", "+541155551234"]
     assert same_number("+525512345678") == ["+525512345678"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "stored"),
+    [
+        # an Argentine mobile however the provider writes it: the +549 form manual SMS go to
+        ("+543514123456", "AR", "+5493514123456"),
+        ("3514123456", "AR", "+5493514123456"),
+        ("+5493514123456", "AR", "+5493514123456"),
+        # any other country's number keeps its one form: no 9 is added outside Argentina
+        ("+34612345678", "AR", "+34612345678"),
+        ("612345678", "ES", "+34612345678"),
+        ("+59894123456", "AR", "+59894123456"),
+        ("+14155550123", "AR", "+14155550123"),
+        ("+525512345678", "AR", "+525512345678"),
+        # not a phone number (an alphanumeric sender, one holding '#'): none
+        ("MOVISTAR", "AR", None),
+        ("+5491155550000#CLI-7", "AR", None),
+    ],
+)
+def test_an_inbound_sms_sender_is_stored_in_the_form_its_country_texts_it(
+    raw: str, region: str, stored: str | None
+) -> None:
+    from chalicelib.producers.sms_replies.replies import _sender_number
+
+    assert _sender_number(raw, region) == stored
