@@ -188,8 +188,8 @@ SCREENS = [
         "reminder concept",
         "reminders",
         "",
-        "#b-concepts li:first-child form",
-        '#b-concepts li:first-child form [name="description"]',
+        "#b-concept-rows > form:first-of-type",
+        '#b-concept-rows > form:first-of-type [name="description"]',
         ("", {}),  # the concept's id is read when the screen is drawn
         lambda api, tenant: str(
             body(api.http.get("/reminders/concepts", headers=bearer(tenant, 1)))["items"][0]["description"]

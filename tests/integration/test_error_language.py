@@ -78,7 +78,7 @@ def test_a_404_and_a_409_in_spanish_keep_their_values(api: Client, tenant: Tenan
     assert [r.status_code for r in twice] == [409, 409]
     assert [body(r) for r in twice] == [
         {"error": "Conflict", "message": "the motive 'VISIT' exists already", "field": "code"},
-        {"error": "Conflict", "message": "motive 'VISIT' ya existe", "field": "code"},
+        {"error": "Conflict", "message": "el motivo 'VISIT' ya existe", "field": "code"},
     ]
 
 
