@@ -124,7 +124,7 @@ export function field(label, input, hint) {
 // is said once the screen calls sayDays(form).
 export function dateField(label, name) {
   const control = input(name, { type: "date", lang: "es" });
-  const said = hintFor(control, { tag: "output", class: "b-day-said", "aria-live": "polite" });
+  const said = hintFor(control, { tag: "span", class: "b-day-said", "aria-live": "polite" });
   const say = () => {
     said.textContent = dayInWords(control.value);
   };
